@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeAnswer } from '../core/answer.js';
+import type { Embedder } from '../core/embed/embedder.js';
+import { KnowledgeBase, type KnowledgeBaseOptions } from '../core/knowledge-base.js';
+import { normalizeWhitespace } from '../core/chunk.js';
+import type { RawArticle, ScoredPassage } from '../core/types.js';
+
+interface SquadFile {
+  data: { title: string; paragraphs: { context: string; qas: { id: string; question: string; answers: { text: string }[] }[] }[] }[];
+}
+
+export interface QaQuestion {
+  question: string;
+  answers: string[];
+  /** Title of the article and the gold paragraph's text. */
+  title: string;
+  context: string;
+}
+
+export interface RetrieverFigures {
+  hit1: number;
+  hit5: number;
+  mrr10: number;
+}
+
+export interface QaFigures {
+  file: string;
+  questions: number;
+  articles: number;
+  passages: number;
+  lexical: RetrieverFigures;
+  dense: RetrieverFigures;
+  hybrid: RetrieverFigures;
+  answerAccuracy: number;
+  answered: number;
+  model: string;
+  ingestSeconds: number;
+  seconds: number;
+}
+
+/** Reads a SQuAD v1.1 file into articles (one per title, its paragraphs as the body) and questions. */
+export function readSquad(file: string): { articles: RawArticle[]; questions: QaQuestion[] } {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as SquadFile;
+  if (!Array.isArray(json?.data)) throw new Error(`${file} is not SQuAD v1.1 JSON (no "data" array)`);
+  const articles: RawArticle[] = [];
+  const questions: QaQuestion[] = [];
+  for (const item of json.data) {
+    articles.push({ title: item.title, body: item.paragraphs.map((p) => p.context).join('\n\n'), origin: `${file}#${item.title}` });
+    for (const p of item.paragraphs) {
+      for (const qa of p.qas) {
+        questions.push({ question: qa.question, answers: qa.answers.map((a) => a.text), title: item.title, context: p.context });
+      }
+    }
+  }
+  return { articles, questions };
+}
+
+/** Every `step`-th question, so the same sample comes back each run. */
+export function sampleEvenly<T>(items: T[], n: number | undefined): T[] {
+  if (!n || n >= items.length) return items;
+  const step = items.length / n;
+  return Array.from({ length: n }, (_, i) => items[Math.floor(i * step)]);
+}
+
+function isGold(p: ScoredPassage, q: QaQuestion): boolean {
+  if (p.articleTitle !== normalizeWhitespace(q.title)) return false;
+  const gold = normalizeWhitespace(q.context);
+  const text = p.passage.text;
+  // A long gold paragraph may be split into several passages, a short one merged with a neighbour.
+  return gold.includes(text) || text.includes(gold);
+}
+
+function rankOfGold(passages: ScoredPassage[], q: QaQuestion): number {
+  const i = passages.findIndex((p) => isGold(p, q));
+  return i < 0 ? Infinity : i + 1;
+}
+
+class Tally {
+  hit1 = 0;
+  hit5 = 0;
+  rr = 0;
+  n = 0;
+  add(rank: number) {
+    this.n++;
+    if (rank <= 1) this.hit1++;
+    if (rank <= 5) this.hit5++;
+    if (rank <= 10) this.rr += 1 / rank;
+  }
+  figures(): RetrieverFigures {
+    const r = (x: number) => Math.round((x / Math.max(1, this.n)) * 1000) / 1000;
+    return { hit1: r(this.hit1), hit5: r(this.hit5), mrr10: r(this.rr) };
+  }
+}
+
+export interface QaEvalOptions {
+  embedder: Embedder;
+  sample?: number;
+  /** Keep the index here (re-runs skip embedding); default a temp dir removed afterwards. */
+  dataDir?: string;
+  kb?: Partial<KnowledgeBaseOptions>;
+  log: (line: string) => void;
+}
+
+/** Indexes a SQuAD file's paragraphs and measures lexical, dense and hybrid retrieval and answers. */
+export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFigures> {
+  const started = performance.now();
+  const { articles, questions: all } = readSquad(file);
+  const questions = sampleEvenly(all, opts.sample);
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'qa-eval-'));
+  const kb = await KnowledgeBase.open({ ...opts.kb, dataDir, embedder: opts.embedder });
+  try {
+    const ingest = await kb.ingest(articles);
+    opts.log(`indexed ${ingest.articles} articles, ${ingest.passages} passages (${ingest.embedded} embedded) in ${ingest.seconds.toFixed(1)} s`);
+    const tallies = { lexical: new Tally(), dense: new Tally(), hybrid: new Tally() };
+    let correct = 0;
+    let answered = 0;
+    for (const q of questions) {
+      const queryVector = await kb.embedQuery(q.question);
+      const lexical = await kb.retrieve(q.question, { topK: 10, queryVector, fusion: { denseWeight: 0 } });
+      const dense = await kb.retrieve(q.question, { topK: 10, queryVector, fusion: { denseWeight: 1 } });
+      const hybrid = await kb.retrieve(q.question, { topK: 10, queryVector });
+      tallies.lexical.add(rankOfGold(lexical.passages, q));
+      tallies.dense.add(rankOfGold(dense.passages, q));
+      tallies.hybrid.add(rankOfGold(hybrid.passages, q));
+      const composed = composeAnswer(q.question, hybrid.passages, opts.kb?.compose);
+      if (composed.answered) answered++;
+      const text = composed.answer.toLowerCase();
+      if (composed.answered && q.answers.some((a) => text.includes(a.toLowerCase()))) correct++;
+    }
+    const stats = kb.stats();
+    return {
+      file,
+      questions: questions.length,
+      articles: stats.articles,
+      passages: stats.passages,
+      lexical: tallies.lexical.figures(),
+      dense: tallies.dense.figures(),
+      hybrid: tallies.hybrid.figures(),
+      answerAccuracy: Math.round((correct / Math.max(1, questions.length)) * 1000) / 1000,
+      answered: Math.round((answered / Math.max(1, questions.length)) * 1000) / 1000,
+      model: stats.model.model,
+      ingestSeconds: Math.round(ingest.seconds * 10) / 10,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+  } finally {
+    await kb.close();
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function formatQaFigures(f: QaFigures): string[] {
+  const row = (name: string, r: RetrieverFigures) => `| ${name.padEnd(8)} | ${r.hit1.toFixed(3)} | ${r.hit5.toFixed(3)} | ${r.mrr10.toFixed(3)} |`;
+  return [
+    `${f.questions} questions over ${f.articles} articles / ${f.passages} passages, model ${f.model}`,
+    '| retriever | hit@1 | hit@5 | MRR@10 |',
+    '|---|---|---|---|',
+    row('lexical', f.lexical),
+    row('dense', f.dense),
+    row('hybrid', f.hybrid),
+    `answer accuracy ${f.answerAccuracy.toFixed(3)} (answered ${(f.answered * 100).toFixed(1)}%), ingest ${f.ingestSeconds} s, total ${f.seconds} s`,
+  ];
+}

@@ -1,0 +1,70 @@
+import MiniSearch from 'minisearch';
+import { STOP_WORDS, stem, wordTokens } from '../text/tokens.js';
+
+export interface LexicalHit {
+  label: number;
+  /** BM25 score (unbounded, higher is better). */
+  score: number;
+}
+
+export interface LexicalDocument {
+  label: number;
+  title: string;
+  text: string;
+}
+
+/** Options of {@link LexicalIndex}. */
+export interface LexicalOptions {
+  /** Weight of a title match relative to a passage-text match. Default 0.5. */
+  titleBoost?: number;
+  /** BM25 term-frequency saturation. Default 1.2. */
+  k1?: number;
+  /** BM25 length normalisation. Default 0.75. */
+  b?: number;
+}
+
+function processTerm(term: string): string | null {
+  return STOP_WORDS.has(term) ? null : stem(term);
+}
+
+/**
+ * BM25 over passage text and article title (MiniSearch), with the same tokens as the rest of
+ * the core: lower-cased, accents folded, stop words dropped, Porter-stemmed.
+ */
+export class LexicalIndex {
+  private readonly search_: MiniSearch<LexicalDocument>;
+  private readonly titleBoost: number;
+
+  constructor(options: LexicalOptions = {}) {
+    const { titleBoost = 0.5, k1 = 1.2, b = 0.75 } = options;
+    this.titleBoost = titleBoost;
+    this.search_ = new MiniSearch<LexicalDocument>({
+      idField: 'label',
+      fields: ['title', 'text'],
+      tokenize: (text) => wordTokens(text),
+      processTerm,
+      searchOptions: { bm25: { k: k1, b, d: 0.5 } },
+    });
+  }
+
+  get size(): number {
+    return this.search_.documentCount;
+  }
+
+  add(doc: LexicalDocument): void {
+    this.search_.add(doc);
+  }
+
+  addAll(docs: LexicalDocument[]): void {
+    this.search_.addAll(docs);
+  }
+
+  remove(label: number): void {
+    if (this.search_.has(label)) this.search_.discard(label);
+  }
+
+  search(query: string, k: number): LexicalHit[] {
+    const results = this.search_.search(query, { combineWith: 'OR', boost: { title: this.titleBoost, text: 1 } });
+    return results.slice(0, k).map((r) => ({ label: r.id as number, score: r.score }));
+  }
+}

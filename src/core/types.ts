@@ -1,0 +1,84 @@
+/**
+ * Plain data shapes shared by the core. Nothing here imports Discord, readline or process.env:
+ * adapters (terminal, Discord) turn these objects into what their users see.
+ */
+
+/** An article as a loader produced it, before chunking. */
+export interface RawArticle {
+  /** Human title, e.g. "Hamas and U.S. Efforts Toward Hostage Negotiations". */
+  title: string;
+  /** Body text; paragraphs separated by blank lines. */
+  body: string;
+  /** Source URL when known. */
+  url?: string;
+  /** Publication date (ISO 8601 string) when known. */
+  date?: string;
+  /** Where it came from (a file path, "discord:<user>", a URL). */
+  origin: string;
+}
+
+/** One retrievable unit: a paragraph (or part of a long one) of an article. */
+export interface Passage {
+  /** Stable id: `${articleSlug}#${paragraph}` (plus `.${part}` when a long paragraph was split). */
+  id: string;
+  articleId: string;
+  /** 1-based paragraph number as a reader counts the article's kept paragraphs. */
+  paragraph: number;
+  text: string;
+  /** sha256 (hex, first 16 chars) of the normalised text: unchanged text is never re-embedded. */
+  hash: string;
+}
+
+/** An article after chunking: ready for the catalog. */
+export interface ChunkedArticle {
+  /** Slug derived from the title; the article's stable id. */
+  id: string;
+  title: string;
+  url?: string;
+  date?: string;
+  origin: string;
+  /** sha256 of the whole normalised body. */
+  hash: string;
+  passages: Passage[];
+  /** How many duplicate or near-duplicate paragraphs were dropped. */
+  duplicatesDropped: number;
+}
+
+/** A passage returned by retrieval, with the scores that ranked it. */
+export interface ScoredPassage {
+  passage: Passage;
+  articleTitle: string;
+  articleUrl?: string;
+  /** Fused score used for ranking (higher is better). */
+  score: number;
+  /** Cosine similarity to the question, when the dense side saw it. */
+  dense?: number;
+  /** BM25 score, when the lexical side saw it. */
+  lexical?: number;
+}
+
+/** A numbered source under an answer; `n` matches the [n] markers in the text. */
+export interface Source {
+  n: number;
+  passageId: string;
+  articleId: string;
+  title: string;
+  paragraph: number;
+  url?: string;
+  /** The full passage text, for "Show passages". */
+  text: string;
+  score: number;
+}
+
+export interface AskResult {
+  question: string;
+  /** True when the knowledge base had an answer; false means `answer` says it does not know. */
+  answered: boolean;
+  /** Answer text with [n] markers that point into `sources`. */
+  answer: string;
+  sources: Source[];
+  /** When not answered: the closest articles, for "did you mean". */
+  suggestions: { articleId: string; title: string; url?: string }[];
+  /** Timings in ms, for logs and benchmarks. */
+  timings: { embed: number; search: number; compose: number; total: number };
+}

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { chunkArticle, dedupeParagraphs, mergeShortParagraphs, slugify, splitLongParagraph, splitParagraphs } from '../src/core/chunk.js';
+import { markdownToArticle } from '../src/core/load/index.js';
+
+const SEED = 'knowledge/hamas-us-hostage-negotiations.md';
+
+describe('chunkArticle on the seed article', () => {
+  const article = markdownToArticle(readFileSync(SEED, 'utf8'), SEED);
+  const chunked = chunkArticle(article);
+
+  it('keeps each repeated paragraph once and drops the repeated title lines', () => {
+    expect(chunked.passages).toHaveLength(6);
+    expect(chunked.duplicatesDropped).toBe(5);
+    const texts = chunked.passages.map((p) => p.text);
+    expect(new Set(texts).size).toBe(texts.length);
+    expect(texts.some((t) => t === article.title)).toBe(false);
+  });
+
+  it('gives stable ids (slug + paragraph) and content hashes', () => {
+    expect(chunked.id).toBe('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look');
+    expect(chunked.passages.map((p) => p.id)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `${chunked.id}#${n}`));
+    const again = chunkArticle(article);
+    expect(again.passages.map((p) => p.hash)).toEqual(chunked.passages.map((p) => p.hash));
+    expect(again.hash).toBe(chunked.hash);
+    const qatar = chunked.passages.find((p) => p.text.includes('Qatar'));
+    expect(qatar?.paragraph).toBe(4);
+  });
+});
+
+describe('paragraph rules', () => {
+  it('normalises whitespace and splits on blank lines only', () => {
+    expect(splitParagraphs('One\nline  two.\r\n\r\n  Three\u00a0four.  \n\n\n')).toEqual(['One line two.', 'Three four.']);
+  });
+
+  it('drops near-exact duplicates (a changed comma) but keeps different paragraphs', () => {
+    const a = 'The talks took place in Qatar in March and marked a departure from the usual stance of the United States.';
+    const b = 'The talks took place in Qatar in March, and marked a departure from the usual stance of the United States.';
+    const c = 'Hamas later rejected the offer after a week of silence from both sides of the negotiating table.';
+    expect(dedupeParagraphs([a, b, c], 'Title')).toEqual({ kept: [a, c], dropped: 1 });
+  });
+
+  it('merges a dateline into the next paragraph', () => {
+    expect(mergeShortParagraphs(['LONDON (Reuters) -', 'Markets fell sharply on Monday as traders weighed the news.'], 60)).toEqual([
+      'LONDON (Reuters) - Markets fell sharply on Monday as traders weighed the news.',
+    ]);
+    expect(mergeShortParagraphs(['A long enough paragraph that stands on its own two feet.', 'Ends.'], 20)).toEqual([
+      'A long enough paragraph that stands on its own two feet. Ends.',
+    ]);
+  });
+
+  it('splits a long paragraph at sentence boundaries within the limit', () => {
+    const sentence = 'This sentence is about forty-five characters. ';
+    const long = sentence.repeat(30).trim();
+    const pieces = splitLongParagraph(long, 200);
+    expect(pieces.length).toBeGreaterThan(5);
+    for (const p of pieces) {
+      expect(p.length).toBeLessThanOrEqual(200);
+      expect(p.endsWith('.')).toBe(true);
+    }
+    expect(pieces.join(' ')).toBe(long);
+  });
+
+  it('numbers split parts under one paragraph', () => {
+    const long = 'Word after word makes a sentence here. '.repeat(40).trim();
+    const chunked = chunkArticle({ title: 'Long one', body: `The first paragraph is long enough to stand on its own as a paragraph.\n\n${long}`, origin: 't' }, { maxChars: 300 });
+    const second = chunked.passages.filter((p) => p.paragraph === 2);
+    expect(second.length).toBeGreaterThan(1);
+    expect(second[0].id).toBe('long-one#2.1');
+  });
+
+  it('slugifies titles to ascii ids', () => {
+    expect(slugify('Café Société: 2025 — Review!')).toBe('cafe-societe-2025-review');
+    expect(slugify('???')).toBe('article');
+  });
+});

@@ -12,6 +12,11 @@ describe('splitSentences', () => {
       'Mr. Boehler met Dr. Smith at 3.5 p.m. on Friday.', 'J. K. Rowling was not there.',
     ]);
   });
+  it('splits after a single capital letter when a sentence opener follows', () => {
+    expect(splitSentences('He was diagnosed with hepatitis A. The diocese says he is resting. George W. Bush and J. A. Smith met.')).toEqual([
+      'He was diagnosed with hepatitis A.', 'The diocese says he is resting.', 'George W. Bush and J. A. Smith met.',
+    ]);
+  });
   it('keeps "U.S." inside a sentence but splits when it ends one', () => {
     expect(splitSentences('The U.S. envoy met Hamas. Talks moved to the U.S. The next day they ended.')).toEqual([
       'The U.S. envoy met Hamas.', 'Talks moved to the U.S.', 'The next day they ended.',

@@ -4,7 +4,8 @@
  * Rule-based, tuned for English news: a sentence ends at `.`, `!` or `?` (optionally followed by
  * closing quotes/brackets) when the next non-space character starts a new sentence (capital
  * letter, digit, or an opening quote). It does NOT end after common abbreviations ("Mr.", "U.S."
- * when a lower-case word or a name follows), single-letter initials ("J. K. Rowling"),
+ * when a lower-case word or a name follows), single-letter initials ("J. K. Rowling"; but
+ * "hepatitis A. The next day" ends a sentence because "The" typically opens one),
  * or inside numbers ("3.5", "$1.2bn").
  */
 
@@ -78,7 +79,12 @@ function isBoundary(text: string, sentenceStart: number, dot: number, terminator
   const token = lastToken(text, sentenceStart, dot);
   const lower = token.toLowerCase();
   if (/^\d+$/.test(token)) return true; // "in 2004. The ..." (decimals never reach here)
-  if (/^[A-Za-z]$/.test(token)) return false; // an initial: "J. K. Rowling"
+  if (/^[A-Za-z]$/.test(token)) {
+    // An initial ("J. K. Rowling") — unless a typical sentence opener follows: "hepatitis A. The ..."
+    if (/^[A-Za-z]\.$/.test(next)) return false;
+    const word = opener.replace(/[^A-Za-z]/g, '').toLowerCase();
+    return word.length > 1 && SENTENCE_OPENERS.has(word);
+  }
   if (MAY_END_SENTENCE.has(lower)) {
     const word = opener.replace(/[^A-Za-z]/g, '').toLowerCase();
     return SENTENCE_OPENERS.has(word);

@@ -1,0 +1,281 @@
+import { describe, expect, it } from 'vitest';
+import type { Embedder } from '../src/core/embed/embedder.js';
+import { lead3, pageRank, textRank, textRankScores, textRankSimilarity } from '../src/core/summarize/baselines.js';
+import { lcsLength, rouge, rougeL, rougeN, rougeTokens } from '../src/core/summarize/rouge.js';
+import {
+  isFragment,
+  stripDateline,
+  summarizeArticle,
+  type SummaryPassage,
+} from '../src/core/summarize/summarizer.js';
+import { splitSentences } from '../src/core/text/sentences.js';
+import { wordTokens } from '../src/core/text/tokens.js';
+
+/** A real, tiny, deterministic Embedder: bag of words hashed (FNV-1a) into 64 dims, unit length. */
+class HashingEmbedder implements Embedder {
+  readonly info = { model: 'test-hash-64', dimension: 64, normalized: true };
+  calls = 0;
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    this.calls++;
+    return texts.map((text) => {
+      const v = new Float32Array(64);
+      for (const w of wordTokens(text)) {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193) >>> 0;
+        v[h % 64] += 1;
+      }
+      let norm = 0;
+      for (const x of v) norm += x * x;
+      norm = Math.sqrt(norm);
+      if (norm > 0) for (let i = 0; i < v.length; i++) v[i] /= norm;
+      return v;
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+const STORY = [
+  'The city council of Northbridge approved a new budget of $4.2 million for public libraries on Monday.',
+  'Mayor Alice Romero said the money would extend opening hours at all seven branches across the city.',
+  'Library staff had campaigned for two years after cuts forced several branches to close on weekends.',
+  'The budget also funds 15 new librarian positions and a mobile library van for rural districts.',
+  'Opposition councillor Mark Dwyer voted against the plan, arguing that road repairs should come first.',
+  'Residents packed the council chamber and applauded when the final vote was announced.',
+  'Northbridge Library Trust chairman Peter Hale called the decision a turning point for local readers.',
+  'The extended hours will begin in September, once the new staff have been hired and trained.',
+  'A survey last spring found that 62 percent of residents used a library at least once a month.',
+  'Children’s reading programmes, which were cancelled in 2022, will also return next year.',
+  'The van will visit eleven villages every fortnight, carrying about 3,000 books and free internet access.',
+  'Council officials expect the cost to be partly covered by a state grant announced in March.',
+  'Romero said she hoped other towns in the region would follow the example set by Northbridge.',
+  'Critics warned that the council might struggle to sustain the spending if the state grant ends.',
+  'The library service will publish quarterly reports on visitor numbers and book loans.',
+  'Local schools have already asked for weekly class visits to the central library on Elm Street.',
+];
+
+function passagesOf(sentences: string[], perParagraph = 2): SummaryPassage[] {
+  const out: SummaryPassage[] = [];
+  for (let i = 0; i < sentences.length; i += perParagraph) {
+    out.push({ paragraph: out.length + 1, text: sentences.slice(i, i + perParagraph).join(' ') });
+  }
+  return out;
+}
+
+function positions(texts: string[], all: string[]): number[] {
+  return texts.map((t) => all.findIndex((s) => s === t || s.endsWith(t)));
+}
+
+describe('ROUGE', () => {
+  it('tokenises like rouge-score: lower-case, alphanumeric runs, stems only words longer than 3 characters', () => {
+    expect(rougeTokens('Police ARRESTED two men, on Monday.')).toEqual(['polic', 'arrest', 'two', 'men', 'on', 'mondai']);
+    expect(rougeTokens('was has')).toEqual(['was', 'has']);
+  });
+
+  it('matches hand-computed values for equal-length texts', () => {
+    // ref: the cat sat on the mat / cand: the cat was on the mat
+    const s = rouge('the cat sat on the mat', 'the cat was on the mat');
+    expect(s.rouge1.f1).toBeCloseTo(5 / 6, 10); // the×2, cat, on, mat
+    expect(s.rouge2.f1).toBeCloseTo(3 / 5, 10); // the-cat, on-the, the-mat of 5 bigrams each
+    expect(s.rougeL.f1).toBeCloseTo(5 / 6, 10); // LCS "the cat on the mat"
+  });
+
+  it('matches hand-computed values for different lengths (with stemming)', () => {
+    const ref = 'Police arrested two men';
+    const cand = 'Two men were arrested by police on Monday';
+    // ref tokens 4, cand tokens 8; all 4 ref unigrams matched.
+    const r1 = rougeN(ref, cand, 1);
+    expect(r1.precision).toBeCloseTo(0.5, 10);
+    expect(r1.recall).toBeCloseTo(1, 10);
+    expect(r1.f1).toBeCloseTo(2 / 3, 10);
+    // bigrams: ref 3, cand 7, shared "two men" → P 1/7, R 1/3, F 0.2
+    const r2 = rougeN(ref, cand, 2);
+    expect(r2.precision).toBeCloseTo(1 / 7, 10);
+    expect(r2.recall).toBeCloseTo(1 / 3, 10);
+    expect(r2.f1).toBeCloseTo(0.2, 10);
+    // LCS = 2 ("two men") → P 2/8, R 2/4, F 1/3
+    expect(rougeL(ref, cand).f1).toBeCloseTo(1 / 3, 10);
+  });
+
+  it('stems both sides (running ~ runs) and scores 0 for empty or disjoint text', () => {
+    expect(rougeN('He runs', 'He running', 1).f1).toBeCloseTo(1, 10);
+    expect(rouge('', 'anything').rouge1.f1).toBe(0);
+    expect(rouge('alpha beta', '').rougeL.f1).toBe(0);
+    expect(rouge('alpha beta', 'gamma delta').rouge2.f1).toBe(0);
+  });
+
+  it('computes the LCS length', () => {
+    expect(lcsLength(['a', 'b', 'c', 'd'], ['b', 'd', 'a'])).toBe(2);
+    expect(lcsLength([], ['a'])).toBe(0);
+  });
+});
+
+describe('baselines', () => {
+  it('Lead-3 returns the first three sentences', () => {
+    expect(lead3(STORY)).toEqual(STORY.slice(0, 3));
+    expect(lead3(STORY.slice(0, 2))).toEqual(STORY.slice(0, 2));
+  });
+
+  it('TextRank returns k sentences of the article in article order', () => {
+    const top = textRank(STORY, 3);
+    expect(top).toHaveLength(3);
+    const idx = top.map((t) => STORY.indexOf(t));
+    expect(idx.every((i) => i >= 0)).toBe(true);
+    expect([...idx].sort((a, b) => a - b)).toEqual(idx);
+    expect(textRank(STORY.slice(0, 2), 3)).toEqual(STORY.slice(0, 2));
+  });
+
+  it('TextRank ranks the sentence that shares words with the others first', () => {
+    const sentences = [
+      'Storm floods coastal town.',
+      'The storm flooded the coastal town and closed the town harbour.',
+      'Harbour closed after storm.',
+      'Cats like milk.',
+    ];
+    const scores = textRankScores(sentences);
+    expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(scores.indexOf(Math.max(...scores))).toBe(1);
+    expect(scores[3]).toBeLessThan(scores[0]);
+  });
+
+  it('uses the original TextRank similarity and converging PageRank', () => {
+    expect(textRankSimilarity(['a', 'b', 'c'], ['b', 'c', 'd'])).toBeCloseTo(2 / (2 * Math.log(3)), 10);
+    expect(textRankSimilarity([], ['a'])).toBe(0);
+    const pr = pageRank([
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(pr[0]).toBeCloseTo(0.5, 8);
+    expect(pr[1]).toBeCloseTo(0.5, 8);
+  });
+});
+
+describe('summarizeArticle', () => {
+  const article = passagesOf(STORY);
+
+  it('returns sentences in article order with their paragraph numbers', async () => {
+    const { sentences } = await summarizeArticle(article, new HashingEmbedder(), { length: 'medium' });
+    expect(sentences.length).toBeGreaterThanOrEqual(4);
+    const idx = positions(sentences.map((s) => s.text), STORY);
+    expect(idx.every((i) => i >= 0)).toBe(true);
+    expect([...idx].sort((a, b) => a - b)).toEqual(idx);
+    for (const s of sentences) {
+      const para = article.find((p) => p.paragraph === s.paragraph)!;
+      expect(para.text).toContain(s.text);
+      expect(Number.isFinite(s.score)).toBe(true);
+    }
+  });
+
+  it('honours the length options', async () => {
+    const e = new HashingEmbedder();
+    const short = await summarizeArticle(article, e, { length: 'short' });
+    const medium = await summarizeArticle(article, e, { length: 'medium' });
+    const long = await summarizeArticle(article, e, { length: 'long' });
+    expect(short.sentences.length).toBeGreaterThanOrEqual(2);
+    expect(short.sentences.length).toBeLessThanOrEqual(3);
+    expect(medium.sentences.length).toBeGreaterThanOrEqual(4);
+    expect(medium.sentences.length).toBeLessThanOrEqual(5);
+    expect(long.sentences.length).toBeGreaterThan(medium.sentences.length);
+    expect(long.sentences.length).toBeLessThanOrEqual(8);
+    expect(short.sentences.map((s) => s.text).join(' ').length).toBeLessThanOrEqual(550);
+  });
+
+  it('embeds all sentences in one batched call', async () => {
+    const e = new HashingEmbedder();
+    await summarizeArticle(article, e, { length: 'long' });
+    expect(e.calls).toBe(1);
+  });
+
+  it('never returns the same sentence twice when paragraphs repeat', async () => {
+    const three = passagesOf(STORY.slice(0, 9), 3).map((p) => p.text);
+    const repeated = [...three, ...three].map((text, i) => ({ paragraph: i + 1, text }));
+    for (const length of ['short', 'medium', 'long'] as const) {
+      const { sentences } = await summarizeArticle(repeated, new HashingEmbedder(), { length });
+      const texts = sentences.map((s) => s.text);
+      expect(new Set(texts).size).toBe(texts.length);
+      // every sentence comes from the first copy
+      expect(sentences.every((s) => s.paragraph <= 3)).toBe(true);
+    }
+  });
+
+  it('drops near-duplicates (same words, different order or punctuation)', async () => {
+    const passages = passagesOf([
+      'The council approved the library budget on Monday after a long debate.',
+      'On Monday, after a long debate, the council approved the library budget!',
+      ...STORY.slice(1, 6),
+    ]);
+    const { sentences } = await summarizeArticle(passages, new HashingEmbedder(), { length: 'long' });
+    const hits = sentences.filter((s) => /approved the library budget/.test(s.text));
+    expect(hits.length).toBeLessThanOrEqual(1);
+  });
+
+  it('returns no sentences for an empty article', async () => {
+    const e = new HashingEmbedder();
+    expect((await summarizeArticle([], e)).sentences).toEqual([]);
+    expect((await summarizeArticle([{ paragraph: 1, text: '   ' }], e)).sentences).toEqual([]);
+    expect(e.calls).toBe(0);
+  });
+
+  it('returns a one- or two-sentence article whole', async () => {
+    const one = await summarizeArticle([{ paragraph: 1, text: 'Only one sentence here.' }], new HashingEmbedder());
+    expect(one.sentences).toEqual([{ text: 'Only one sentence here.', paragraph: 1, score: 1 }]);
+    const two = await summarizeArticle(
+      [{ paragraph: 4, text: 'The bridge reopened today. Traffic is flowing again.' }],
+      new HashingEmbedder(),
+      { length: 'long' },
+    );
+    expect(two.sentences.map((s) => s.text)).toEqual(['The bridge reopened today.', 'Traffic is flowing again.']);
+    expect(two.sentences.every((s) => s.paragraph === 4)).toBe(true);
+  });
+
+  it('does not pad a short article', async () => {
+    const passages = passagesOf(STORY.slice(0, 3));
+    const { sentences } = await summarizeArticle(passages, new HashingEmbedder(), { length: 'long' });
+    expect(sentences.length).toBeLessThanOrEqual(3);
+    expect(sentences.length).toBeGreaterThan(0);
+  });
+
+  it('skips bylines, publication stamps and trims agency datelines', async () => {
+    const passages: SummaryPassage[] = [
+      { paragraph: 1, text: 'By . Daily Mail Reporter . PUBLISHED: . 14:11 EST, 25 October 2013 . | . UPDATED: . 15:36 EST, 25 October 2013 .' },
+      { paragraph: 2, text: `Northbridge (CNN) -- ${STORY[0]} ${STORY[1]}` },
+      { paragraph: 3, text: STORY.slice(2, 8).join(' ') },
+    ];
+    const { sentences } = await summarizeArticle(passages, new HashingEmbedder(), { length: 'medium' });
+    expect(sentences.some((s) => /PUBLISHED|UPDATED|Reporter|^By\b/.test(s.text))).toBe(false);
+    expect(sentences.some((s) => s.text.includes('(CNN)'))).toBe(false);
+    expect(isFragment('By .')).toBe(true);
+    expect(isFragment('14:11 EST, 25 October 2013 .')).toBe(true);
+    expect(isFragment('Last updated at 3:31 PM on 19th July 2011 .')).toBe(true);
+    expect(isFragment(STORY[0])).toBe(false);
+    expect(stripDateline('Beirut (CNN) -- Syria carried out an airstrike.')).toBe('Syria carried out an airstrike.');
+    expect(stripDateline('(CNN)The police faced a question.')).toBe('The police faced a question.');
+    expect(stripDateline(STORY[0])).toBe(STORY[0]);
+  });
+
+  it('prefers the lead and keeps a very long sentence out of a short summary', async () => {
+    const monster = `${'The committee discussed many items including '.repeat(20)}the weather.`;
+    const passages = passagesOf([STORY[0], monster, ...STORY.slice(1, 10)]);
+    const { sentences } = await summarizeArticle(passages, new HashingEmbedder(), { length: 'short' });
+    expect(sentences.some((s) => s.text === monster)).toBe(false);
+    expect(sentences[0].text).toBe(STORY[0]);
+  });
+
+  it('is deterministic', async () => {
+    const a = await summarizeArticle(article, new HashingEmbedder(), { length: 'medium' });
+    const b = await summarizeArticle(article, new HashingEmbedder(), { length: 'medium' });
+    expect(b).toEqual(a);
+    // Identical vectors everywhere: ties resolve to the earliest sentences.
+    const flat: Embedder = {
+      info: { model: 'flat', dimension: 2, normalized: true },
+      embed: async (texts) => texts.map(() => Float32Array.from([1, 0])),
+      close: async () => {},
+    };
+    const same = 'Officials said the meeting would take place on the coast.';
+    const tied = splitSentences(Array.from({ length: 6 }, (_, i) => same.replace('coast', `coast ${i + 1}`)).join(' '));
+    expect(tied).toHaveLength(6);
+    const t1 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, { length: 'short', tuning: { wLead: 0, wForward: 0, duplicateCosine: 2, duplicateOverlap: 2 } });
+    const t2 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, { length: 'short', tuning: { wLead: 0, wForward: 0, duplicateCosine: 2, duplicateOverlap: 2 } });
+    expect(t1).toEqual(t2);
+    expect(t1.sentences.map((s) => s.text)).toEqual(tied.slice(0, 3));
+  });
+});

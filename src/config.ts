@@ -37,6 +37,7 @@ const schema = z.object({
   ASK_COOLDOWN_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0).max(3600).default(5),
   MAX_CONCURRENT_ANSWERS: int(1, 64).default(4),
   ANSWER_TIMEOUT_MS: int(1000, 600_000).default(20_000),
+  DISCORD_MESSAGE_CONTENT_INTENT: bool.default(false),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -55,6 +56,8 @@ export interface Config {
     cooldownSeconds: number;
     maxConcurrent: number;
     answerTimeoutMs: number;
+    /** The privileged Message Content intent is enabled in the portal: plain follow-ups in the bot's threads are answered. */
+    messageContentIntent?: boolean;
   };
 }
 
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cooldownSeconds: e.ASK_COOLDOWN_SECONDS,
       maxConcurrent: e.MAX_CONCURRENT_ANSWERS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
+      messageContentIntent: e.DISCORD_MESSAGE_CONTENT_INTENT,
     },
   };
 }

@@ -6,7 +6,8 @@ export type { Logger };
 
 /** Structured logs: readable lines in a terminal, one JSON object per line in production. */
 export function createLogger(config: Config['log']): Logger {
-  if (config.format === 'json') return pino({ level: config.level });
+  // Logs go to stderr so that stdout carries only what a command prints (answers, --json output).
+  if (config.format === 'json') return pino({ level: config.level }, pino.destination(2));
   return pino(
     { level: config.level },
     pretty({ colorize: process.stderr.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: 2, sync: true }),

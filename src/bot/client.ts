@@ -1,0 +1,178 @@
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
+import type { App } from '../app.js';
+import { FeedbackStore } from '../core/store/feedback.js';
+import { ConcurrencyLimiter, Cooldown } from './limits.js';
+import { handleMessage } from './messages.js';
+import { defaultRegistry, handleInteraction, type Registry } from './router.js';
+import type { BotContext, BotSettings } from './types.js';
+
+/** Question and answer texts are kept this long for the buttons and thread history, then blanked (counts stay). */
+export const QUESTION_TEXT_RETENTION_DAYS = 90;
+
+/** How long `stop()` waits for answers in progress before disconnecting. */
+const STOP_GRACE_MS = 5000;
+
+export interface StartBotOptions {
+  /** Feedback store to use (default: opened on `<dataDir>/catalog.sqlite`, closed by `stop()`). */
+  store?: FeedbackStore;
+  /** Commands and buttons (default: `src/bot/commands/index.ts`). */
+  registry?: Registry;
+  /** Overrides of `config.discord` settings. */
+  settings?: Partial<BotSettings>;
+  /** Extra discord.js client options (tests). */
+  clientOptions?: Partial<ClientOptions>;
+}
+
+export interface RunningBot {
+  client: Client<true>;
+  context: BotContext;
+  /** Stops taking new questions, lets answers in progress finish (up to 5 s), disconnects, closes the store. */
+  stop(): Promise<void>;
+}
+
+export function botSettings(app: Pick<App, 'config'>, overrides: Partial<BotSettings> = {}): BotSettings {
+  const d = app.config.discord;
+  return {
+    cooldownSeconds: d.cooldownSeconds,
+    maxConcurrent: d.maxConcurrent,
+    answerTimeoutMs: d.answerTimeoutMs,
+    messageContentIntent: d.messageContentIntent ?? false,
+    maxQuestionChars: app.config.maxQuestionChars,
+    ...overrides,
+  };
+}
+
+/** Gateway intents: Guilds + GuildMessages, plus the privileged MessageContent only when enabled. */
+export function botIntents(settings: Pick<BotSettings, 'messageContentIntent'>): GatewayIntentBits[] {
+  const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages];
+  if (settings.messageContentIntent) intents.push(GatewayIntentBits.MessageContent);
+  return intents;
+}
+
+/**
+ * Logs in to Discord and serves `/ask`, the context-menu command, mentions and thread follow-ups.
+ * Resolves once the client is ready. It registers no commands (that is `npm run register`).
+ */
+export async function startBot(app: App, options: StartBotOptions = {}): Promise<RunningBot> {
+  const { config } = app;
+  const token = config.discord.token;
+  if (!token) throw new Error('DISCORD_TOKEN is not set: the Discord bot cannot log in (see .env.example).');
+  const logger = app.logger.child({ module: 'discord' });
+  const settings = botSettings(app, options.settings);
+  const registry = options.registry ?? defaultRegistry;
+
+  const ownsStore = !options.store;
+  const store = options.store ?? FeedbackStore.open(join(config.dataDir, 'catalog.sqlite'));
+  try {
+    const forgotten = store.forgetOlderThan(QUESTION_TEXT_RETENTION_DAYS);
+    if (forgotten > 0) logger.info({ forgotten }, `forgot the text of questions older than ${QUESTION_TEXT_RETENTION_DAYS} days`);
+  } catch (error) {
+    logger.warn({ err: error }, 'could not prune old questions');
+  }
+
+  const ctx: BotContext = {
+    kb: app.kb,
+    logger,
+    settings,
+    store,
+    cooldown: new Cooldown(settings.cooldownSeconds),
+    limiter: new ConcurrencyLimiter(settings.maxConcurrent),
+  };
+
+  const client = new Client({
+    intents: botIntents(settings),
+    // Belt and braces: every payload sets allowedMentions too.
+    allowedMentions: { parse: [], repliedUser: false },
+    ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
+    ...options.clientOptions,
+  });
+
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (stopping) return;
+    track(handleInteraction(interaction, ctx, registry));
+  });
+  client.on(Events.MessageCreate, (message) => {
+    if (stopping) return;
+    track(
+      handleMessage(message, ctx).catch((error: unknown) => {
+        logger.error({ err: error, guildId: message.guildId, userId: message.author.id }, 'message handler failed');
+      }),
+    );
+  });
+  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => logger.warn(message));
+  client.on(Events.ShardDisconnect, (event, shard) => {
+    if (!stopping) logger.warn({ code: event.code, shard }, 'gateway disconnected');
+  });
+  client.on(Events.ShardReconnecting, (shard) => {
+    if (!stopping) logger.info({ shard }, 'gateway reconnecting');
+  });
+  client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway resumed'));
+
+  const closeStore = () => {
+    if (ownsStore) store.close();
+  };
+
+  try {
+    const ready = once(client, Events.ClientReady);
+    ready.catch(() => undefined); // observed below; a late 'error' event must not become an unhandled rejection
+    await client.login(token);
+    await ready;
+  } catch (error) {
+    await client.destroy();
+    closeStore();
+    if (error instanceof Error && ((error as { code?: unknown }).code === 'DisallowedIntents' || /disallowed intent|privileged intent/i.test(error.message))) {
+      throw new Error(
+        'Discord refused the Message Content intent: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal, or set DISCORD_MESSAGE_CONTENT_INTENT=false.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const readyClient = client as Client<true>;
+  logger.info(
+    {
+      user: readyClient.user.tag,
+      guilds: readyClient.guilds.cache.size,
+      messageContentIntent: settings.messageContentIntent,
+      cooldownSeconds: settings.cooldownSeconds,
+      maxConcurrent: settings.maxConcurrent,
+    },
+    'Discord bot ready',
+  );
+
+  let stopped: Promise<void> | undefined;
+  return {
+    client: readyClient,
+    context: ctx,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        if (inFlight.size > 0) {
+          logger.info({ inFlight: inFlight.size }, 'waiting for answers in progress');
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            Promise.allSettled([...inFlight]),
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, STOP_GRACE_MS);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        await client.destroy();
+        closeStore();
+        logger.info('Discord bot stopped');
+      })();
+      return stopped;
+    },
+  };
+}

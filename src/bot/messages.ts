@@ -1,0 +1,124 @@
+import {
+  ChannelType,
+  ThreadAutoArchiveDuration,
+  type Message,
+  type MessageCreateOptions,
+  type MessageReplyOptions,
+  type SendableChannels,
+} from 'discord.js';
+import { answerQuestion, isUserInputError } from './answer.js';
+import { logHandlerError } from './errors.js';
+import { renderCooldown, renderError, renderNotice, threadName, type MessagePayload } from './render.js';
+import type { BotContext } from './types.js';
+
+/** `<@bot>` / `<@!bot>` removed from a message's text. */
+export function stripBotMention(content: string, botUserId: string): string {
+  return content.replace(new RegExp(`<@!?${botUserId}>`, 'g'), ' ').replace(/\s+/g, ' ').trim();
+}
+
+const MENTION_HELP = 'Hi! Ask me about the articles after the mention, for example: "@me where did the talks take place?" (or use /ask).';
+
+function replyOptions(payload: MessagePayload): MessageReplyOptions {
+  // A reply never pings the person it replies to either.
+  return { ...payload, allowedMentions: { parse: [], repliedUser: false }, failIfNotExists: false };
+}
+
+/**
+ * Which messages are questions:
+ * - any message that mentions the bot directly (not @everyone / roles): Discord gives bots the
+ *   content of those without the privileged Message Content intent;
+ * - with `messageContentIntent`, also plain messages in threads the bot started (follow-ups),
+ *   except those that mention or reply to someone else (members talking to each other).
+ *
+ * A question in a channel is answered in a new thread started on it; in a thread, in the thread.
+ * The thread's earlier questions are passed as history, so "and who led them?" is understood.
+ */
+export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
+  const botUserId = message.client.user.id;
+  if (message.author.bot || message.system || !message.inGuild()) return;
+  const mentioned = message.mentions.users.has(botUserId);
+  const channel = message.channel;
+  const inThread = channel.isThread();
+  const inBotThread = inThread && channel.ownerId === botUserId;
+  if (!mentioned && !(ctx.settings.messageContentIntent && inBotThread)) return;
+  if (!mentioned) {
+    // A plain follow-up, unless the member is talking to someone else in the thread.
+    const other = (id: string | undefined) => id !== undefined && id !== botUserId;
+    if (message.mentions.users.some((u) => other(u.id)) || other(message.mentions.repliedUser?.id)) return;
+  }
+
+  const text = stripBotMention(message.content, botUserId);
+  if (!mentioned && !text) return; // nothing readable (an attachment, a sticker)
+  const via = inThread ? 'thread' : 'mention';
+  const command = inThread ? 'thread follow-up' : 'mention';
+  const logContext = { command, guildId: message.guildId, userId: message.author.id, questionChars: text.length };
+
+  try {
+    let question: string;
+    try {
+      question = ctx.kb.validateQuestion(text);
+    } catch (error) {
+      if (!isUserInputError(error)) throw error;
+      await message.reply(replyOptions(renderNotice(text ? error.message : MENTION_HELP)));
+      return;
+    }
+
+    const cooldown = ctx.cooldown.take(message.author.id);
+    if (!cooldown.ok) {
+      ctx.logger.info(logContext, 'cooldown');
+      // One note per cooldown window: a flood of mentions gets one answer, not one each.
+      if (cooldown.notify) await message.reply(replyOptions(renderCooldown(cooldown.retryAfterMs)));
+      return;
+    }
+
+    // Where the answer goes.
+    let send: (payload: MessagePayload) => Promise<unknown>;
+    let conversationId: string | null = null;
+    let target: SendableChannels | null = null;
+    if (inThread) {
+      conversationId = channel.id;
+      target = channel;
+      send = (payload) => message.reply(replyOptions(payload));
+    } else if (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement) {
+      try {
+        const thread = await message.startThread({ name: threadName(question), autoArchiveDuration: ThreadAutoArchiveDuration.OneDay });
+        conversationId = thread.id;
+        target = thread;
+        send = (payload) => thread.send(payload as MessageCreateOptions);
+      } catch (error) {
+        // No permission to create threads (or a thread exists already): answer in place.
+        ctx.logger.warn({ err: error, ...logContext }, 'could not start a thread; replying in the channel');
+        send = (payload) => message.reply(replyOptions(payload));
+      }
+    } else {
+      send = (payload) => message.reply(replyOptions(payload));
+    }
+    if (target) void target.sendTyping().catch(() => undefined);
+
+    const history = conversationId ? ctx.store.recentQuestions(conversationId) : [];
+    const hint = conversationId
+      ? ctx.settings.messageContentIntent && (inBotThread || !inThread)
+        ? 'Ask a follow-up right here in this thread.'
+        : `Mention @${message.client.user.username} in this thread to ask a follow-up.`
+      : undefined;
+    const outcome = await answerQuestion(ctx, {
+      via,
+      command,
+      question,
+      userId: message.author.id,
+      guildId: message.guildId,
+      channelId: conversationId ?? message.channelId,
+      conversationId,
+      history,
+      hint,
+    });
+    await send(outcome.payload);
+  } catch (error) {
+    const errorId = logHandlerError(ctx.logger, error, logContext);
+    try {
+      await message.reply(replyOptions(renderError(errorId)));
+    } catch (reportError) {
+      ctx.logger.warn({ err: reportError, errorId }, 'could not tell the member about the error');
+    }
+  }
+}

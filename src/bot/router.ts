@@ -1,0 +1,87 @@
+import { MessageFlags, type Interaction } from 'discord.js';
+import { buttons as defaultButtons, commands as defaultCommands, commandType } from './commands/index.js';
+import { logHandlerError } from './errors.js';
+import { renderError, renderNotice, type MessagePayload } from './render.js';
+import type { BotContext, ButtonHandler, Command } from './types.js';
+
+export interface Registry {
+  commands: ReadonlyMap<string, Command>;
+  buttons: ReadonlyMap<string, ButtonHandler>;
+}
+
+export const defaultRegistry: Registry = { commands: defaultCommands, buttons: defaultButtons };
+
+function describe(interaction: Interaction): string {
+  if (interaction.isChatInputCommand()) return `/${interaction.commandName}`;
+  if (interaction.isCommand() || interaction.isAutocomplete()) return interaction.commandName;
+  if (interaction.isButton()) return `button ${interaction.customId.split(':')[0]}`;
+  if (interaction.isMessageComponent()) return `component ${interaction.customId}`;
+  return `interaction type ${interaction.type}`;
+}
+
+/** Length of the question an interaction carries, for error logs (never the text). */
+function questionChars(interaction: Interaction): number | undefined {
+  if (interaction.isChatInputCommand()) return interaction.options.getString('question')?.length;
+  if (interaction.isMessageContextMenuCommand()) return interaction.targetMessage.content.length;
+  return undefined;
+}
+
+/** Ends an interaction with `payload`, whatever state it is in: reply, or edit the deferred reply. */
+async function finish(interaction: Interaction, payload: MessagePayload): Promise<void> {
+  if (!interaction.isRepliable()) return;
+  if (interaction.deferred) await interaction.editReply(payload);
+  else if (interaction.replied) await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+  else await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });
+}
+
+/**
+ * Routes one interaction to its command or button handler. Never throws: a failing handler is
+ * logged with its context and the member gets a short apology with the error id.
+ */
+export async function handleInteraction(interaction: Interaction, ctx: BotContext, registry: Registry = defaultRegistry): Promise<void> {
+  try {
+    if (interaction.isAutocomplete()) {
+      const command = registry.commands.get(interaction.commandName);
+      if (command?.autocomplete) await command.autocomplete(interaction, ctx);
+      else await interaction.respond([]);
+      return;
+    }
+    if (interaction.isCommand()) {
+      const command = registry.commands.get(interaction.commandName);
+      if (!command || commandType(command) !== interaction.commandType) {
+        ctx.logger.warn({ command: interaction.commandName, type: interaction.commandType }, 'unknown command (run npm run register?)');
+        await finish(interaction, renderNotice('I do not know that command (any more). The bot owner may need to run `npm run register`.'));
+        return;
+      }
+      await command.execute(interaction, ctx);
+      return;
+    }
+    if (interaction.isButton()) {
+      const [prefix = '', ...args] = interaction.customId.split(':');
+      const handler = registry.buttons.get(prefix);
+      if (!handler) {
+        await finish(interaction, renderNotice('That button is not one I know (any more).'));
+        return;
+      }
+      await handler.execute(interaction, ctx, args);
+      return;
+    }
+    // Other interaction types (select menus, modals) are not used yet.
+  } catch (error) {
+    const errorId = logHandlerError(ctx.logger, error, {
+      command: describe(interaction),
+      guildId: interaction.guildId,
+      userId: interaction.user.id,
+      questionChars: questionChars(interaction),
+    });
+    try {
+      if (interaction.isAutocomplete()) {
+        if (!interaction.responded) await interaction.respond([]);
+      } else {
+        await finish(interaction, renderError(errorId));
+      }
+    } catch (reportError) {
+      ctx.logger.warn({ err: reportError, errorId }, 'could not tell the member about the error');
+    }
+  }
+}

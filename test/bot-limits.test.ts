@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { AbortedError, ConcurrencyLimiter, Cooldown, TimeoutError, withTimeout } from '../src/bot/limits.js';
+
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('Cooldown', () => {
+  it('lets a user ask once per window and notifies a flood once', () => {
+    let now = 1000;
+    const c = new Cooldown(5, () => now);
+    expect(c.take('a')).toEqual({ ok: true });
+    expect(c.take('b')).toEqual({ ok: true }); // per user
+    expect(c.take('a')).toEqual({ ok: false, retryAfterMs: 5000, notify: true });
+    now += 1000;
+    expect(c.take('a')).toEqual({ ok: false, retryAfterMs: 4000, notify: false });
+    now += 4000;
+    expect(c.take('a')).toEqual({ ok: true });
+    expect(new Cooldown(0).take('a')).toEqual({ ok: true });
+    expect(new Cooldown(0).take('a')).toEqual({ ok: true });
+  });
+});
+
+describe('ConcurrencyLimiter', () => {
+  it('runs at most max at once, queues the rest in order, drops nothing', async () => {
+    const limiter = new ConcurrencyLimiter(2);
+    const gates = Array.from({ length: 5 }, () => deferred());
+    const started: number[] = [];
+    const results = gates.map((g, i) =>
+      limiter.run(async () => {
+        started.push(i);
+        await g.promise;
+        return i;
+      }),
+    );
+    await Promise.resolve();
+    expect(started).toEqual([0, 1]);
+    expect(limiter.waiting).toBe(3);
+    gates[1]!.resolve();
+    await results[1];
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]);
+    for (const g of gates) g.resolve();
+    expect(await Promise.all(results)).toEqual([0, 1, 2, 3, 4]);
+    expect(limiter.running).toBe(0);
+  });
+
+  it('a failing task frees its slot; an aborted waiting task leaves the queue', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    await expect(limiter.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const gate = deferred();
+    const first = limiter.run(() => gate.promise);
+    const controller = new AbortController();
+    let ran = false;
+    const second = limiter.run(async () => {
+      ran = true;
+    }, controller.signal);
+    controller.abort();
+    await expect(second).rejects.toBeInstanceOf(AbortedError);
+    gate.resolve();
+    await first;
+    expect(ran).toBe(false);
+    expect(limiter.waiting).toBe(0);
+  });
+});
+
+describe('withTimeout', () => {
+  it('resolves in time, or rejects with TimeoutError and aborts the signal', async () => {
+    expect(await withTimeout(1000, async () => 7)).toBe(7);
+    let signal: AbortSignal | undefined;
+    await expect(
+      withTimeout(20, (s) => {
+        signal = s;
+        return new Promise(() => undefined);
+      }),
+    ).rejects.toBeInstanceOf(TimeoutError);
+    expect(signal?.aborted).toBe(true);
+  });
+});

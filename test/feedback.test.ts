@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { csvField, FeedbackStore, feedbackToCsv, feedbackToJson } from '../src/core/store/feedback.js';
+import { exportFeedback, parseExportArgs, UsageError } from '../scripts/feedback-export.js';
+
+let dir: string;
+let store: FeedbackStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'feedback-'));
+  store = FeedbackStore.open(join(dir, 'catalog.sqlite'));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const tricky = {
+  question: 'Where, exactly, were the "talks"?\nAnd when?',
+  answer: '=They took place in Qatar, in March. [1]\r\n"Quoted" line',
+};
+
+function seed(): number {
+  return store.recordQuestion({
+    via: 'slash',
+    userId: '111111111111111111',
+    guildId: '222222222222222222',
+    channelId: '333333333333333333',
+    question: tricky.question,
+    outcome: 'answered',
+    answer: tricky.answer,
+    sources: [
+      { n: 1, passageId: 'hamas#4', articleId: 'hamas', title: 'Hamas', paragraph: 4, text: 'They met in Qatar.' },
+      { n: 2, passageId: 'hamas#3', articleId: 'hamas', title: 'Hamas', paragraph: 3, text: 'Boehler pushed.' },
+    ],
+  });
+}
+
+describe('FeedbackStore', () => {
+  it('stores one vote per user per answer, with question, answer, passage ids, user and time', () => {
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u2', guildId: 'g', vote: 'up', at: '2025-01-02T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'down', at: '2025-01-03T00:00:00.000Z' }); // changes u1's vote
+    const rows = store.listFeedback();
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => [r.userId, r.vote])).toEqual([
+      ['u2', 'up'],
+      ['u1', 'down'],
+    ]);
+    expect(rows[0]).toMatchObject({ question: tricky.question, answer: tricky.answer, passageIds: ['hamas#4', 'hamas#3'], questionId: id });
+    expect(store.listFeedback({ since: '2025-01-03T00:00:00.000Z' })).toHaveLength(1);
+    expect(store.stats()).toMatchObject({ questions: 1, answered: 1, feedbackUp: 1, feedbackDown: 1 });
+    expect(store.recordFeedback({ questionId: 9999, userId: 'u1', vote: 'up' })).toBeUndefined();
+  });
+
+  it('keeps conversation history per thread and forgets old texts but keeps counts', () => {
+    const at = (d: string) => `${d}T00:00:00.000Z`;
+    store.recordQuestion({ via: 'mention', userId: 'u', conversationId: 't1', question: 'first', outcome: 'answered', at: at('2020-01-01') });
+    store.recordQuestion({ via: 'thread', userId: 'u', conversationId: 't1', question: 'second', outcome: 'no-answer' });
+    store.recordQuestion({ via: 'thread', userId: 'u', conversationId: 't1', question: 'failed', outcome: 'error' });
+    store.recordQuestion({ via: 'thread', userId: 'u', conversationId: 't2', question: 'other', outcome: 'answered' });
+    store.recordQuestion({ via: 'thread', userId: 'u', conversationId: 't1', question: 'third', outcome: 'answered' });
+    expect(store.recentQuestions('t1')).toEqual(['second', 'third']);
+    expect(store.recentQuestions('t1', 5)).toEqual(['first', 'second', 'third']);
+    expect(store.forgetOlderThan(30)).toBe(1);
+    expect(store.recentQuestions('t1', 5)).toEqual(['second', 'third']);
+    expect(store.stats()).toMatchObject({ questions: 5, answered: 3, unanswered: 1, failed: 1 });
+  });
+});
+
+describe('export', () => {
+  it('CSV quotes commas, quotes and newlines (RFC 4180) and defuses formulas', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField('=1+1')).toBe("'=1+1");
+    expect(csvField(null)).toBe('');
+    expect(csvField(12)).toBe('12');
+
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
+    const csv = feedbackToCsv(store.listFeedback());
+    const records = parse(csv, { columns: true }) as Record<string, string>[];
+    expect(records).toHaveLength(1);
+    expect(records[0]).toEqual({
+      id: '1',
+      created_at: '2025-01-01T00:00:00.000Z',
+      vote: 'up',
+      user_id: 'u1',
+      guild_id: 'g',
+      question_id: String(id),
+      question: tricky.question,
+      answer: `'${tricky.answer}`,
+      passage_ids: 'hamas#4 hamas#3',
+    });
+    expect(feedbackToCsv([])).toBe('id,created_at,vote,user_id,guild_id,question_id,question,answer,passage_ids\r\n');
+  });
+
+  it('JSON keeps exact text and passage ids as an array', () => {
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', vote: 'down', at: '2025-01-01T00:00:00.000Z' });
+    const parsed = JSON.parse(feedbackToJson(store.listFeedback()));
+    expect(parsed).toEqual([
+      {
+        id: 1,
+        created_at: '2025-01-01T00:00:00.000Z',
+        vote: 'down',
+        user_id: 'u1',
+        guild_id: null,
+        question_id: id,
+        question: tricky.question,
+        answer: tricky.answer,
+        passage_ids: ['hamas#4', 'hamas#3'],
+      },
+    ]);
+    expect(JSON.parse(feedbackToJson([]))).toEqual([]);
+  });
+
+  it('feedback:export: arguments, CSV to stdout, JSON to --out', () => {
+    expect(parseExportArgs([])).toEqual({ format: 'csv', out: undefined, since: undefined });
+    expect(parseExportArgs(['--out', 'x.json'])).toMatchObject({ format: 'json', out: 'x.json' });
+    expect(parseExportArgs(['--format', 'csv', '--out', 'x.json'])).toMatchObject({ format: 'csv' });
+    expect(parseExportArgs(['--since', '2025-01-31'])).toMatchObject({ since: '2025-01-31T00:00:00.000Z' });
+    expect(parseExportArgs(['--help'])).toBe('help');
+    expect(() => parseExportArgs(['--format', 'xml'])).toThrow(UsageError);
+    expect(() => parseExportArgs(['--out'])).toThrow(/needs a value/);
+
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up' });
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
+    expect(exportFeedback(dir, { format: 'csv' }, io)).toBe(1);
+    expect(parse(stdout, { columns: true })).toHaveLength(1);
+    const out = join(dir, 'out.json');
+    stdout = '';
+    exportFeedback(dir, { format: 'json', out }, io);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('Wrote 1 feedback row to');
+    expect(JSON.parse(readFileSync(out, 'utf8'))[0]).toMatchObject({ vote: 'up', passage_ids: ['hamas#4', 'hamas#3'] });
+    expect(() => exportFeedback(join(dir, 'missing'), { format: 'csv' }, io)).toThrow(/No data yet/);
+  });
+
+  it('the script runs as `npm run feedback:export` would', async () => {
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'down' });
+    const run = promisify(execFile);
+    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+    const { stdout } = await run(tsx, ['scripts/feedback-export.ts', '--format', 'json'], { env: { ...process.env, DATA_DIR: dir } });
+    expect(JSON.parse(stdout)).toMatchObject([{ vote: 'down', user_id: 'u1', question: tricky.question }]);
+  });
+});

@@ -1,3 +1,4 @@
+import type { SummaryResult } from '../core/summarize/service.js';
 import type { AskResult } from '../core/types.js';
 
 /** How an answer reads in a terminal: the text, then numbered sources (title ¶ paragraph, URL). */
@@ -10,6 +11,27 @@ export function formatAnswerForTerminal(result: AskResult): string {
   if (!result.answered && result.suggestions.length > 0) {
     lines.push('', 'The closest articles are:');
     for (const s of result.suggestions) lines.push(`  - ${s.title}${s.url ? ` — ${s.url}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * How a summary reads in a terminal: a heading (article title and link, or the topic), the
+ * sentences with their [n] markers, then the numbered sources — "¶ paragraph" for an article
+ * summary (the title is in the heading), "title ¶ paragraph — URL" for a topic summary.
+ */
+export function formatSummaryForTerminal(result: SummaryResult): string {
+  const heading =
+    result.kind === 'article'
+      ? `Summary of “${result.title}” (${result.length})${result.url ? ` — ${result.url}` : ''}`
+      : `What the knowledge base says about “${result.title}” (${result.length})`;
+  if (!result.found) return result.kind === 'article' ? `${heading}\n${result.message ?? result.text}` : result.message ?? result.text;
+  const lines = [heading, '', result.text];
+  if (result.sources.length > 0) {
+    lines.push('', 'Sources:');
+    for (const s of result.sources) {
+      lines.push(result.kind === 'article' ? `  [${s.n}] ¶ ${s.paragraph}` : `  [${s.n}] ${s.title} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
+    }
   }
   return lines.join('\n');
 }

@@ -1,0 +1,298 @@
+/**
+ * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
+ *                  [--skip-scale] [--skip-peer]
+ *
+ * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
+ * latency, HNSW recall against exact search, a synthetic scale test, and a LangChain.js peer on
+ * the same corpus and embedder. Prints a Markdown table and writes the figures as JSON.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { normalizeWhitespace } from '../src/core/chunk.js';
+import { WorkerEmbedder } from '../src/core/embed/worker-embedder.js';
+import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { loadDirectory } from '../src/core/load/index.js';
+import { HnswIndex } from '../src/core/store/vector-index.js';
+import { readSquad, sampleEvenly } from '../src/cli/eval-qa.js';
+import { parseCli } from '../src/cli/args.js';
+import { questionsFromCorpus } from './bench/questions.js';
+import { exactTopK, gaussian, latency, normalize, rng, round, type Latency } from './bench/stats.js';
+
+const USAGE = `Usage: npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N] [--skip-scale] [--skip-peer]
+  --corpus DIR   articles to ingest (default knowledge/; real figures: ../shared/corpora/bbc)
+  --out FILE     JSON output (default bench-results/bench.json)
+  --scale N      synthetic index size for the scale test (default 100000)
+  --questions N  questions for the latency test (default 200)
+  --qa FILE      SQuAD file for hit@1/hit@5 against the peer (default ../shared/eval/squadshifts/new_wiki_v1.0.json if present)
+  --sample N     questions taken from --qa (default 800)
+  --model ID     embedding model (default EMBEDDING_MODEL or auto)`;
+
+const { values } = parseCli(USAGE, {
+  corpus: { type: 'string' },
+  out: { type: 'string' },
+  scale: { type: 'string' },
+  questions: { type: 'string' },
+  qa: { type: 'string' },
+  sample: { type: 'string' },
+  model: { type: 'string' },
+  'skip-scale': { type: 'boolean' },
+  'skip-peer': { type: 'boolean' },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const corpus = resolve(values.corpus ?? 'knowledge');
+const out = resolve(values.out ?? 'bench-results/bench.json');
+const scaleN = Number(values.scale ?? 100_000);
+const questionCount = Number(values.questions ?? 200);
+const qaFile = values.qa ?? (existsSync('../shared/eval/squadshifts/new_wiki_v1.0.json') ? '../shared/eval/squadshifts/new_wiki_v1.0.json' : undefined);
+const qaSample = Number(values.sample ?? 800);
+const model = values.model ?? process.env.EMBEDDING_MODEL ?? 'auto';
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const work = mkdtempSync(join(tmpdir(), 'bench-'));
+const figures: Record<string, unknown> = { corpus, date: new Date().toISOString(), cpus: (await import('node:os')).cpus().length, node: process.version };
+
+const embedder = await WorkerEmbedder.start({ model, modelsDir: 'models', quantized: true, loadTimeoutMs: 8000 }, log);
+figures.model = embedder.info.model;
+
+// --- Ingest -------------------------------------------------------------------------------
+log(`ingesting ${corpus} …`);
+const t0 = performance.now();
+const { articles, skipped } = await loadDirectory(corpus);
+const loadSeconds = (performance.now() - t0) / 1000;
+const dataDir = join(work, 'kb');
+let kb = await KnowledgeBase.open({ dataDir, embedder });
+let lastLog = 0;
+const report = await kb.ingest(articles, {
+  onProgress: (p) => {
+    if (performance.now() - lastLog > 10_000) {
+      lastLog = performance.now();
+      log(`  ${p.embedded}/${p.toEmbed} passages embedded`);
+    }
+  },
+});
+const totalSeconds = loadSeconds + report.seconds;
+const ingest = {
+  articles: report.articles,
+  skipped: skipped.length,
+  passages: report.passages,
+  seconds: round(totalSeconds, 1),
+  passagesPerSecond: round(report.passages / totalSeconds, 1),
+  embedSeconds: round(report.embedSeconds, 1),
+  otherSeconds: round(totalSeconds - report.embedSeconds, 1),
+  otherShare: round((totalSeconds - report.embedSeconds) / totalSeconds, 3),
+};
+figures.ingest = ingest;
+log(`  ${JSON.stringify(ingest)}`);
+await kb.close();
+
+// --- Cold start (a fresh process, like npm start) ----------------------------------------------
+log('cold start …');
+const coldRuns = [0, 1, 2].map(() => {
+  const line = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/cold-start.ts', dataDir, model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; firstAskMs: number };
+});
+coldRuns.sort((a, b) => a.readyMs - b.readyMs);
+const cold = coldRuns[1];
+figures.coldStart = { seconds: round(cold.readyMs / 1000, 2), rssMb: Math.round(cold.rssMb), firstAskMs: round(cold.firstAskMs, 1), runs: coldRuns.length };
+
+// --- Query latency ------------------------------------------------------------------------
+kb = await KnowledgeBase.open({ dataDir, embedder });
+const questions = questionsFromCorpus(articles, questionCount);
+for (const q of questions.slice(0, 20)) await kb.ask(q.question);
+const samples = { embed: [] as number[], search: [] as number[], compose: [] as number[], total: [] as number[] };
+let top1 = 0;
+for (const q of questions) {
+  const r = await kb.ask(q.question);
+  samples.embed.push(r.timings.embed);
+  samples.search.push(r.timings.search);
+  samples.compose.push(r.timings.compose);
+  samples.total.push(r.timings.total);
+  const { passages } = await kb.retrieve(q.question, { topK: 1 });
+  if (passages[0]?.articleTitle === normalizeWhitespace(q.title)) top1++;
+}
+const query = {
+  questions: questions.length,
+  embed: latency(samples.embed),
+  search: latency(samples.search),
+  compose: latency(samples.compose),
+  ask: latency(samples.total),
+  articleHit1: round(top1 / Math.max(1, questions.length), 3),
+};
+figures.query = query;
+
+// --- HNSW against exact search on the corpus vectors ----------------------------------------
+const questionVectors = await embedder.embed(questions.map((q) => q.question));
+const labels: number[] = [];
+const corpusVectors: Float32Array[] = [];
+for (const { label, vector } of kb.catalog.iterateVectors()) {
+  labels.push(label);
+  corpusVectors.push(vector);
+}
+figures.hnsw = await measureRecall(corpusVectors, labels, questionVectors, 'corpus');
+await kb.close();
+
+// --- Scale: a synthetic index of perturbed copies of the real vectors --------------------------
+if (!values['skip-scale'] && corpusVectors.length > 0) {
+  log(`scale test with ${scaleN} vectors …`);
+  const random = rng(42);
+  const dim = embedder.info.dimension;
+  const synthetic: Float32Array[] = [];
+  const sigma = 0.35 / Math.sqrt(dim);
+  for (let i = 0; i < scaleN; i++) {
+    const base = corpusVectors[i % corpusVectors.length];
+    const v = new Float32Array(dim);
+    for (let d = 0; d < dim; d++) v[d] = base[d] + sigma * gaussian(random);
+    synthetic.push(normalize(v));
+  }
+  figures.scale = await measureRecall(synthetic, synthetic.map((_, i) => i), questionVectors, 'synthetic');
+}
+
+// --- Peer: LangChain.js HNSWLib with its default splitter, same embedder ---------------------
+if (!values['skip-peer']) {
+  log('peer: LangChain.js HNSWLib …');
+  const { buildPeer, peerSearch } = await import('./bench/peer-langchain.js');
+  const peer = await buildPeer(articles, embedder);
+  const peerLatency: number[] = [];
+  for (const q of questions.slice(0, 20)) await peerSearch(peer, q.question, 5);
+  for (const q of questions) {
+    const s = performance.now();
+    await peerSearch(peer, q.question, 5);
+    peerLatency.push(performance.now() - s);
+  }
+  const peerFigures: Record<string, unknown> = {
+    chunks: peer.chunks,
+    ingestSeconds: round(peer.ingestSeconds, 1),
+    passagesPerSecond: round(peer.chunks / peer.ingestSeconds, 1),
+    query: latency(peerLatency),
+  };
+  if (qaFile) peerFigures.squad = await compareOnSquad(qaFile, qaSample);
+  figures.peer = peerFigures;
+}
+
+await embedder.close();
+rmSync(work, { recursive: true, force: true });
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
+console.log(markdown(figures));
+console.log(`\nFigures written to ${out}`);
+
+// ---------------------------------------------------------------------------------------------
+
+async function measureRecall(vectors: Float32Array[], ids: number[], queries: Float32Array[], name: string) {
+  const dim = embedder.info.dimension;
+  const before = process.memoryUsage().rss;
+  const b0 = performance.now();
+  const index = HnswIndex.create(dim, { initialCapacity: vectors.length });
+  vectors.forEach((v, i) => index.add(ids[i], v));
+  const buildSeconds = (performance.now() - b0) / 1000;
+  const memoryMb = (process.memoryUsage().rss - before) / 2 ** 20;
+  const file = join(work, `${name}.hnsw`);
+  await index.save(file);
+  const matrix = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => matrix.set(v, i * dim));
+  const hnswTimes: number[] = [];
+  const exactTimes: number[] = [];
+  let found = 0;
+  let expected = 0;
+  for (const q of queries) {
+    let s = performance.now();
+    const approx = index.search(q, 10).map((h) => h.label);
+    hnswTimes.push(performance.now() - s);
+    s = performance.now();
+    const exact = exactTopK(matrix, dim, ids, q, 10);
+    exactTimes.push(performance.now() - s);
+    const set = new Set(approx);
+    found += exact.filter((l) => set.has(l)).length;
+    expected += exact.length;
+  }
+  const hnsw = latency(hnswTimes);
+  const exact = latency(exactTimes);
+  return {
+    vectors: vectors.length,
+    ef: index.efSearch,
+    recallAt10: round(found / Math.max(1, expected), 4),
+    hnsw,
+    exact,
+    speedup: round(exact.p50 / Math.max(hnsw.p50, 1e-3), 1),
+    buildSeconds: round(buildSeconds, 1),
+    memoryMb: Math.round(memoryMb),
+    diskMb: existsSync(file) ? round(statSync(file).size / 2 ** 20, 1) : undefined,
+  };
+}
+
+/** hit@1 / hit@5 of our hybrid retrieval and of the LangChain peer on the same SQuAD questions. */
+async function compareOnSquad(file: string, sample: number) {
+  const { articles: squadArticles, questions: all } = readSquad(file);
+  const qs = sampleEvenly(all, sample);
+  const { buildPeer, peerSearch } = await import('./bench/peer-langchain.js');
+  const squadKb = await KnowledgeBase.open({ dataDir: join(work, 'squad'), embedder });
+  await squadKb.ingest(squadArticles);
+  const peer = await buildPeer(squadArticles, embedder);
+  const ours = { hit1: 0, hit5: 0 };
+  const theirs = { hit1: 0, hit5: 0 };
+  for (const q of qs) {
+    const gold = normalizeWhitespace(q.context);
+    const { passages } = await squadKb.retrieve(q.question, { topK: 5 });
+    const r1 = passages.findIndex((p) => p.articleTitle === normalizeWhitespace(q.title) && overlaps(p.passage.text, gold));
+    if (r1 === 0) ours.hit1++;
+    if (r1 >= 0) ours.hit5++;
+    const chunks = await peerSearch(peer, q.question, 5);
+    const r2 = chunks.findIndex((c) => c.title === q.title && overlaps(normalizeWhitespace(c.text), gold));
+    if (r2 === 0) theirs.hit1++;
+    if (r2 >= 0) theirs.hit5++;
+  }
+  await squadKb.close();
+  const n = qs.length;
+  return {
+    questions: n,
+    ours: { hit1: round(ours.hit1 / n, 3), hit5: round(ours.hit5 / n, 3) },
+    peer: { hit1: round(theirs.hit1 / n, 3), hit5: round(theirs.hit5 / n, 3) },
+  };
+}
+
+/** A retrieved text counts for the gold paragraph when one contains the other or they share 100 characters. */
+function overlaps(text: string, gold: string): boolean {
+  if (gold.includes(text) || text.includes(gold)) return true;
+  for (let i = 0; i + 100 <= gold.length; i += 50) if (text.includes(gold.slice(i, i + 100))) return true;
+  return false;
+}
+
+function markdown(f: Record<string, any>): string {
+  const lat = (l: Latency) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
+  const rows: string[] = [
+    `Model ${f.model}, corpus ${f.corpus}, ${f.cpus} cores, Node ${f.node}`,
+    '',
+    '| measure | figure |',
+    '|---|---|',
+    `| ingest | ${f.ingest.articles} articles, ${f.ingest.passages} passages in ${f.ingest.seconds} s (${f.ingest.passagesPerSecond} passages/s) |`,
+    `| ingest split | embedding ${f.ingest.embedSeconds} s, everything else ${f.ingest.otherSeconds} s (${(f.ingest.otherShare * 100).toFixed(1)}%) |`,
+    `| cold start | ${f.coldStart.seconds} s to ready, RSS ${f.coldStart.rssMb} MB (median of ${f.coldStart.runs}) |`,
+    `| question embedding p50/p95/p99/max ms | ${lat(f.query.embed)} |`,
+    `| hybrid search p50/p95/p99/max ms | ${lat(f.query.search)} |`,
+    `| answer composition p50/p95/p99/max ms | ${lat(f.query.compose)} |`,
+    `| whole ask p50/p95/p99/max ms | ${lat(f.query.ask)} (${f.query.questions} questions) |`,
+    `| HNSW recall@10 (${f.hnsw.vectors} vectors, ef ${f.hnsw.ef}) | ${f.hnsw.recallAt10}; HNSW p50 ${f.hnsw.hnsw.p50} ms vs exact ${f.hnsw.exact.p50} ms (${f.hnsw.speedup}×) |`,
+  ];
+  if (f.scale) {
+    rows.push(
+      `| scale: ${f.scale.vectors} vectors | recall@10 ${f.scale.recallAt10}; HNSW p50/p95 ${f.scale.hnsw.p50}/${f.scale.hnsw.p95} ms vs exact ${f.scale.exact.p50} ms (${f.scale.speedup}×) |`,
+      `| scale: build | ${f.scale.buildSeconds} s, ${f.scale.diskMb} MB on disk, ~${f.scale.memoryMb} MB in memory |`,
+    );
+  }
+  if (f.peer) {
+    rows.push(
+      `| peer (LangChain.js HNSWLib) ingest | ${f.peer.chunks} chunks in ${f.peer.ingestSeconds} s (${f.peer.passagesPerSecond}/s) |`,
+      `| peer query p50/p95/p99/max ms | ${lat(f.peer.query)} |`,
+    );
+    if (f.peer.squad) {
+      rows.push(
+        `| SQuADShifts hit@1 / hit@5 (${f.peer.squad.questions} q) | ours ${f.peer.squad.ours.hit1} / ${f.peer.squad.ours.hit5}; LangChain ${f.peer.squad.peer.hit1} / ${f.peer.squad.peer.hit5} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}

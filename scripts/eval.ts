@@ -1,0 +1,55 @@
+/**
+ * npm run eval -- --qa FILE.json [--sample N] [--keep DIR]
+ * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
+ *
+ * Measures retrieval and answers on a SQuAD v1.1 file, or summaries against reference summaries.
+ * Prints a table; the last line is one JSON object with every figure.
+ */
+import { createEmbedder } from '../src/core/embed/create-embedder.js';
+import { parseCli } from '../src/cli/args.js';
+import { formatQaFigures, runQaEval } from '../src/cli/eval-qa.js';
+import { runCli } from '../src/cli/run.js';
+
+const USAGE = `Usage:
+  npm run eval -- --qa FILE.json [--sample N] [--keep DIR]
+      SQuAD v1.1 JSON: hit@1, hit@5, MRR@10 for lexical, dense and hybrid retrieval, answer accuracy
+      --sample N   ask N questions spread evenly over the file (deterministic)
+      --keep DIR   keep the index in DIR so a re-run does not embed again
+  npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
+      ROUGE-1/2/L F1 of the summariser, Lead-3 and TextRank against reference summaries`;
+
+const { values } = parseCli(USAGE, {
+  qa: { type: 'string' },
+  summaries: { type: 'string' },
+  sample: { type: 'string' },
+  keep: { type: 'string' },
+  length: { type: 'string' },
+});
+if (values.help || (!values.qa && !values.summaries)) {
+  console.log(USAGE);
+  process.exit(values.help ? 0 : 2);
+}
+
+await runCli(async (config, logger) => {
+  const embedder = await createEmbedder(
+    { model: config.embedding.model, modelsDir: config.embedding.modelsDir, quantized: config.embedding.quantized, loadTimeoutMs: config.embedding.loadTimeoutMs },
+    (line) => logger.info(line),
+  );
+  try {
+    if (values.qa) {
+      const sample = values.sample ? Number(values.sample) : undefined;
+      if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error(`--sample must be a positive whole number, got ${values.sample}`);
+      const figures = await runQaEval(values.qa, { embedder, sample, dataDir: values.keep, log: (l) => console.log(l) });
+      for (const line of formatQaFigures(figures)) console.log(line);
+      console.log(JSON.stringify(figures));
+    }
+    if (values.summaries) {
+      const { runSummaryEval } = await import('../src/cli/eval-summaries.js');
+      const length = (values.length ?? 'medium') as 'short' | 'medium' | 'long';
+      if (!['short', 'medium', 'long'].includes(length)) throw new Error(`--length must be short, medium or long, got ${values.length}`);
+      await runSummaryEval(values.summaries, { embedder, length, log: (l) => console.log(l) });
+    }
+  } finally {
+    await embedder.close();
+  }
+});

@@ -1,0 +1,49 @@
+/**
+ * npm run summarize -- --article "Title" | --topic "text" [--length short|medium|long] [--json]
+ * Summarises one article (by id, title, or a unique part of the title) or what the knowledge base
+ * says about a topic, with numbered sources; builds the index from the knowledge folder first if
+ * it is empty.
+ */
+import { ensureIndexed, openApp } from '../src/app.js';
+import { parseCli } from '../src/cli/args.js';
+import { formatSummaryForTerminal } from '../src/cli/format.js';
+import { runCli } from '../src/cli/run.js';
+import { SUMMARY_LENGTH_NAMES, SummaryService, type SummaryLength } from '../src/core/summarize/service.js';
+
+const USAGE = `Usage: npm run summarize -- --article "Title" | --topic "text" [--length short|medium|long] [--json]
+  --article TITLE   summarise one article (its id, its title, or a unique part of the title)
+  --topic TEXT      summarise what the knowledge base says about a topic, across articles
+  --length L        short (2–3 sentences), medium (4–5, the default) or long (about 8)
+  --json            print the whole result (sentences, sources, markers) as JSON`;
+
+const { values, positionals } = parseCli(USAGE, {
+  article: { type: 'string', short: 'a' },
+  topic: { type: 'string', short: 't' },
+  length: { type: 'string', short: 'l' },
+  json: { type: 'boolean' },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const usageError = (message: string): never => {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+};
+if ((values.article === undefined) === (values.topic === undefined)) usageError('Give exactly one of --article and --topic.');
+if (positionals.length > 0) usageError(`Unexpected argument ${JSON.stringify(positionals[0])} (quote a title or topic that has spaces).`);
+const length = (values.length ?? 'medium').toLowerCase() as SummaryLength;
+if (!SUMMARY_LENGTH_NAMES.includes(length)) usageError(`Unknown --length ${values.length}; use short, medium or long.`);
+
+await runCli(async (config, logger) => {
+  const app = await openApp(config, logger);
+  try {
+    await ensureIndexed(app);
+    const service = new SummaryService({ kb: app.kb, embedder: app.embedder });
+    const result =
+      values.article !== undefined ? await service.summarizeArticle(values.article, length) : await service.summarizeTopic(values.topic!, length);
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatSummaryForTerminal(result));
+  } finally {
+    await app.close();
+  }
+});

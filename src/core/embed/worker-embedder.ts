@@ -1,0 +1,211 @@
+/**
+ * WorkerEmbedder: runs createEmbedder(spec) on a worker thread so that model inference never
+ * blocks the main event loop (Discord heartbeats, other users' questions).
+ *
+ * Works from compiled JavaScript and from TypeScript sources (tsx, vitest). When this module is a
+ * `.ts` file the worker is a small bootstrap that loads embed-worker.ts through tsx's `tsImport`.
+ * (On Node 20 `execArgv: ['--import', 'tsx']` does not work for workers: module hooks passed to a
+ * Worker are ignored and tsx only registers itself on the main thread, so the worker fails with
+ * ERR_UNKNOWN_FILE_EXTENSION; `tsImport` registers a scoped loader that works inside the worker.)
+ *
+ * Limit: a spec other than `"bundled"` loads onnxruntime-node in the worker, and onnxruntime-node
+ * 1.21 supports one thread per process (see transformers-embedder.ts). So at most one such worker
+ * per process lifetime, and none while the main thread has a TransformersEmbedder open;
+ * start() rejects with an explanation instead of letting the process abort. `"bundled"` workers
+ * have no such limit.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { EmbedderSpec } from './create-embedder.js';
+import type { FromWorker, ToWorker } from './embed-worker.js';
+import type { Embedder, EmbedderInfo } from './embedder.js';
+
+interface Pending {
+  resolve: (vectors: Float32Array[]) => void;
+  reject: (err: Error) => void;
+}
+
+/** How long close() waits for the worker to release the model before terminating it. */
+const CLOSE_GRACE_MS = 2_000;
+
+export class WorkerEmbedder implements Embedder {
+  readonly info: EmbedderInfo;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** Set once the worker is gone or closing; later calls reject with it. */
+  private dead: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private onClosed: (() => void) | null = null;
+
+  private constructor(worker: Worker, info: EmbedderInfo) {
+    this.worker = worker;
+    this.info = info;
+  }
+
+  /**
+   * Starts the worker and resolves once it has loaded the model (or rejects with the worker's
+   * load error). `log` receives createEmbedder's log line(s) from the worker.
+   */
+  static start(spec: EmbedderSpec, log: (msg: string) => void = () => {}): Promise<WorkerEmbedder> {
+    const usesOrt = spec.model.trim() !== 'bundled';
+    if (usesOrt) {
+      const ort = ortThreads();
+      const why =
+        ort.mainLive > 0
+          ? 'the main thread has a TransformersEmbedder open'
+          : ort.workerLive > 0
+            ? 'another WorkerEmbedder is running a Transformers.js model'
+            : ort.workerEver
+              ? 'an earlier worker in this process loaded it, and a new thread cannot load it again'
+              : null;
+      if (why) {
+        return Promise.reject(
+          new Error(
+            `Cannot start an embedding worker for ${spec.model}: onnxruntime-node supports only one thread per process ` +
+              `and ${why}. Reuse that embedder, restart the process, or use EMBEDDING_MODEL=bundled.`,
+          ),
+        );
+      }
+      ort.workerLive++;
+      ort.workerEver = true;
+    }
+    let worker: Worker;
+    try {
+      worker = createWorker({ spec });
+    } catch (err) {
+      if (usesOrt) ortThreads().workerLive--;
+      return Promise.reject(err);
+    }
+    if (usesOrt) worker.once('exit', () => ortThreads().workerLive--);
+    return new Promise<WorkerEmbedder>((resolve, reject) => {
+      let embedder: WorkerEmbedder | null = null;
+      const failStart = (err: Error) => {
+        if (embedder) return;
+        reject(err);
+        void worker.terminate();
+      };
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'log':
+            log(msg.message);
+            break;
+          case 'ready':
+            embedder = new WorkerEmbedder(worker, msg.info);
+            worker.unref(); // idle workers must not keep the process alive
+            resolve(embedder);
+            break;
+          case 'init-error':
+            failStart(new Error(msg.message));
+            break;
+          default:
+            embedder?.handle(msg);
+        }
+      });
+      worker.on('error', (err) => {
+        if (!embedder) failStart(new Error(`Embedding worker failed while loading: ${err.message}`, { cause: err }));
+        else embedder.fail(new Error(`Embedding worker crashed: ${err.message}`, { cause: err }));
+      });
+      worker.on('exit', (code) => {
+        if (!embedder) failStart(new Error(`Embedding worker exited (code ${code}) before the model loaded`));
+        else embedder.fail(new Error(`Embedding worker exited (code ${code})`));
+      });
+    });
+  }
+
+  embed(texts: string[]): Promise<Float32Array[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (texts.length === 0) return Promise.resolve([]);
+    const id = this.nextId++;
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      const msg: ToWorker = { type: 'embed', id, texts };
+      this.worker.postMessage(msg);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      if (!this.dead) {
+        this.worker.ref();
+        const closed = new Promise<void>((resolve) => {
+          this.onClosed = resolve;
+          setTimeout(resolve, CLOSE_GRACE_MS).unref();
+        });
+        const msg: ToWorker = { type: 'close' };
+        this.worker.postMessage(msg);
+        await closed; // pending requests are answered first (the worker runs them in order)
+      }
+      this.fail(new Error('WorkerEmbedder is closed'));
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+
+  private handle(msg: FromWorker): void {
+    if (msg.type === 'closed') {
+      this.onClosed?.();
+      return;
+    }
+    if (msg.type !== 'result' && msg.type !== 'error') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (this.pending.size === 0 && !this.closing) this.worker.unref();
+    if (msg.type === 'result') p.resolve(msg.vectors);
+    else p.reject(new Error(msg.message));
+  }
+
+  /** Marks the worker unusable and rejects everything still waiting. */
+  private fail(err: Error): void {
+    this.dead ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.onClosed?.();
+  }
+}
+
+/** Process-wide bookkeeping of which threads use onnxruntime-node (shared with transformers-embedder.ts). */
+interface OrtThreads {
+  mainLive: number;
+  workerLive: number;
+  workerEver: boolean;
+}
+function ortThreads(): OrtThreads {
+  const key = Symbol.for('article-qa-bot.onnxruntime-threads');
+  const g = globalThis as unknown as Record<symbol, OrtThreads | undefined>;
+  return (g[key] ??= { mainLive: 0, workerLive: 0, workerEver: false });
+}
+
+function isTypeScriptSource(): boolean {
+  return /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
+}
+
+function createWorker(workerData: unknown): Worker {
+  if (!isTypeScriptSource()) return new Worker(new URL('./embed-worker.js', import.meta.url), { workerData });
+  const entry = new URL('./embed-worker.ts', import.meta.url).href;
+  const tsxApi = tsxEsmApiUrl();
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)})` +
+    `.then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** file: URL of tsx's ESM API (its `require` variant cannot load the ESM loader on this version). */
+function tsxEsmApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  let pkgJson: string;
+  try {
+    pkgJson = require.resolve('tsx/package.json');
+  } catch {
+    throw new Error('WorkerEmbedder: running from .ts sources needs the tsx package (npm install -D tsx)');
+  }
+  const api = join(dirname(pkgJson), 'dist', 'esm', 'api', 'index.mjs');
+  if (!existsSync(api)) throw new Error(`WorkerEmbedder: tsx ESM API not found at ${api}`);
+  return pathToFileURL(api).href;
+}

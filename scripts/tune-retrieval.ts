@@ -15,7 +15,8 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { readSquad, sampleEvenly } from '../src/cli/eval-qa.js';
 import { parseCli } from '../src/cli/args.js';
 
-const { values, positionals } = parseCli('usage: tune-retrieval.ts FILE [--sample N] [--data DIR] [--model bundled]', {
+const { values, positionals } = parseCli('usage: tune-retrieval.ts FILE [--sample N] [--data DIR] [--model bundled] [--thresholds-only]', {
+  'thresholds-only': { type: 'boolean' },
   sample: { type: 'string' },
   data: { type: 'string' },
   model: { type: 'string' },
@@ -36,7 +37,7 @@ const isGold = (title: string, text: string, q: (typeof questions)[number]) => {
   return title === normalizeWhitespace(q.title) && (gold.includes(text) || text.includes(gold));
 };
 
-for (const titleBoost of [0, 0.5, 1]) {
+for (const titleBoost of values['thresholds-only'] ? [] : [0, 0.5, 1]) {
   for (const k1 of [1.2]) {
     for (const b of [0.75]) {
       kb = await KnowledgeBase.open({ dataDir, embedder, lexical: { titleBoost, k1, b } });
@@ -58,8 +59,8 @@ for (const titleBoost of [0, 0.5, 1]) {
 
 // Answer threshold: answered share on real questions vs. on questions whose article is hidden.
 kb = await KnowledgeBase.open({ dataDir, embedder });
-for (const minCoverage of [0.2, 0.3, 0.4, 0.5, 0.6]) {
-  for (const minDense of [0.5, 0.6, 0.7, 1.1]) {
+for (const minCoverage of [0.3, 0.4, 0.5]) {
+  for (const minDense of [0.6, 0.7, 1.1]) {
     let answered = 0;
     let correct = 0;
     let falseAnswers = 0;

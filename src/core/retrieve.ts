@@ -49,12 +49,7 @@ export function fuse(candidates: Candidate[], options: FusionOptions = {}): Fuse
 
 /** Word-trigram Jaccard similarity; 1 for identical texts. */
 export function textSimilarity(a: string, b: string): number {
-  const sa = trigrams(a);
-  const sb = trigrams(b);
-  let inter = 0;
-  for (const x of sa) if (sb.has(x)) inter++;
-  const union = sa.size + sb.size - inter;
-  return union === 0 ? 1 : inter / union;
+  return jaccard(trigrams(a), trigrams(b));
 }
 
 function trigrams(text: string): Set<string> {
@@ -67,13 +62,25 @@ function trigrams(text: string): Set<string> {
 
 /**
  * Drops results that repeat an earlier (better-ranked) result nearly word for word, e.g. the
- * same wire story filed under two articles. Order is kept.
+ * same wire story filed under two articles. Order is kept; stops once `limit` results are kept.
  */
-export function diversify<T>(ranked: T[], textOf: (item: T) => string, threshold = 0.8): T[] {
+export function diversify<T>(ranked: T[], textOf: (item: T) => string, threshold = 0.8, limit = Infinity): T[] {
   const kept: T[] = [];
+  const keptShingles: Set<string>[] = [];
   for (const item of ranked) {
-    if (kept.some((k) => textSimilarity(textOf(k), textOf(item)) >= threshold)) continue;
+    if (kept.length >= limit) break;
+    const sh = trigrams(textOf(item));
+    if (keptShingles.some((k) => jaccard(k, sh) >= threshold)) continue;
     kept.push(item);
+    keptShingles.push(sh);
   }
   return kept;
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  let inter = 0;
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const x of small) if (large.has(x)) inter++;
+  const union = a.size + b.size - inter;
+  return union === 0 ? 1 : inter / union;
 }

@@ -24,7 +24,8 @@ const { initModel } = embeddingsPkg;
 const { modelSource } = modelPkg;
 
 /** Stable model id recorded in indexes built with this embedder. */
-export const BUNDLED_MODEL_ID = 'universal-sentence-encoder-lite';
+export { BUNDLED_MODEL_ID } from './model-ids.js';
+import { BUNDLED_MODEL_ID } from './model-ids.js';
 export const BUNDLED_DIMENSION = 512;
 /** Best measured batch size for both paragraphs and short texts; see the module comment. */
 export const DEFAULT_BUNDLED_BATCH_SIZE = 8;

@@ -13,8 +13,10 @@
 import { join } from 'node:path';
 import type { Embedder } from './embedder.js';
 
-/** The model `"auto"` tries first (Transformers.js' standard sentence-embedding model). */
-export const AUTO_MODEL = 'Xenova/all-MiniLM-L6-v2';
+import { AUTO_MODEL, BUNDLED_MODEL_ID } from './model-ids.js';
+
+export { AUTO_MODEL };
+
 
 export interface EmbedderSpec {
   /** `"auto"` | `"bundled"` | a Hugging Face model id such as `"Xenova/all-MiniLM-L6-v2"`. */
@@ -31,6 +33,12 @@ export interface EmbedderSpec {
   allowRemote?: boolean;
   /** Hub URL override (a mirror; tests point it at an unreachable port). Default Hugging Face. */
   remoteHost?: string;
+  /**
+   * The model the existing index was built with. With `"auto"`, an index built with the bundled
+   * encoder keeps using it (instead of refusing to open once MiniLM becomes loadable); the log
+   * line says how to switch with `npm run ingest -- --rebuild`.
+   */
+  indexModel?: string;
 }
 
 /** True when the spec may load onnxruntime-node (anything but `"bundled"`). */
@@ -48,6 +56,14 @@ export async function createEmbedder(spec: EmbedderSpec, log: (msg: string) => v
 
   const isAuto = model === 'auto' || model === '';
   const hfModel = isAuto ? AUTO_MODEL : model;
+  if (isAuto && spec.indexModel === BUNDLED_MODEL_ID) {
+    const bundled = await loadBundled(spec);
+    log(
+      `Embedding model: ${bundled.info.model} (bundled, ${bundled.info.dimension}-d), the model this index was built with. ` +
+        `To switch to ${hfModel}, put its files in MODELS_DIR (${join(spec.modelsDir, ...hfModel.split('/'))}/) or allow the download, then run npm run ingest -- --rebuild.`,
+    );
+    return bundled;
+  }
   const options = {
     model: hfModel,
     modelsDir: spec.modelsDir,

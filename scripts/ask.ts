@@ -18,7 +18,7 @@ if (values.help || positionals.length === 0) {
 }
 
 await runCli(async (config, logger) => {
-  const app = await openApp(config, logger);
+  const app = await openApp(config, logger, { onModelMismatch: 'error' });
   try {
     await ensureIndexed(app);
     const result = await app.kb.ask(positionals.join(' '));

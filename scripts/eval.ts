@@ -1,5 +1,5 @@
 /**
- * npm run eval -- --qa FILE.json [--sample N] [--keep DIR]
+ * npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
  * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
  *
  * Measures retrieval and answers on a SQuAD v1.1 file, or summaries against reference summaries.
@@ -9,10 +9,14 @@ import { createEmbedder } from '../src/core/embed/create-embedder.js';
 import { parseCli } from '../src/cli/args.js';
 import { formatQaFigures, runQaEval } from '../src/cli/eval-qa.js';
 import { runCli } from '../src/cli/run.js';
+import { UserInputError } from '../src/core/knowledge-base.js';
+import { createLlmClient } from '../src/core/llm/client.js';
 
 const USAGE = `Usage:
-  npm run eval -- --qa FILE.json [--sample N] [--keep DIR]
+  npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
       SQuAD v1.1 JSON: hit@1, hit@5, MRR@10 for lexical, dense and hybrid retrieval, answer accuracy
+      --llm        also answer every question with the language model (LLM_BASE_URL, LLM_MODEL):
+                   accuracy and the share of answers with a valid citation beside the extractive figures
       --sample N   ask N questions spread evenly over the file (deterministic)
       --keep DIR   keep the index in DIR so a re-run does not embed again
   npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
@@ -24,6 +28,7 @@ const { values } = parseCli(USAGE, {
   sample: { type: 'string' },
   keep: { type: 'string' },
   length: { type: 'string' },
+  llm: { type: 'boolean' },
 });
 if (values.help || (!values.qa && !values.summaries)) {
   console.log(USAGE);
@@ -39,7 +44,9 @@ await runCli(async (config, logger) => {
     if (values.qa) {
       const sample = values.sample ? Number(values.sample) : undefined;
       if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error(`--sample must be a positive whole number, got ${values.sample}`);
-      const figures = await runQaEval(values.qa, { embedder, sample, dataDir: values.keep, log: (l) => console.log(l) });
+      const llm = values.llm ? createLlmClient(config.llm) : undefined;
+      if (values.llm && !llm) throw new UserInputError('--llm needs LLM_BASE_URL and LLM_MODEL (see .env.example)');
+      const figures = await runQaEval(values.qa, { embedder, sample, dataDir: values.keep, llm, log: (l) => console.log(l) });
       for (const line of formatQaFigures(figures)) console.log(line);
       console.log(JSON.stringify(figures));
     }

@@ -38,6 +38,20 @@ const schema = z.object({
   MAX_CONCURRENT_ANSWERS: int(1, 64).default(4),
   ANSWER_TIMEOUT_MS: int(1000, 600_000).default(20_000),
   DISCORD_MESSAGE_CONTENT_INTENT: bool.default(false),
+  KB_MODERATOR_ROLE_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(snowflake)),
+  KB_LOG_CHANNEL_ID: optional(snowflake),
+  KB_MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
+  KB_SYNC_KNOWLEDGE_DIR: bool.default(true),
+  LLM_BASE_URL: optional(z.string().url({ message: 'must be a URL such as http://127.0.0.1:11434/v1' })),
+  LLM_MODEL: optional(z.string().min(1)),
+  LLM_API_KEY: optional(z.string()),
+  LLM_TIMEOUT_MS: int(1000, 600_000).default(20_000),
+  LLM_MAX_TOKENS: int(16, 8192).default(300),
+  LLM_MAX_CONTEXT_CHARS: int(1000, 500_000).default(6000),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -59,6 +73,27 @@ export interface Config {
     /** The privileged Message Content intent is enabled in the portal: plain follow-ups in the bot's threads are answered. */
     messageContentIntent?: boolean;
   };
+  /** Moderating the knowledge base (`/kb`). */
+  kb: {
+    /** Roles whose members may use `/kb` besides those with Manage Server. */
+    moderatorRoleIds: string[];
+    /** Channel where every change is posted. */
+    logChannelId?: string;
+    /** Largest accepted upload (and fetched page), in bytes. */
+    maxUploadBytes: number;
+    /** Write articles added from Discord into KNOWLEDGE_DIR (and move removed ones to KNOWLEDGE_DIR/.trash). */
+    syncKnowledgeDir: boolean;
+  };
+  /** Written answers from an OpenAI-compatible language model; absent (LLM_BASE_URL unset) = extractive answers only. */
+  llm?: {
+    baseUrl: string;
+    model: string;
+    /** Never logged. */
+    apiKey?: string;
+    timeoutMs: number;
+    maxTokens: number;
+    maxContextChars: number;
+  };
 }
 
 /** A setting that could not be parsed; the message lists every bad value and what to write instead. */
@@ -77,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid settings (see .env.example):\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.LLM_BASE_URL && !e.LLM_MODEL) {
+    throw new ConfigError('Invalid settings (see .env.example):\n  LLM_MODEL=(unset): required when LLM_BASE_URL is set (the model name the server knows, e.g. llama3.1:8b)');
+  }
   return {
     knowledgeDir: resolve(e.KNOWLEDGE_DIR),
     dataDir: resolve(e.DATA_DIR),
@@ -93,5 +131,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
       messageContentIntent: e.DISCORD_MESSAGE_CONTENT_INTENT,
     },
+    kb: {
+      moderatorRoleIds: e.KB_MODERATOR_ROLE_IDS,
+      logChannelId: e.KB_LOG_CHANNEL_ID,
+      maxUploadBytes: e.KB_MAX_UPLOAD_BYTES,
+      syncKnowledgeDir: e.KB_SYNC_KNOWLEDGE_DIR,
+    },
+    ...(e.LLM_BASE_URL
+      ? {
+          llm: {
+            baseUrl: e.LLM_BASE_URL,
+            model: e.LLM_MODEL!,
+            apiKey: e.LLM_API_KEY,
+            timeoutMs: e.LLM_TIMEOUT_MS,
+            maxTokens: e.LLM_MAX_TOKENS,
+            maxContextChars: e.LLM_MAX_CONTEXT_CHARS,
+          },
+        }
+      : {}),
   };
 }

@@ -5,6 +5,7 @@
 import { ensureIndexed, openApp } from './app.js';
 import { runChat } from './cli/chat.js';
 import { runCli } from './cli/run.js';
+import { createLlmClient } from './core/llm/client.js';
 import { SummaryService } from './core/summarize/service.js';
 
 await runCli(async (config, logger) => {
@@ -24,7 +25,7 @@ await runCli(async (config, logger) => {
     return;
   }
   try {
-    await runChat(app.kb, process.stdin, process.stdout, new SummaryService({ kb: app.kb, embedder: app.embedder }));
+    await runChat(app.kb, process.stdin, process.stdout, new SummaryService({ kb: app.kb, embedder: app.embedder }), createLlmClient(config.llm));
   } finally {
     await app.close();
   }

@@ -1,8 +1,11 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
-import type { App } from '../app.js';
+import { createAdmin, type App } from '../app.js';
+import type { AuditEntry } from '../core/admin/index.js';
 import { FeedbackStore } from '../core/store/feedback.js';
+import { renderAuditLog } from './kb/render.js';
+import { SummaryService } from '../core/summarize/service.js';
 import { ConcurrencyLimiter, Cooldown } from './limits.js';
 import { handleMessage } from './messages.js';
 import { defaultRegistry, handleInteraction, type Registry } from './router.js';
@@ -17,6 +20,8 @@ const STOP_GRACE_MS = 5000;
 export interface StartBotOptions {
   /** Feedback store to use (default: opened on `<dataDir>/catalog.sqlite`, closed by `stop()`). */
   store?: FeedbackStore;
+  /** Summary service for `/summary` (default: one on the app's kb and embedder). */
+  summaries?: SummaryService;
   /** Commands and buttons (default: `src/bot/commands/index.ts`). */
   registry?: Registry;
   /** Overrides of `config.discord` settings. */
@@ -40,6 +45,8 @@ export function botSettings(app: Pick<App, 'config'>, overrides: Partial<BotSett
     answerTimeoutMs: d.answerTimeoutMs,
     messageContentIntent: d.messageContentIntent ?? false,
     maxQuestionChars: app.config.maxQuestionChars,
+    kbModeratorRoleIds: app.config.kb?.moderatorRoleIds ?? [],
+    kbLogChannelId: app.config.kb?.logChannelId,
     ...overrides,
   };
 }
@@ -79,6 +86,8 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     store,
     cooldown: new Cooldown(settings.cooldownSeconds),
     limiter: new ConcurrencyLimiter(settings.maxConcurrent),
+    admin: app.admin ?? createAdmin(config, app.kb, (line) => logger.info(line)),
+    summaries: options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder }),
   };
 
   const client = new Client({
@@ -108,6 +117,11 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
       }),
     );
   });
+  // Every knowledge-base change made through this process is posted to the log channel, when set.
+  const stopAuditLog = settings.kbLogChannelId
+    ? ctx.admin!.onAudit((entries) => track(postAuditLog(client, settings.kbLogChannelId!, entries, logger)))
+    : () => undefined;
+
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => logger.warn(message));
   client.on(Events.ShardDisconnect, (event, shard) => {
@@ -119,6 +133,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway resumed'));
 
   const closeStore = () => {
+    stopAuditLog();
     if (ownsStore) store.close();
   };
 
@@ -175,4 +190,18 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
       return stopped;
     },
   };
+}
+
+/** Posts audit entries to the log channel; failures are logged, never thrown. */
+async function postAuditLog(client: Client, channelId: string, entries: AuditEntry[], logger: App['logger']): Promise<void> {
+  try {
+    const channel = await client.channels.fetch(channelId);
+    if (!channel || !channel.isSendable()) {
+      logger.warn({ channelId }, 'KB_LOG_CHANNEL_ID is not a channel the bot can post in');
+      return;
+    }
+    await channel.send(renderAuditLog(entries));
+  } catch (error) {
+    logger.warn({ err: error, channelId }, 'could not post to the knowledge-base log channel');
+  }
 }

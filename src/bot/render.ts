@@ -17,6 +17,7 @@ import {
 } from 'discord.js';
 import type { AskResult } from '../core/types.js';
 import type { StoredSource } from '../core/store/feedback.js';
+import type { SummaryResult } from '../core/summarize/service.js';
 
 /** Discord's limits (characters are UTF-16 code units here, which is never fewer than Discord counts). */
 export const LIMITS = {
@@ -278,4 +279,59 @@ export function renderCooldown(retryAfterMs: number): MessagePayload {
 /** Thread names: max 100 characters, one line. */
 export function threadName(question: string): string {
   return truncate(question.replace(/\s+/g, ' ').trim(), 100) || 'Question';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries (`/summary`)
+// ---------------------------------------------------------------------------------------------
+
+export type SummaryView = Pick<SummaryResult, 'kind' | 'title' | 'url' | 'found' | 'text' | 'message' | 'sources'>;
+
+/**
+ * A summary, laid out like an answer: the article title (linked to the article when its URL is
+ * known) or "Topic: …" as title, the sentences with their [n] markers as description, one field
+ * per source, the buttons. An article summary's sources are all that article's, so its fields
+ * name just the paragraph (`¶ 4`, inline); a topic summary's name article and paragraph.
+ * Nothing found: says so (the core's message), no buttons. Same limits as {@link renderAnswer}.
+ */
+export function renderSummary(result: SummaryView, options: AnswerViewOptions = {}): MessagePayload {
+  const url = result.kind === 'article' ? safeUrl(result.url) : undefined;
+  const title = quoteFit(result.kind === 'article' ? result.title : `Topic: ${result.title}`, LIMITS.embedTitle) || 'Summary';
+  const hint = options.hint ? truncate(options.hint, MAX_HINT) : '';
+  if (!result.found) {
+    const embed: APIEmbed = {
+      title,
+      description: quoteFit(result.message ?? result.text, LIMITS.embedDescription) || 'Nothing to summarise.',
+      color: COLORS.noAnswer,
+      ...(url ? { url } : {}),
+    };
+    if (hint) embed.footer = { text: hint };
+    return { embeds: [embed], components: [], allowedMentions: { parse: [] } };
+  }
+
+  const description = quoteFit(result.text, LIMITS.embedDescription) || '…';
+  let budget = LIMITS.embedTotal - title.length - description.length - hint.length - MORE_NOTE_ROOM;
+  const fields: APIEmbedField[] = [];
+  for (const source of result.sources) {
+    if (fields.length >= LIMITS.fields) break;
+    const field: APIEmbedField =
+      result.kind === 'article'
+        ? { name: `[${source.n}]`, value: `¶ ${source.paragraph}`, inline: true }
+        : { name: `[${source.n}]`, value: sourceLabel(source) };
+    const size = field.name.length + field.value.length;
+    if (size > budget) break;
+    budget -= size;
+    fields.push(field);
+  }
+  const dropped = result.sources.length - fields.length;
+  const footerParts = [dropped > 0 ? `+${dropped} more source${dropped === 1 ? '' : 's'}: use Show passages` : '', hint].filter(Boolean);
+
+  const embed: APIEmbed = { title, description, color: COLORS.answer, ...(url ? { url } : {}) };
+  if (fields.length > 0) embed.fields = fields;
+  if (footerParts.length > 0) embed.footer = { text: truncate(footerParts.join(' · '), LIMITS.footerText) };
+  return {
+    embeds: [embed],
+    components: options.questionId !== undefined ? answerButtons(options.questionId) : [],
+    allowedMentions: { parse: [] },
+  };
 }

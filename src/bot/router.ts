@@ -1,22 +1,25 @@
 import { MessageFlags, type Interaction } from 'discord.js';
-import { buttons as defaultButtons, commands as defaultCommands, commandType } from './commands/index.js';
+import { buttons as defaultButtons, commands as defaultCommands, commandType, modals as defaultModals } from './commands/index.js';
 import { logHandlerError } from './errors.js';
 import { renderError, renderNotice, type MessagePayload } from './render.js';
-import type { BotContext, ButtonHandler, Command } from './types.js';
+import type { BotContext, ButtonHandler, Command, ModalHandler } from './types.js';
 
 export interface Registry {
   commands: ReadonlyMap<string, Command>;
   buttons: ReadonlyMap<string, ButtonHandler>;
+  /** Modal submissions by custom-id prefix. */
+  modals?: ReadonlyMap<string, ModalHandler>;
 }
 
-export const defaultRegistry: Registry = { commands: defaultCommands, buttons: defaultButtons };
+export const defaultRegistry: Registry = { commands: defaultCommands, buttons: defaultButtons, modals: defaultModals };
 
 function describe(interaction: Interaction): string {
   if (interaction.isChatInputCommand()) return `/${interaction.commandName}`;
   if (interaction.isCommand() || interaction.isAutocomplete()) return interaction.commandName;
   if (interaction.isButton()) return `button ${interaction.customId.split(':')[0]}`;
   if (interaction.isMessageComponent()) return `component ${interaction.customId}`;
-  return `interaction type ${interaction.type}`;
+  if (interaction.isModalSubmit()) return `modal ${interaction.customId.split(':')[0]}`;
+  return `interaction type ${(interaction as Interaction).type}`;
 }
 
 /** Length of the question an interaction carries, for error logs (never the text). */
@@ -66,7 +69,17 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
       await handler.execute(interaction, ctx, args);
       return;
     }
-    // Other interaction types (select menus, modals) are not used yet.
+    if (interaction.isModalSubmit()) {
+      const [prefix = '', ...args] = interaction.customId.split(':');
+      const handler = registry.modals?.get(prefix);
+      if (!handler) {
+        await finish(interaction, renderNotice('That form is not one I know (any more).'));
+        return;
+      }
+      await handler.execute(interaction, ctx, args);
+      return;
+    }
+    // Other interaction types (select menus) are not used yet.
   } catch (error) {
     const errorId = logHandlerError(ctx.logger, error, {
       command: describe(interaction),

@@ -2,10 +2,13 @@ import type {
   AutocompleteInteraction,
   ButtonInteraction,
   CommandInteraction,
+  ModalSubmitInteraction,
   RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import type { KnowledgeAdmin } from '../core/admin/index.js';
 import type { KnowledgeBase } from '../core/knowledge-base.js';
 import type { FeedbackStore } from '../core/store/feedback.js';
+import type { SummaryService } from '../core/summarize/service.js';
 import type { Logger } from '../logger.js';
 import type { ConcurrencyLimiter, Cooldown } from './limits.js';
 
@@ -17,6 +20,12 @@ export interface BotSettings {
   /** The privileged Message Content intent is enabled: plain follow-ups in the bot's threads are answered. */
   messageContentIntent: boolean;
   maxQuestionChars: number;
+  /** Roles whose members may use `/kb` (besides Manage Server). */
+  kbModeratorRoleIds?: string[];
+  /** Channel where `/kb` changes are posted. */
+  kbLogChannelId?: string;
+  /** How often a running `/kb reindex` edits its progress message. Default 3,000 ms. */
+  kbProgressIntervalMs?: number;
 }
 
 /** Everything a command, button or message handler needs; one per running bot. */
@@ -27,6 +36,10 @@ export interface BotContext {
   store: FeedbackStore;
   cooldown: Cooldown;
   limiter: ConcurrencyLimiter;
+  /** Article and topic summaries (`/summary`); startBot creates one from the app's kb and embedder. */
+  summaries?: SummaryService;
+  /** Moderation of the knowledge base (`/kb`). */
+  admin?: KnowledgeAdmin;
 }
 
 /**
@@ -46,4 +59,10 @@ export interface Command {
 export interface ButtonHandler {
   prefix: string;
   execute(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void>;
+}
+
+/** Handles modal submissions whose custom id is `<prefix>` or `<prefix>:<arg>...`. */
+export interface ModalHandler {
+  prefix: string;
+  execute(interaction: ModalSubmitInteraction, ctx: BotContext, args: string[]): Promise<void>;
 }

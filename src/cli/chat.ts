@@ -3,6 +3,8 @@ import type { Readable, Writable } from 'node:stream';
 import { UserInputError, type KnowledgeBase } from '../core/knowledge-base.js';
 import type { SummaryLength, SummaryResult, SummaryService } from '../core/summarize/service.js';
 import type { Source } from '../core/types.js';
+import type { ChatClient } from '../core/llm/client.js';
+import { askWritten } from '../core/llm/written-answer.js';
 import { formatAnswerForTerminal, formatSummaryForTerminal } from './format.js';
 
 export const CHAT_HELP = [
@@ -41,8 +43,10 @@ function command(text: string): { name: string; rest: string } {
 /**
  * The terminal chat: one question per line, answered from the same core as the Discord bot.
  * With a {@link SummaryService}, `/summary` and `/topic` summarise an article or a topic.
+ * With a language model (`llm`, from LLM_BASE_URL), answers are written by it, printed as they
+ * stream (checked sentences only), and the quoted answer is shown when it fails.
  */
-export async function runChat(kb: KnowledgeBase, input: Readable, output: Writable, summaries?: SummaryService): Promise<void> {
+export async function runChat(kb: KnowledgeBase, input: Readable, output: Writable, summaries?: SummaryService, llm?: ChatClient): Promise<void> {
   const rl = createInterface({ input, output, terminal: (output as NodeJS.WriteStream).isTTY === true, prompt: '\nask> ' });
   const write = (text: string) => output.write(`${text}\n`);
   const stats = kb.stats();
@@ -78,7 +82,26 @@ export async function runChat(kb: KnowledgeBase, input: Readable, output: Writab
         if (!arg) write('Usage: /topic <text> [--short|--medium|--long]');
         else await summarize((s) => s.summarizeTopic(arg, length));
       } else if (text.startsWith('/')) write(`Unknown command ${name}. ${CHAT_HELP.split('\n')[0]}`);
-      else if (text) {
+      else if (text && llm) {
+        let printed = '';
+        const result = await askWritten(kb, text, {
+          client: llm,
+          onToken: (soFar) => {
+            // Checked text only grows by whole sentences; print what is new.
+            if (!soFar.startsWith(printed)) return;
+            output.write(soFar.slice(printed.length));
+            printed = soFar;
+          },
+        });
+        last = result;
+        const formatted = formatAnswerForTerminal(result);
+        if (printed && result.mode === 'written' && formatted.startsWith(printed)) write(formatted.slice(printed.length));
+        else {
+          if (printed) write('');
+          if (result.fallbackReason) write(`(written answer unavailable: ${result.fallbackReason}; showing the quoted answer)`);
+          write(formatted);
+        }
+      } else if (text) {
         const result = await kb.ask(text);
         last = result;
         write(formatAnswerForTerminal(result));

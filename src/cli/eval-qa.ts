@@ -5,7 +5,9 @@ import { composeAnswer } from '../core/answer.js';
 import type { Embedder } from '../core/embed/embedder.js';
 import { KnowledgeBase, type KnowledgeBaseOptions } from '../core/knowledge-base.js';
 import { normalizeWhitespace } from '../core/chunk.js';
-import type { RawArticle, ScoredPassage } from '../core/types.js';
+import type { AskResult, RawArticle, ScoredPassage } from '../core/types.js';
+import type { ChatClient } from '../core/llm/client.js';
+import { NO_ANSWER_TEXT, writeAnswer } from '../core/llm/written-answer.js';
 
 interface SquadFile {
   data: { title: string; paragraphs: { context: string; qas: { id: string; question: string; answers: { text: string }[] }[] }[] }[];
@@ -35,6 +37,8 @@ export interface QaFigures {
   hybrid: RetrieverFigures;
   answerAccuracy: number;
   answered: number;
+  /** The written path (`--llm`), over the same questions and passages. */
+  written?: WrittenFigures;
   model: string;
   ingestSeconds: number;
   seconds: number;
@@ -94,12 +98,30 @@ class Tally {
   }
 }
 
+/** Figures of the written path; shares are of all questions. */
+export interface WrittenFigures {
+  model: string;
+  /** What a user sees with the model switched on (fallbacks to the extractive answer included). */
+  answerAccuracy: number;
+  answered: number;
+  /** The model's own answer was shown and kept at least one valid citation. */
+  cited: number;
+  /** The model said "not in the knowledge base". */
+  notFound: number;
+  /** The extractive answer was shown instead (time-out, error, empty reply, no valid citation). */
+  fallback: number;
+  /** Mean time waiting for the model, in ms. */
+  meanMs: number;
+}
+
 export interface QaEvalOptions {
   embedder: Embedder;
   sample?: number;
   /** Keep the index here (re-runs skip embedding); default a temp dir removed afterwards. */
   dataDir?: string;
   kb?: Partial<KnowledgeBaseOptions>;
+  /** Also run every question through the written path with this model. */
+  llm?: ChatClient;
   log: (line: string) => void;
 }
 
@@ -116,6 +138,9 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
     const tallies = { lexical: new Tally(), dense: new Tally(), hybrid: new Tally() };
     let correct = 0;
     let answered = 0;
+    const w = { correct: 0, answered: 0, cited: 0, notFound: 0, fallback: 0, ms: 0 };
+    const fallbackReasons = new Map<string, number>();
+    let asked = 0;
     for (const q of questions) {
       const queryVector = await kb.embedQuery(q.question);
       const lexical = await kb.retrieve(q.question, { topK: 10, queryVector, fusion: { denseWeight: 0 } });
@@ -128,7 +153,32 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
       if (composed.answered) answered++;
       const text = composed.answer.toLowerCase();
       if (composed.answered && q.answers.some((a) => text.includes(a.toLowerCase()))) correct++;
+      if (opts.llm) {
+        const extractive: AskResult = {
+          question: q.question,
+          answered: composed.answered,
+          answer: composed.answered ? composed.answer : NO_ANSWER_TEXT,
+          sources: composed.sources,
+          suggestions: [],
+          timings: { embed: 0, search: 0, compose: 0, total: 0 },
+        };
+        const written = await writeAnswer(q.question, hybrid.passages, extractive, { client: opts.llm });
+        const shown = written.answer.toLowerCase();
+        if (written.answered) w.answered++;
+        if (written.answered && q.answers.some((a) => shown.includes(a.toLowerCase()))) w.correct++;
+        if (written.mode === 'written' && written.answered && written.sources.length > 0) w.cited++;
+        if (written.mode === 'written' && !written.answered) w.notFound++;
+        if (written.mode === 'extractive') {
+          w.fallback++;
+          const kind = (written.fallbackReason ?? 'unknown').split(/[:,]/)[0];
+          fallbackReasons.set(kind, (fallbackReasons.get(kind) ?? 0) + 1);
+        }
+        w.ms += written.llm?.ms ?? 0;
+        if (++asked % 25 === 0) opts.log(`written answers: ${asked}/${questions.length}`);
+      }
     }
+    if (fallbackReasons.size > 0) opts.log(`written answers fell back: ${[...fallbackReasons].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+    const share = (n: number) => Math.round((n / Math.max(1, questions.length)) * 1000) / 1000;
     const stats = kb.stats();
     return {
       file,
@@ -140,6 +190,19 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
       hybrid: tallies.hybrid.figures(),
       answerAccuracy: Math.round((correct / Math.max(1, questions.length)) * 1000) / 1000,
       answered: Math.round((answered / Math.max(1, questions.length)) * 1000) / 1000,
+      ...(opts.llm
+        ? {
+            written: {
+              model: opts.llm.model,
+              answerAccuracy: share(w.correct),
+              answered: share(w.answered),
+              cited: share(w.cited),
+              notFound: share(w.notFound),
+              fallback: share(w.fallback),
+              meanMs: Math.round(w.ms / Math.max(1, questions.length)),
+            },
+          }
+        : {}),
       model: stats.model.model,
       ingestSeconds: Math.round(ingest.seconds * 10) / 10,
       seconds: Math.round((performance.now() - started) / 100) / 10,
@@ -160,5 +223,19 @@ export function formatQaFigures(f: QaFigures): string[] {
     row('dense', f.dense),
     row('hybrid', f.hybrid),
     `answer accuracy ${f.answerAccuracy.toFixed(3)} (answered ${(f.answered * 100).toFixed(1)}%), ingest ${f.ingestSeconds} s, total ${f.seconds} s`,
+    ...(f.written ? formatWrittenFigures(f) : []),
+  ];
+}
+
+/** Extractive and written answers side by side (every extractive answer cites, by construction). */
+function formatWrittenFigures(f: QaFigures): string[] {
+  const w = f.written!;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  return [
+    '',
+    `| answers | accuracy | answered | ≥1 valid citation | "not in the KB" | fell back to extractive | mean model ms |`,
+    '|---|---|---|---|---|---|---|',
+    `| extractive | ${f.answerAccuracy.toFixed(3)} | ${pct(f.answered)} | ${pct(f.answered)} | – | – | – |`,
+    `| written (${w.model}) | ${w.answerAccuracy.toFixed(3)} | ${pct(w.answered)} | ${pct(w.cited)} | ${pct(w.notFound)} | ${pct(w.fallback)} | ${w.meanMs} |`,
   ];
 }

@@ -20,7 +20,16 @@ export const passagesButton: ButtonHandler = {
       await interaction.reply({ ...renderNotice(TOO_OLD), flags: MessageFlags.Ephemeral });
       return;
     }
-    const [first, ...rest] = renderPassages(record.sources);
+    // A passage removed or edited since the answer is never shown again (not even from this stored copy).
+    const current = record.sources.filter((s) => ctx.kb.isPassageCurrent(s.passageId, s.text));
+    if (current.length === 0) {
+      await interaction.reply({
+        ...renderNotice('The passages this answer cited have since been changed or removed from the knowledge base. Ask the question again for a fresh answer.'),
+        flags: MessageFlags.Ephemeral,
+      });
+      return;
+    }
+    const [first, ...rest] = renderPassages(current);
     await interaction.reply({ ...first, flags: MessageFlags.Ephemeral });
     for (const page of rest) await interaction.followUp({ ...page, flags: MessageFlags.Ephemeral });
   },

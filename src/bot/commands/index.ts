@@ -5,13 +5,18 @@
  */
 import { ApplicationCommandType, type RESTPutAPIApplicationCommandsJSONBody } from 'discord.js';
 import { answerButtons } from '../buttons/answer.js';
-import type { BotSettings, ButtonHandler, Command } from '../types.js';
+import { kbButtons, kbModals } from '../kb/handlers.js';
+import type { BotSettings, ButtonHandler, Command, ModalHandler } from '../types.js';
 import * as ask from './ask.js';
 import * as askMessage from './ask-message.js';
+import * as kb from './kb.js';
+import * as summary from './summary.js';
 
-const COMMAND_MODULES: Command[] = [ask as Command, askMessage as Command];
+const COMMAND_MODULES: Command[] = [ask as Command, askMessage as Command, kb as Command, summary as Command];
 
-const BUTTON_HANDLERS: ButtonHandler[] = [...answerButtons];
+const BUTTON_HANDLERS: ButtonHandler[] = [...answerButtons, ...kbButtons];
+
+const MODAL_HANDLERS: ModalHandler[] = [...kbModals];
 
 function byName(list: Command[]): ReadonlyMap<string, Command> {
   const map = new Map<string, Command>();
@@ -33,6 +38,7 @@ function byPrefix(list: ButtonHandler[]): ReadonlyMap<string, ButtonHandler> {
 
 export const commands: ReadonlyMap<string, Command> = byName(COMMAND_MODULES);
 export const buttons: ReadonlyMap<string, ButtonHandler> = byPrefix(BUTTON_HANDLERS);
+export const modals: ReadonlyMap<string, ModalHandler> = new Map(MODAL_HANDLERS.map((m) => [m.prefix, m]));
 
 /** The command type a command's data declares (slash commands may omit it). */
 export function commandType(command: Command): ApplicationCommandType {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChunkedArticle, Passage } from '../types.js';
 
@@ -31,6 +32,8 @@ export interface StoredPassage extends Passage {
 export interface PassageWrite {
   passage: Passage;
   vector: Float32Array;
+  /** Label to store the passage under (a reindex builds its HNSW before committing); default: the next free one. */
+  label?: number;
 }
 
 export interface ArticleChange {
@@ -38,6 +41,35 @@ export interface ArticleChange {
   addedBy?: string;
   /** Passages with their vectors, in article order. */
   passages: PassageWrite[];
+  /** The article's body (paragraphs separated by blank lines), kept for exports and reindexing. */
+  body?: string;
+}
+
+/** An article a commit wrote or removed, for the audit trail. */
+export interface CommittedArticle {
+  id: string;
+  title: string;
+  /** Content hash of the article (of the removed version, for removals). */
+  hash: string;
+  /** For writes: true when an article with this id existed before. */
+  replaced?: boolean;
+  passages?: number;
+}
+
+export interface CommitInfo {
+  version: number;
+  at: string;
+  written: CommittedArticle[];
+  removed: CommittedArticle[];
+}
+
+export interface CommitOptions {
+  /** Records this embedding model in the same transaction (a reindex with another model). */
+  model?: IndexModel;
+  /** Keeps `updated_at` of written articles (a reindex re-embeds; it does not edit). */
+  keepTimestamps?: boolean;
+  /** Runs inside the transaction, after the changes (audit rows): all or nothing together. */
+  within?: (info: CommitInfo) => void;
 }
 
 /** What one committed write did to the vector side, so the caller can mirror it in HNSW and BM25. */
@@ -74,6 +106,9 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
 `;
+
+/** Columns added after the first release, created on open when missing. */
+const MIGRATIONS: { table: string; column: string; ddl: string }[] = [{ table: 'articles', column: 'body', ddl: 'ALTER TABLE articles ADD COLUMN body TEXT' }];
 
 interface PassageRow {
   label: number;
@@ -113,6 +148,31 @@ export class Catalog {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    for (const m of MIGRATIONS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${m.table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === m.column)) this.db.exec(m.ddl);
+    }
+  }
+
+  /** The model recorded in a catalog file, read without creating or migrating anything. */
+  static peekModel(file: string): IndexModel | undefined {
+    if (!existsSync(file)) return undefined;
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'model'").get() as { value: string } | undefined;
+      return row ? (JSON.parse(row.value) as IndexModel) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** SQLite's own check of the file (`PRAGMA quick_check`): null when sound, else what is wrong. */
+  integrityProblem(): string | null {
+    const rows = this.db.pragma('quick_check(5)') as { quick_check: string }[];
+    const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+    return problems.length > 0 ? problems.join('; ') : null;
   }
 
   close(): void {
@@ -159,6 +219,38 @@ export class Catalog {
 
   maxLabel(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(label), -1) AS n FROM passages').get() as { n: number }).n;
+  }
+
+  /** Every live label, ascending (for checking the vector index against the catalog). */
+  labels(): number[] {
+    return (this.db.prepare('SELECT label FROM passages ORDER BY label').pluck().all() as number[]);
+  }
+
+  /** The label the next inserted passage would get (AUTOINCREMENT never reuses one). */
+  nextLabel(): number {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'passages'").get() as { seq: number } | undefined;
+    return Math.max(row?.seq ?? 0, this.maxLabel()) + 1;
+  }
+
+  vectorByLabel(label: number): Float32Array | undefined {
+    const row = this.db.prepare('SELECT vector FROM passages WHERE label = ?').get(label) as { vector: Buffer } | undefined;
+    return row ? fromBlob(row.vector) : undefined;
+  }
+
+  /** Id and title of every article (for autocomplete, kept in memory by the knowledge base). */
+  titles(): { id: string; title: string }[] {
+    return this.db.prepare('SELECT id, title FROM articles ORDER BY title COLLATE NOCASE').all() as { id: string; title: string }[];
+  }
+
+  /** The stored body of an article (null for articles stored before bodies were kept). */
+  articleBody(id: string): string | null | undefined {
+    const row = this.db.prepare('SELECT body FROM articles WHERE id = ?').get(id) as { body: string | null } | undefined;
+    return row ? row.body : undefined;
+  }
+
+  passageById(id: string): StoredPassage | undefined {
+    const row = this.db.prepare('SELECT label, id, article_id, paragraph, text, hash FROM passages WHERE id = ?').get(id) as PassageRow | undefined;
+    return row ? toPassage(row) : undefined;
   }
 
   listArticles(): ArticleRecord[] {
@@ -230,36 +322,45 @@ export class Catalog {
    * An article's old passages are removed and its new passages get new labels, so an index
    * that still holds an old label can never return the new text under it.
    */
-  commit(changes: ArticleChange[], removals: string[] = []): CommitResult {
+  commit(changes: ArticleChange[], removals: string[] = [], options: CommitOptions = {}): CommitResult {
     const now = new Date().toISOString();
     const removedLabels: number[] = [];
     const added: StoredPassage[] = [];
     const labelsOf = this.db.prepare('SELECT label FROM passages WHERE article_id = ?');
     const deletePassages = this.db.prepare('DELETE FROM passages WHERE article_id = ?');
     const deleteArticle = this.db.prepare('DELETE FROM articles WHERE id = ?');
-    const existing = this.db.prepare('SELECT added_at, added_by FROM articles WHERE id = ?');
+    const existing = this.db.prepare('SELECT title, hash, added_at, added_by, updated_at, body FROM articles WHERE id = ?');
     const upsertArticle = this.db.prepare(
-      `INSERT INTO articles (id, title, url, date, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at)
-       VALUES (@id, @title, @url, @date, @origin, @hash, @paragraphs, @duplicatesDropped, @addedBy, @addedAt, @updatedAt)
+      `INSERT INTO articles (id, title, url, date, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
+       VALUES (@id, @title, @url, @date, @origin, @hash, @paragraphs, @duplicatesDropped, @addedBy, @addedAt, @updatedAt, @body)
        ON CONFLICT(id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, origin = excluded.origin,
          hash = excluded.hash, paragraphs = excluded.paragraphs, duplicates_dropped = excluded.duplicates_dropped,
-         added_by = excluded.added_by, updated_at = excluded.updated_at`,
+         added_by = excluded.added_by, updated_at = excluded.updated_at, body = excluded.body`,
     );
     const insertPassage = this.db.prepare(
       'INSERT INTO passages (id, article_id, paragraph, text, hash, vector) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insertPassageAt = this.db.prepare(
+      'INSERT INTO passages (label, id, article_id, paragraph, text, hash, vector) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const removeArticle = (id: string) => {
       for (const row of labelsOf.all(id) as { label: number }[]) removedLabels.push(row.label);
       deletePassages.run(id);
     };
+    type Before = { title: string; hash: string; added_at: string; added_by: string | null; updated_at: string; body: string | null };
     const run = this.db.transaction(() => {
+      const written: CommittedArticle[] = [];
+      const removed: CommittedArticle[] = [];
       for (const id of removals) {
+        const before = existing.get(id) as Before | undefined;
+        if (!before) continue;
         removeArticle(id);
         deleteArticle.run(id);
+        removed.push({ id, title: before.title, hash: before.hash });
       }
       for (const change of changes) {
         const { article } = change;
-        const before = existing.get(article.id) as { added_at: string; added_by: string | null } | undefined;
+        const before = existing.get(article.id) as Before | undefined;
         removeArticle(article.id);
         upsertArticle.run({
           id: article.id,
@@ -272,16 +373,23 @@ export class Catalog {
           duplicatesDropped: article.duplicatesDropped,
           addedBy: change.addedBy ?? before?.added_by ?? null,
           addedAt: before?.added_at ?? now,
-          updatedAt: now,
+          updatedAt: options.keepTimestamps && before ? before.updated_at : now,
+          body: change.body ?? before?.body ?? null,
         });
-        for (const { passage, vector } of change.passages) {
-          const info = insertPassage.run(passage.id, article.id, passage.paragraph, passage.text, passage.hash, toBlob(vector));
+        for (const { passage, vector, label } of change.passages) {
+          const info =
+            label === undefined
+              ? insertPassage.run(passage.id, article.id, passage.paragraph, passage.text, passage.hash, toBlob(vector))
+              : insertPassageAt.run(label, passage.id, article.id, passage.paragraph, passage.text, passage.hash, toBlob(vector));
           added.push({ ...passage, label: Number(info.lastInsertRowid) });
         }
+        written.push({ id: article.id, title: article.title, hash: article.hash, replaced: before !== undefined, passages: change.passages.length });
       }
+      if (options.model) this.setMeta('model', JSON.stringify(options.model));
       const version = this.version + 1;
       this.setMeta('version', String(version));
       this.setMeta('last_change', now);
+      options.within?.({ version, at: now, written, removed });
       return version;
     });
     const version = run();
@@ -289,13 +397,15 @@ export class Catalog {
   }
 
   /** Removes every article and passage and forgets the model (for a rebuild with another embedder). */
-  clear(): number {
+  clear(within?: (version: number, at: string) => void): number {
     return this.db.transaction(() => {
       this.db.exec('DELETE FROM passages; DELETE FROM articles;');
       this.db.prepare("DELETE FROM meta WHERE key = 'model'").run();
       const version = this.version + 1;
+      const at = new Date().toISOString();
       this.setMeta('version', String(version));
-      this.setMeta('last_change', new Date().toISOString());
+      this.setMeta('last_change', at);
+      within?.(version, at);
       return version;
     })();
   }

@@ -109,9 +109,33 @@ export class HnswIndex implements VectorIndex {
     this.index.addPoint(Array.from(vector), label, false);
   }
 
+  /** Marks a vector deleted (its slot is reused by a later add). Unknown or already deleted labels are ignored. */
   remove(label: number): void {
-    this.index.markDelete(label);
+    try {
+      this.index.markDelete(label);
+    } catch {
+      return; // not in the index (or deleted already): nothing to do
+    }
     this.deletedSlots++;
+  }
+
+  /** Deleted slots waiting for reuse. */
+  get deleted(): number {
+    return this.deletedSlots;
+  }
+
+  /** Every label the index holds, deleted ones included (for the start-up consistency check). */
+  labels(): number[] {
+    return this.index.getIdsList();
+  }
+
+  /** The stored (for cosine: normalised) vector of a live label; undefined when unknown or deleted. */
+  vectorOf(label: number): number[] | undefined {
+    try {
+      return this.index.getPoint(label);
+    } catch {
+      return undefined;
+    }
   }
 
   search(query: Float32Array, k: number): VectorHit[] {

@@ -1,0 +1,62 @@
+import {
+  InteractionContextType,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type AutocompleteInteraction,
+  type CommandInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import { autocompleteKb, executeKb } from '../kb/handlers.js';
+import type { BotContext } from '../types.js';
+
+/**
+ * `/kb add|remove|list|show|reindex|stats`: moderators keep the knowledge base current.
+ * Registered with `default_member_permissions` = Manage Server (servers can override that, so the
+ * bot checks again: Manage Server or a role in KB_MODERATOR_ROLE_IDS), in servers only.
+ */
+export function build(): RESTPostAPIChatInputApplicationCommandsJSONBody {
+  return new SlashCommandBuilder()
+    .setName('kb')
+    .setDescription('Manage the knowledge base (moderators)')
+    .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((s) =>
+      s
+        .setName('add')
+        .setDescription('Add an article from a file or a URL, or type it in (no option)')
+        .addAttachmentOption((o) => o.setName('file').setDescription('A .md, .txt, .html or .pdf file'))
+        .addStringOption((o) => o.setName('url').setDescription('A web page (http or https)').setMaxLength(2000)),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('remove')
+        .setDescription('Remove an article (asks to confirm)')
+        .addStringOption((o) => o.setName('article').setDescription('Start typing its title').setRequired(true).setAutocomplete(true)),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('list')
+        .setDescription('List the articles')
+        .addIntegerOption((o) => o.setName('page').setDescription('Page number').setMinValue(1)),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('show')
+        .setDescription("An article's details and first paragraphs")
+        .addStringOption((o) => o.setName('article').setDescription('Start typing its title').setRequired(true).setAutocomplete(true)),
+    )
+    .addSubcommand((s) => s.setName('reindex').setDescription('Re-embed every article (e.g. after changing EMBEDDING_MODEL)'))
+    .addSubcommand((s) => s.setName('stats').setDescription('Articles, passages, model, index size, questions and feedback'))
+    .toJSON();
+}
+
+export const data = build();
+
+export async function execute(interaction: CommandInteraction, ctx: BotContext): Promise<void> {
+  if (!interaction.isChatInputCommand()) return;
+  await executeKb(interaction, ctx);
+}
+
+export async function autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  await autocompleteKb(interaction, ctx);
+}

@@ -1,0 +1,380 @@
+/**
+ * `/kb` behaviour: every subcommand, the confirmation and paging buttons, the "add" modal and
+ * autocomplete. Each entry point checks the member's right first (Manage Server or a moderator
+ * role — server admins can override the command's default permissions, so the bot checks again);
+ * a refusal is ephemeral and changes nothing. The work itself is `KnowledgeAdmin` (src/core/admin).
+ */
+import {
+  ActionRowBuilder,
+  MessageFlags,
+  ModalBuilder,
+  PermissionFlagsBits,
+  TextInputBuilder,
+  TextInputStyle,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import { MAX_TITLE_CHARS, type KnowledgeAdmin } from '../../core/admin/index.js';
+import { UserInputError, type Actor, type ReindexProgress } from '../../core/knowledge-base.js';
+import type { RawArticle } from '../../core/types.js';
+import { renderNotice, truncate } from '../render.js';
+import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
+import {
+  KB_BUTTON,
+  KB_MODAL,
+  renderAddResult,
+  renderList,
+  renderReindexDone,
+  renderReindexProgress,
+  renderRemoveConfirm,
+  renderRemoved,
+  renderReplaceConfirm,
+  renderShow,
+  renderStats,
+} from './render.js';
+
+/** Discord's limit for a paragraph text input. */
+const MODAL_TEXT_MAX = 4000;
+const LIST_PAGE_SIZE = 10;
+
+export const REFUSAL =
+  'Only moderators can manage the knowledge base: you need the **Manage Server** permission or a moderator role. Nothing was changed.';
+
+type KbInteraction = ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction | AutocompleteInteraction;
+
+/** Manage Server (Administrator includes it), or one of the configured moderator roles. */
+export function isModerator(interaction: KbInteraction, ctx: BotContext): boolean {
+  if (!interaction.inGuild()) return false;
+  if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
+  const allowed = ctx.settings.kbModeratorRoleIds ?? [];
+  if (allowed.length === 0) return false;
+  const member = interaction.member;
+  // Raw member data lists role ids; a cached GuildMember keeps them in `_roles` (roles.cache only
+  // holds roles the guild cache knows).
+  const ids = Array.isArray(member.roles) ? member.roles : ((member as unknown as { _roles?: string[] })._roles ?? [...member.roles.cache.keys()]);
+  return ids.some((id) => allowed.includes(id));
+}
+
+function actorOf(interaction: KbInteraction): Actor {
+  return { id: interaction.user.id, name: interaction.user.username, via: 'discord' };
+}
+
+/** Refuses (ephemerally) when the member may not; true when they may. */
+async function allowed(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction, ctx: BotContext): Promise<boolean> {
+  if (isModerator(interaction, ctx)) return true;
+  ctx.logger.info({ userId: interaction.user.id, guildId: interaction.guildId, what: 'kb' }, 'kb refused: not a moderator');
+  await interaction.reply({ ...renderNotice(REFUSAL), flags: MessageFlags.Ephemeral });
+  return false;
+}
+
+function adminOf(ctx: BotContext): KnowledgeAdmin {
+  if (!ctx.admin) throw new Error('the knowledge base admin service is not configured');
+  return ctx.admin;
+}
+
+/** Runs `work`; a UserInputError becomes `say(message)` (ephemeral), anything else propagates. */
+async function userErrors(work: () => Promise<void>, say: (message: string) => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof UserInputError)) throw error;
+    await say(error.message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subcommands
+// ---------------------------------------------------------------------------------------------
+
+export async function executeKb(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  if (!(await allowed(interaction, ctx))) return;
+  const sub = interaction.options.getSubcommand(true);
+  switch (sub) {
+    case 'add':
+      return add(interaction, ctx);
+    case 'remove':
+      return remove(interaction, ctx);
+    case 'list':
+      await interaction.reply({ ...renderList(adminOf(ctx).list(interaction.options.getInteger('page') ?? 1, LIST_PAGE_SIZE)), flags: MessageFlags.Ephemeral });
+      return;
+    case 'show':
+      return show(interaction, ctx);
+    case 'reindex':
+      return reindex(interaction, ctx);
+    case 'stats':
+      await interaction.reply({ ...renderStats(adminOf(ctx).stats(), safeUsage(ctx)), flags: MessageFlags.Ephemeral });
+      return;
+    default:
+      await interaction.reply({ ...renderNotice(`I do not know \`/kb ${sub}\`.`), flags: MessageFlags.Ephemeral });
+  }
+}
+
+function safeUsage(ctx: BotContext) {
+  try {
+    return ctx.store.stats();
+  } catch {
+    return undefined;
+  }
+}
+
+function addModal(): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(KB_MODAL)
+    .setTitle('Add an article')
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder().setCustomId('title').setLabel('Title').setStyle(TextInputStyle.Short).setRequired(true).setMaxLength(MAX_TITLE_CHARS),
+      ),
+      new ActionRowBuilder<TextInputBuilder>().addComponents(
+        new TextInputBuilder()
+          .setCustomId('text')
+          .setLabel('Text (paragraphs separated by blank lines)')
+          .setStyle(TextInputStyle.Paragraph)
+          .setRequired(true)
+          .setMaxLength(MODAL_TEXT_MAX),
+      ),
+    );
+}
+
+async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const admin = adminOf(ctx);
+  const file = interaction.options.getAttachment('file');
+  const url = interaction.options.getString('url');
+  if (file && url) {
+    await interaction.reply({ ...renderNotice('Give either a file or a URL, not both. Nothing was changed.'), flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (!file && !url) {
+    await interaction.showModal(addModal());
+    return;
+  }
+  // Refuse what the declared name and size already rule out, before downloading anything.
+  if (file) {
+    try {
+      admin.checkUpload({ name: file.name, size: file.size });
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      await interaction.reply({ ...renderNotice(error.message), flags: MessageFlags.Ephemeral });
+      return;
+    }
+  }
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  await userErrors(
+    async () => {
+      const raw = file
+        ? await admin.loadUpload({ name: file.name, size: file.size, url: file.url, contentType: file.contentType }, `discord:${file.name}`)
+        : await admin.loadUrl(url!);
+      await finishAdd(interaction, ctx, raw);
+    },
+    (message) => interaction.editReply(renderNotice(message)),
+  );
+}
+
+/** Adds, or asks to confirm a replacement; the interaction is deferred (ephemeral). */
+async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, ctx: BotContext, raw: RawArticle): Promise<void> {
+  const admin = adminOf(ctx);
+  const outcome = await admin.add(raw, actorOf(interaction));
+  if (outcome.status === 'needs-confirmation') {
+    const token = admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacedKey(outcome.preview.replaces) } satisfies Staged);
+    await interaction.editReply(renderReplaceConfirm(outcome.preview, token));
+    return;
+  }
+  ctx.logger.info({ userId: interaction.user.id, articleId: outcome.id, status: outcome.status, seconds: outcome.seconds }, 'kb add');
+  await interaction.editReply(renderAddResult(outcome));
+}
+
+/** An article option: the id chosen in autocomplete, or a typed title. */
+function resolveArticle(admin: KnowledgeAdmin, value: string) {
+  const v = value.trim();
+  const byId = admin.kb.getArticle(v);
+  if (byId) return byId;
+  const lower = v.toLowerCase();
+  const exact = admin.kb.listArticles().filter((a) => a.title.toLowerCase() === lower);
+  if (exact.length === 1) return exact[0];
+  const suggestions = admin.suggest(v, 2);
+  return suggestions.length === 1 ? admin.kb.getArticle(suggestions[0].id) : undefined;
+}
+
+async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const admin = adminOf(ctx);
+  const value = interaction.options.getString('article', true);
+  const article = resolveArticle(admin, value);
+  if (!article) {
+    await interaction.reply({
+      ...renderNotice(`No article matches “${truncate(value, 100)}”. Pick one from the suggestions while typing. Nothing was changed.`),
+      flags: MessageFlags.Ephemeral,
+    });
+    return;
+  }
+  const token = admin.stage(interaction.user.id, { kind: 'remove', id: article.id } satisfies Staged);
+  await interaction.reply({ ...renderRemoveConfirm(article, token), flags: MessageFlags.Ephemeral });
+}
+
+async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const admin = adminOf(ctx);
+  const value = interaction.options.getString('article', true);
+  const article = resolveArticle(admin, value);
+  const details = article ? admin.show(article.id) : undefined;
+  if (!details) {
+    await interaction.reply({ ...renderNotice(`No article matches “${truncate(value, 100)}”.`), flags: MessageFlags.Ephemeral });
+    return;
+  }
+  await interaction.reply({ ...renderShow(details), flags: MessageFlags.Ephemeral });
+}
+
+async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const admin = adminOf(ctx);
+  const running = admin.reindexing;
+  if (running) {
+    await interaction.reply({
+      ...renderNotice(`A reindex is already running (started <t:${Math.floor(running.since / 1000)}:R>). Nothing was changed.`),
+      flags: MessageFlags.Ephemeral,
+    });
+    return;
+  }
+  const startedAt = Date.now();
+  {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    let latest: ReindexProgress | undefined;
+    let shown: ReindexProgress | undefined;
+    let editing: Promise<unknown> = Promise.resolve();
+    const edit = () => {
+      if (!latest || latest === shown) return;
+      shown = latest;
+      const view = renderReindexProgress(latest, startedAt);
+      editing = editing.then(() => interaction.editReply(view)).catch((error: unknown) => ctx.logger.warn({ err: error }, 'reindex progress edit failed'));
+    };
+    const timer = setInterval(edit, ctx.settings.kbProgressIntervalMs ?? 3000);
+    try {
+      const report = await admin.reindex(actorOf(interaction), (p) => {
+        latest = p;
+      });
+      clearInterval(timer);
+      await editing;
+      ctx.logger.info({ userId: interaction.user.id, articles: report.articles, passages: report.passages, seconds: report.seconds }, 'kb reindex');
+      await interaction.editReply(renderReindexDone(report));
+    } catch (error) {
+      clearInterval(timer);
+      await editing;
+      if (!(error instanceof UserInputError)) throw error;
+      await interaction.editReply(renderNotice(error.message));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autocomplete (from memory: titles are kept by the knowledge base)
+// ---------------------------------------------------------------------------------------------
+
+export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  if (!ctx.admin || !isModerator(interaction, ctx)) {
+    await interaction.respond([]);
+    return;
+  }
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'article') {
+    await interaction.respond([]);
+    return;
+  }
+  const choices = ctx.admin.suggest(String(focused.value), 25).map((a) => ({ name: truncate(a.title, 100), value: a.id.slice(0, 100) }));
+  await interaction.respond(choices);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buttons: kb:ok:<token>, kb:no:<token>, kb:page:<n>
+// ---------------------------------------------------------------------------------------------
+
+/** A confirmation waiting for its button; `replaces` is what the moderator was shown would be replaced. */
+type Staged = { kind: 'add'; raw: RawArticle; replaces: string } | { kind: 'remove'; id: string };
+
+const replacedKey = (articles: { id: string; hash: string }[]) => articles.map((a) => `${a.id}@${a.hash}`).sort().join(',');
+
+const EXPIRED = 'This confirmation has expired (or was already used). Run the command again. Nothing was changed.';
+
+export const kbButton: ButtonHandler = {
+  prefix: KB_BUTTON,
+  async execute(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
+    if (!(await allowed(interaction, ctx))) return;
+    const admin = adminOf(ctx);
+    const [action, arg = ''] = args;
+    if (action === 'page') {
+      await interaction.update(renderList(admin.list(Number(arg) || 1, LIST_PAGE_SIZE)));
+      return;
+    }
+    if (action === 'no') {
+      admin.cancel(arg, interaction.user.id);
+      await interaction.update(renderNotice('Cancelled. Nothing was changed.'));
+      return;
+    }
+    if (action !== 'ok') {
+      await interaction.reply({ ...renderNotice('That button is not one I know.'), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const taken = admin.take<Staged>(arg, interaction.user.id);
+    if (!taken.ok) {
+      if (taken.reason === 'not-yours') {
+        await interaction.reply({ ...renderNotice('Only the moderator who ran the command can confirm it.'), flags: MessageFlags.Ephemeral });
+      } else {
+        await interaction.update(renderNotice(EXPIRED));
+      }
+      return;
+    }
+    const staged = taken.data;
+    if (staged.kind === 'add') {
+      // What would be replaced changed since the question (another edit landed): ask again.
+      const preview = admin.preview(staged.raw);
+      if (replacedKey(preview.replaces) !== staged.replaces && preview.replaces.length > 0) {
+        const token = admin.stage(interaction.user.id, { ...staged, replaces: replacedKey(preview.replaces) });
+        await interaction.update(renderReplaceConfirm(preview, token));
+        return;
+      }
+    }
+    await interaction.update(renderNotice(staged.kind === 'add' ? 'Replacing…' : 'Removing…'));
+    await userErrors(
+      async () => {
+        if (staged.kind === 'add') {
+          const result = await admin.add(staged.raw, actorOf(interaction), { replace: true });
+          if (result.status === 'needs-confirmation') throw new Error('unreachable: replace was confirmed');
+          ctx.logger.info({ userId: interaction.user.id, articleId: result.id, status: result.status }, 'kb add (confirmed)');
+          await interaction.editReply(renderAddResult(result));
+        } else {
+          const { removed, files } = await admin.remove(staged.id, actorOf(interaction));
+          ctx.logger.info({ userId: interaction.user.id, articleId: removed.id }, 'kb remove');
+          await interaction.editReply(renderRemoved(removed, files));
+        }
+      },
+      (message) => interaction.editReply(renderNotice(message)),
+    );
+  },
+};
+
+export const kbButtons: ButtonHandler[] = [kbButton];
+
+// ---------------------------------------------------------------------------------------------
+// Modal: kbadd (title + text)
+// ---------------------------------------------------------------------------------------------
+
+export const kbAddModal: ModalHandler = {
+  prefix: KB_MODAL,
+  async execute(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
+    if (!(await allowed(interaction, ctx))) return;
+    const admin = adminOf(ctx);
+    let raw: RawArticle;
+    try {
+      raw = admin.fromText(interaction.fields.getTextInputValue('title'), interaction.fields.getTextInputValue('text'), 'typed in Discord');
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      await interaction.reply({ ...renderNotice(error.message), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await userErrors(
+      () => finishAdd(interaction, ctx, raw),
+      (message) => interaction.editReply(renderNotice(message)),
+    );
+  },
+};
+
+export const kbModals: ModalHandler[] = [kbAddModal];

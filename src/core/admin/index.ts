@@ -1,0 +1,485 @@
+/**
+ * Moderating the knowledge base: add (file, URL, typed text), replace with confirmation, remove,
+ * list, show, reindex, stats, audit. No Discord here: the `/kb` command is a thin adapter over
+ * this, and it is tested directly.
+ *
+ * Every change goes through `KnowledgeBase.ingest` / `remove` / `reindex` — the same code path as
+ * `npm run ingest` — so chunking, incremental re-embedding, the catalog transaction, the index
+ * mirror and the audit row are the same whoever makes the change.
+ *
+ * With a knowledge folder (`knowledgeDir`, `syncFiles`), the folder is kept in step: an added
+ * article is written there as `<id>.md` (front matter + text, read back to the same content hash,
+ * so `npm run ingest` finds it unchanged), a replaced or removed article's file is moved to
+ * `knowledge/.trash/`. The folder is changed first and the catalog second, and the folder change
+ * is undone when the catalog change fails, so a crash in between leaves the folder ahead and the
+ * next `npm run ingest` converges on it.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { chunkArticle, splitParagraphs } from '../chunk.js';
+import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
+import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
+import { isSupportedFile, LoadError, loadBuffer } from '../load/index.js';
+import type { Actor, AuditEntry } from '../store/audit.js';
+import type { ArticleRecord } from '../store/catalog.js';
+import type { RawArticle } from '../types.js';
+import { downloadLimited, DownloadError, formatBytes } from './download.js';
+import { fileHoldsArticle, freeName, insideDir, moveToTrash, restoreFromTrash, writeFileAtomic, type TrashedFile } from './files.js';
+import { articleToMarkdown } from './markdown.js';
+
+export { articleToMarkdown, escapeMarkdownText } from './markdown.js';
+export { formatBytes } from './download.js';
+export type { Actor, AuditEntry } from '../store/audit.js';
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+/** Longest title accepted from the modal. */
+export const MAX_TITLE_CHARS = 200;
+
+export interface AdminOptions {
+  kb: KnowledgeBase;
+  /** The knowledge folder (`KNOWLEDGE_DIR`). */
+  knowledgeDir?: string;
+  /** Mirror changes into `knowledgeDir` (default true when it is given). */
+  syncFiles?: boolean;
+  /** Largest accepted upload, in bytes (declared size and actual bytes). Default 5 MB. */
+  maxUploadBytes?: number;
+  /** Options of `fetchArticle` for `/kb add url:` (time-out, size, redirects; the SSRF checks are always on unless a test relaxes them). */
+  fetch?: FetchOptions;
+  /** Time limit for downloading an upload. Default 15 s. */
+  downloadTimeoutMs?: number;
+  /** How long a pending confirmation (replace, remove) stays valid. Default 15 minutes. */
+  confirmationTtlMs?: number;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+/** An uploaded file as the adapter knows it before downloading (Discord: the attachment object). */
+export interface UploadInfo {
+  name: string;
+  /** Declared size in bytes. */
+  size: number;
+  url: string;
+  contentType?: string | null;
+}
+
+export interface AddPreview {
+  id: string;
+  title: string;
+  url?: string;
+  paragraphs: number;
+  passages: number;
+  duplicatesDropped: number;
+  /** Stored articles the new one replaces: the same title (same id) and/or the same URL. */
+  replaces: ArticleRecord[];
+  /** The stored article with this id has exactly this content: nothing to do. */
+  unchanged: boolean;
+}
+
+export interface AddResult {
+  status: 'added' | 'replaced' | 'unchanged';
+  id: string;
+  title: string;
+  url?: string;
+  paragraphs: number;
+  passages: number;
+  duplicatesDropped: number;
+  /** Passages embedded (unchanged paragraphs of a replaced article re-use their vectors). */
+  embedded: number;
+  seconds: number;
+  replaced: { id: string; title: string }[];
+  /** The knowledge-folder file written (relative), when syncing. */
+  file?: string;
+  audit: AuditEntry[];
+}
+
+export type AddOutcome = { status: 'needs-confirmation'; preview: AddPreview } | AddResult;
+
+export interface ArticlePage {
+  items: ArticleRecord[];
+  /** 1-based. */
+  page: number;
+  pages: number;
+  total: number;
+  pageSize: number;
+}
+
+export interface ArticleDetails {
+  article: ArticleRecord;
+  /** The first paragraphs, in order. */
+  paragraphs: { n: number; text: string }[];
+  /** Where the article lives in the knowledge folder, when it does. */
+  file?: string;
+}
+
+export type StageResult<T> = { ok: true; data: T } | { ok: false; reason: 'expired' | 'not-yours' };
+
+interface Pending {
+  userId: string;
+  expires: number;
+  data: unknown;
+}
+
+/** Turns loader and download failures into messages a moderator can act on. */
+function uploadError(name: string, error: unknown): never {
+  if (error instanceof LoadError) throw new UserInputError(`Could not add ${name}: ${error.reason}. Nothing was changed.`);
+  if (error instanceof DownloadError) throw new UserInputError(`Could not add ${name}: ${error.message}. Nothing was changed.`);
+  throw error;
+}
+
+export class KnowledgeAdmin {
+  readonly kb: KnowledgeBase;
+  readonly maxUploadBytes: number;
+  private readonly knowledgeDir?: string;
+  private readonly sync: boolean;
+  private readonly pending = new Map<string, Pending>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: AdminOptions) {
+    this.kb = opts.kb;
+    this.maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+    this.knowledgeDir = opts.knowledgeDir ? path.resolve(opts.knowledgeDir) : undefined;
+    this.sync = Boolean(this.knowledgeDir) && (opts.syncFiles ?? true);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Where changes are mirrored, or undefined when the folder is not kept in step. */
+  get syncDir(): string | undefined {
+    return this.sync ? this.knowledgeDir : undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Loading (nothing is changed; every failure is a UserInputError with a clear message)
+  // -------------------------------------------------------------------------------------------
+
+  /** Checks an upload from what is declared (name, size) before anything is downloaded. */
+  checkUpload(upload: Pick<UploadInfo, 'name' | 'size'>): void {
+    const name = `"${upload.name}"`;
+    if (!isSupportedFile(upload.name)) {
+      const dot = upload.name.lastIndexOf('.');
+      const ext = dot > 0 ? upload.name.slice(dot).toLowerCase() : '';
+      throw new UserInputError(
+        `Could not add ${name}: ${ext ? `${ext} files are not supported` : 'files without an extension are not supported'} (use .md, .txt, .html or .pdf). Nothing was changed.`,
+      );
+    }
+    if (upload.size > this.maxUploadBytes) {
+      throw new UserInputError(
+        `Could not add ${name}: it is ${formatBytes(upload.size)}, larger than the limit of ${formatBytes(this.maxUploadBytes)}. Nothing was changed.`,
+      );
+    }
+    if (upload.size === 0) throw new UserInputError(`Could not add ${name}: the file is empty. Nothing was changed.`);
+  }
+
+  /** Downloads (at most `maxUploadBytes`) and loads an uploaded file. */
+  async loadUpload(upload: UploadInfo, origin = upload.name): Promise<RawArticle> {
+    this.checkUpload(upload);
+    try {
+      const bytes = await downloadLimited(upload.url, { maxBytes: this.maxUploadBytes, timeoutMs: this.opts.downloadTimeoutMs });
+      return await loadBuffer(upload.name, bytes, { origin });
+    } catch (error) {
+      uploadError(`"${upload.name}"`, error);
+    }
+  }
+
+  /** Fetches a web page (http/https only, public addresses only, time and size limits) and loads its main text. */
+  async loadUrl(url: string): Promise<RawArticle> {
+    try {
+      return await fetchArticle(url.trim(), { maxBytes: this.maxUploadBytes, ...this.opts.fetch });
+    } catch (error) {
+      uploadError(url.trim().slice(0, 200), error);
+    }
+  }
+
+  /** An article typed into the modal. */
+  fromText(title: string, text: string, origin = 'typed'): RawArticle {
+    const t = (title ?? '').replace(/\s+/g, ' ').trim();
+    if (!t) throw new UserInputError('Please give the article a title. Nothing was changed.');
+    if (t.length > MAX_TITLE_CHARS) throw new UserInputError(`The title is ${t.length} characters long; please keep it under ${MAX_TITLE_CHARS}. Nothing was changed.`);
+    const body = splitParagraphs(text ?? '').join('\n\n');
+    if (!body) throw new UserInputError('The article text is empty. Nothing was changed.');
+    return { title: t, body, origin };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Changes
+  // -------------------------------------------------------------------------------------------
+
+  /** What adding `raw` would do, without changing anything. */
+  preview(raw: RawArticle): AddPreview {
+    const chunked = chunkArticle(raw);
+    const replaces: ArticleRecord[] = [];
+    const byId = this.kb.getArticle(chunked.id);
+    if (byId) replaces.push(byId);
+    const byUrl = raw.url ? this.kb.catalog.findArticleByUrl(raw.url) : undefined;
+    if (byUrl && byUrl.id !== chunked.id) replaces.push(byUrl);
+    return {
+      id: chunked.id,
+      title: chunked.title,
+      url: chunked.url,
+      paragraphs: chunked.passages.length === 0 ? 0 : chunked.passages[chunked.passages.length - 1].paragraph,
+      passages: chunked.passages.length,
+      duplicatesDropped: chunked.duplicatesDropped,
+      replaces,
+      unchanged: replaces.length === 1 && byId !== undefined && byId.hash === chunked.hash,
+    };
+  }
+
+  /**
+   * Adds an article. When it would replace stored articles (same title or same URL) and `replace`
+   * is not set, nothing changes and the preview comes back for a confirmation.
+   */
+  async add(raw: RawArticle, actor: Actor, options: { replace?: boolean } = {}): Promise<AddOutcome> {
+    if (this.kb.needsReindex) {
+      const stats = this.kb.stats();
+      throw new UserInputError(
+        `The index was built with ${stats.indexModel?.model} but the embedding model now is ${stats.model.model}: run \`/kb reindex\` first, then add articles. Nothing was changed.`,
+      );
+    }
+    const preview = this.preview(raw);
+    if (preview.passages === 0) throw new UserInputError(`"${preview.title}" has no text to index. Nothing was changed.`);
+    if (preview.unchanged) {
+      const stored = preview.replaces[0];
+      return {
+        status: 'unchanged',
+        id: stored.id,
+        title: stored.title,
+        url: stored.url,
+        paragraphs: stored.paragraphs,
+        passages: stored.passages,
+        duplicatesDropped: stored.duplicatesDropped,
+        embedded: 0,
+        seconds: 0,
+        replaced: [],
+        audit: [],
+      };
+    }
+    if (preview.replaces.length > 0 && !options.replace) return { status: 'needs-confirmation', preview };
+
+    let article = raw;
+    let file: string | undefined;
+    let trashed: TrashedFile[] = [];
+    let written: string | undefined;
+    if (this.sync && this.knowledgeDir) {
+      // 1. The folder: old files out of the way, the new file in.
+      const root = this.knowledgeDir;
+      const oldFiles = await this.filesOf(preview.replaces);
+      const own = new Set(oldFiles.map((f) => path.relative(root, f).split(path.sep).join('/')));
+      file = freeName(root, preview.id, (rel) => own.has(rel));
+      trashed = moveToTrash(root, oldFiles);
+      written = path.join(root, file);
+      try {
+        writeFileAtomic(
+          written,
+          articleToMarkdown({
+            title: raw.title,
+            body: raw.body,
+            url: raw.url,
+            date: raw.date,
+            meta: { added_by: actor.name ?? actor.id, added_from: raw.origin },
+          }),
+        );
+      } catch (error) {
+        restoreFromTrash(trashed);
+        throw error;
+      }
+      article = { ...raw, origin: file };
+    }
+    // 2. The catalog (and indexes, and audit), in one serialised write.
+    try {
+      const report = await this.kb.ingest([article], {
+        addedBy: actor.name ?? actor.id,
+        actor,
+        remove: preview.replaces.map((a) => a.id).filter((id) => id !== preview.id),
+      });
+      const stored = this.kb.getArticle(preview.id);
+      return {
+        status: preview.replaces.length > 0 ? 'replaced' : 'added',
+        id: preview.id,
+        title: preview.title,
+        url: preview.url,
+        paragraphs: stored?.paragraphs ?? preview.paragraphs,
+        passages: stored?.passages ?? preview.passages,
+        duplicatesDropped: report.duplicatesDropped,
+        embedded: report.embedded,
+        seconds: report.seconds,
+        replaced: preview.replaces.map((a) => ({ id: a.id, title: a.title })),
+        file,
+        audit: report.audit,
+      };
+    } catch (error) {
+      if (written && existsSync(written)) rmSync(written, { force: true });
+      restoreFromTrash(trashed);
+      throw error;
+    }
+  }
+
+  /** Removes an article (and moves its knowledge-folder file to `.trash/`). */
+  async remove(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
+    const record = this.kb.getArticle(id);
+    if (!record) throw new UserInputError(`There is no article with the id "${id}" (any more). Nothing was changed.`);
+    let trashed: TrashedFile[] = [];
+    if (this.sync && this.knowledgeDir) trashed = moveToTrash(this.knowledgeDir, await this.filesOf([record]));
+    const audit: AuditEntry[] = [];
+    const off = this.kb.onChange((e) => {
+      if (e.kind === 'remove') audit.push(...e.audit);
+    });
+    try {
+      const { removed } = await this.kb.remove([id], { actor });
+      if (removed === 0) throw new UserInputError(`There is no article with the id "${id}" (any more). Nothing was changed.`);
+    } catch (error) {
+      restoreFromTrash(trashed);
+      throw error;
+    } finally {
+      off();
+    }
+    const root = this.knowledgeDir ?? '';
+    return { removed: record, files: trashed.map((t) => path.relative(root, t.from).split(path.sep).join('/')), audit };
+  }
+
+  private running?: { actor: Actor; since: number };
+
+  /** The reindex in progress, if any. */
+  get reindexing(): { actor: Actor; since: number } | undefined {
+    return this.running;
+  }
+
+  /** Re-embeds every stored article with the configured model; the old index answers until the swap. One at a time. */
+  async reindex(actor: Actor, onProgress?: (p: ReindexProgress) => void): Promise<ReindexReport> {
+    if (this.running) throw new UserInputError('A reindex is already running. Nothing was changed.');
+    this.running = { actor, since: this.now() };
+    try {
+      return await this.kb.reindex({ actor, onProgress });
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** Absolute paths of the knowledge-folder files that hold these articles (origin, or `<id>.md`). */
+  private async filesOf(articles: ArticleRecord[]): Promise<string[]> {
+    const root = this.knowledgeDir;
+    if (!root) return [];
+    const out = new Set<string>();
+    for (const a of articles) {
+      for (const rel of new Set([a.origin, `${a.id}.md`])) {
+        const abs = insideDir(root, rel);
+        if (abs && !out.has(abs) && (await fileHoldsArticle(root, rel, a.id))) out.add(abs);
+      }
+    }
+    return [...out];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+  // -------------------------------------------------------------------------------------------
+
+  list(page = 1, pageSize = 10): ArticlePage {
+    const all = this.kb.listArticles();
+    const pages = Math.max(1, Math.ceil(all.length / pageSize));
+    const p = Math.min(Math.max(1, Math.floor(page) || 1), pages);
+    return { items: all.slice((p - 1) * pageSize, p * pageSize), page: p, pages, total: all.length, pageSize };
+  }
+
+  show(id: string, paragraphs = 3): ArticleDetails | undefined {
+    const article = this.kb.getArticle(id);
+    if (!article) return undefined;
+    const out: { n: number; text: string }[] = [];
+    for (const p of this.kb.articlePassages(id)) {
+      const last = out[out.length - 1];
+      if (last && last.n === p.paragraph) last.text += ` ${p.text}`;
+      else if (out.length < paragraphs) out.push({ n: p.paragraph, text: p.text });
+      else break;
+    }
+    const file = this.knowledgeDir && insideDir(this.knowledgeDir, article.origin) && existsSync(path.join(this.knowledgeDir, article.origin)) ? article.origin : undefined;
+    return { article, paragraphs: out, ...(file ? { file } : {}) };
+  }
+
+  /** Titles for autocomplete (from memory). */
+  suggest(query: string, limit = 25): { id: string; title: string }[] {
+    return this.kb.suggest(query, limit);
+  }
+
+  stats(): KnowledgeBaseStats & { lastAudit?: AuditEntry } {
+    const [lastAudit] = this.kb.auditTrail({ limit: 1 });
+    return { ...this.kb.stats(), ...(lastAudit ? { lastAudit } : {}) };
+  }
+
+  /** Calls `listener` with the audit rows of every change this process makes. Returns an unsubscribe function. */
+  onAudit(listener: (entries: AuditEntry[]) => void): () => void {
+    return this.kb.onChange((event) => {
+      if (event.audit.length > 0) listener(event.audit);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Confirmations (replace, remove): a token bound to the member who asked, valid for a while
+  // -------------------------------------------------------------------------------------------
+
+  stage(userId: string, data: unknown): string {
+    const now = this.now();
+    for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
+    const token = randomBytes(8).toString('hex');
+    this.pending.set(token, { userId, data, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
+    return token;
+  }
+
+  /** Takes a staged action (once). Someone else's token is refused and left in place. */
+  take<T>(token: string, userId: string): StageResult<T> {
+    const p = this.pending.get(token);
+    if (!p || p.expires <= this.now()) {
+      this.pending.delete(token);
+      return { ok: false, reason: 'expired' };
+    }
+    if (p.userId !== userId) return { ok: false, reason: 'not-yours' };
+    this.pending.delete(token);
+    return { ok: true, data: p.data as T };
+  }
+
+  /** Drops a staged action (Cancel). */
+  cancel(token: string, userId: string): boolean {
+    const p = this.pending.get(token);
+    if (!p || p.userId !== userId) return false;
+    this.pending.delete(token);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Export (npm run kb:export)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Writes articles to `dir` as Markdown (front matter + text): every article with `all`, else only
+   * those whose file is not in `dir` (added from Discord with syncing off, or whose file went
+   * missing). Files read back to the same id and content hash.
+   */
+  async exportArticles(dir: string, options: { all?: boolean } = {}): Promise<{ written: string[]; skipped: number }> {
+    const root = path.resolve(dir);
+    const written: string[] = [];
+    let skipped = 0;
+    const claimed = new Set<string>();
+    for (const a of this.kb.listArticles()) {
+      const own = await this.filesOfIn(root, a);
+      if (!options.all && own.length > 0) {
+        skipped++;
+        continue;
+      }
+      const body = this.kb.articleBody(a.id) ?? '';
+      // Its own Markdown file is overwritten; otherwise the origin path when it is a free .md, else <id>.md.
+      const ownMd = own.find((r) => r.toLowerCase().endsWith('.md') && !claimed.has(r));
+      const originFree = insideDir(root, a.origin) && a.origin.toLowerCase().endsWith('.md') && !existsSync(path.join(root, a.origin)) && !claimed.has(a.origin);
+      const rel = ownMd ?? (originFree ? a.origin : freeName(root, a.id));
+      claimed.add(rel);
+      writeFileAtomic(
+        path.join(root, rel),
+        articleToMarkdown({ title: a.title, body, url: a.url, date: a.date, meta: { added_by: a.addedBy, added_at: a.addedAt } }),
+      );
+      written.push(rel);
+    }
+    return { written, skipped };
+  }
+
+  private async filesOfIn(root: string, a: ArticleRecord): Promise<string[]> {
+    const out: string[] = [];
+    for (const rel of new Set([a.origin, `${a.id}.md`])) if (await fileHoldsArticle(root, rel, a.id)) out.push(rel);
+    return out;
+  }
+}

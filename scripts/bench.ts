@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { normalizeWhitespace } from '../src/core/chunk.js';
-import { WorkerEmbedder } from '../src/core/embed/worker-embedder.js';
+import { startEmbedder } from '../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { HnswIndex } from '../src/core/store/vector-index.js';
@@ -55,7 +55,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const work = mkdtempSync(join(tmpdir(), 'bench-'));
 const figures: Record<string, unknown> = { corpus, date: new Date().toISOString(), cpus: (await import('node:os')).cpus().length, node: process.version };
 
-const embedder = await WorkerEmbedder.start({ model, modelsDir: 'models', quantized: true, loadTimeoutMs: 8000 }, log);
+// The same embedder set-up as the bot (a worker per core for the bundled encoder), shared by both pipelines.
+const embedder = await startEmbedder({ model, modelsDir: 'models', quantized: true, loadTimeoutMs: 8000 }, { log });
 figures.model = embedder.info.model;
 
 // --- Ingest -------------------------------------------------------------------------------

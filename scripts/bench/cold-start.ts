@@ -1,17 +1,18 @@
 /**
- * Child process of the benchmark: opens a built knowledge base the way `npm start` does and
- * reports, as one JSON line, the milliseconds from process start to ready-to-answer and the RSS.
- * Usage: tsx scripts/bench/cold-start.ts DATA_DIR MODEL
+ * Child process of the benchmark: opens a built knowledge base exactly the way `npm start` does
+ * (openApp: embedder workers + catalog + HNSW + BM25) and reports, as one JSON line, the
+ * milliseconds from process start to ready-to-answer and the RSS.
+ * Usage: node --import tsx scripts/bench/cold-start.ts DATA_DIR MODEL
  */
-import { WorkerEmbedder } from '../../src/core/embed/worker-embedder.js';
-import { KnowledgeBase } from '../../src/core/knowledge-base.js';
+import { openApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 
 const [dataDir, model] = process.argv.slice(2);
-const embedder = await WorkerEmbedder.start({ model, modelsDir: 'models', quantized: true, loadTimeoutMs: 8000 });
-const kb = await KnowledgeBase.open({ dataDir, embedder });
+const config = loadConfig({ ...process.env, DATA_DIR: dataDir, EMBEDDING_MODEL: model, LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
+const app = await openApp(config, createLogger(config.log));
 const readyMs = performance.now();
 const rssMb = process.memoryUsage().rss / 2 ** 20;
-const first = await kb.ask('What did the minister say about the economy?');
-console.log(JSON.stringify({ readyMs, rssMb, firstAskMs: first.timings.total, passages: kb.stats().passages }));
-await kb.close();
-await embedder.close();
+const first = await app.kb.ask('What did the minister say about the economy?');
+console.log(JSON.stringify({ readyMs, rssMb, firstAskMs: first.timings.total, passages: app.kb.stats().passages }));
+await app.close();

@@ -1,3 +1,6 @@
+// Light modules (no knowledge base, no embedder): the written path and the draft throttle.
+import { throttle, type Throttled } from '../core/llm/throttle.js';
+import { askWritten, type WrittenResult } from '../core/llm/written-answer.js';
 import type { QuestionOutcome, StoredSource } from '../core/store/feedback.js';
 import type { AskResult } from '../core/types.js';
 import { logHandlerError, newErrorId } from './errors.js';
@@ -21,6 +24,26 @@ export interface QuestionRequest {
   history: string[];
   /** Footer line under the answer (how to follow up). */
   hint?: string;
+  /**
+   * Shows a written answer while it streams in (only with a language model): called with a draft
+   * (the checked text so far, no sources, no buttons, "Writing…" in the footer) at most once per
+   * {@link DRAFT_INTERVAL_MS}, never after {@link answerQuestion} has returned, so the caller's
+   * final message always replaces the last draft. Failures are logged and do not stop the answer.
+   */
+  onDraft?: (payload: MessagePayload) => Promise<unknown>;
+}
+
+/** Drafts are edited in at most once per second (Discord rate-limits message edits). */
+export const DRAFT_INTERVAL_MS = 1000;
+/** Footer of a draft. */
+export const DRAFT_HINT = 'Writing…';
+
+/**
+ * How long before the answer deadline the model request is cancelled, so a slow model ends in the
+ * extractive answer rather than in "that took too long": 1 s, or a quarter of a short time-out.
+ */
+export function modelReserveMs(answerTimeoutMs: number): number {
+  return Math.min(1000, Math.round(answerTimeoutMs / 4));
 }
 
 export interface AnswerOutcome {
@@ -41,9 +64,54 @@ function storedSources(result: AskResult): StoredSource[] {
   return result.sources.map(({ n, passageId, articleId, title, paragraph, url, text }) => ({ n, passageId, articleId, title, paragraph, url, text }));
 }
 
+/** Fallback reasons that mean the model failed (rather than answered without a usable citation). */
+const MODEL_FAILURE = /^(timeout|aborted|network|http|bad-response|error)\b/;
+
+function isWritten(result: AskResult | WrittenResult): result is WrittenResult {
+  return 'mode' in result && (result.mode === 'written' || result.mode === 'extractive');
+}
+
+/** What the logs say about a written answer: never the question or answer text. */
+function writtenLog(result: WrittenResult): Record<string, unknown> {
+  return {
+    mode: result.mode,
+    ...(result.fallbackReason ? { fallbackReason: result.fallbackReason } : {}),
+    ...(result.llm
+      ? {
+          model: result.llm.model,
+          modelMs: Math.round(result.llm.ms),
+          streamed: result.llm.streamed,
+          droppedSentences: result.llm.droppedSentences,
+          strippedCitations: result.llm.strippedCitations.length,
+        }
+      : {}),
+  };
+}
+
+/** A signal that aborts when `parent` does or after `ms` (at once when `ms` <= 0); `dispose` clears the timer. */
+function deadlineSignal(parent: AbortSignal, ms: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const timer = setTimeout(abort, Math.max(0, ms));
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', abort);
+    },
+  };
+}
+
 /**
  * Answers one question under the concurrency limit and the answer time-out, records it, and
  * returns the final message. Never throws: every failure becomes a payload that says what happened.
+ *
+ * With a language model (`ctx.llm`) the answer is written by the model and checked (see
+ * `askWritten`), streamed through `req.onDraft` when given; the model request is cancelled
+ * {@link modelReserveMs} before the deadline, so a slow or failing model ends in the extractive
+ * answer. Drafts are stopped (and an edit in progress awaited) before this returns.
  */
 export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Promise<AnswerOutcome> {
   const started = performance.now();
@@ -65,15 +133,62 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     }
   };
 
+  // Drafts of a streaming written answer. `closed` stops them for good once the answer is settled
+  // (or timed out): a draft arriving late must never overwrite the final message.
+  let closed = false;
+  const onDraft = req.onDraft;
+  const draft: Throttled<string> | undefined =
+    ctx.llm && onDraft
+      ? throttle(
+          (text: string) => (closed ? undefined : onDraft(renderAnswer({ question: req.question, answer: text, sources: [] }, { hint: DRAFT_HINT }))),
+          DRAFT_INTERVAL_MS,
+          { onError: (error) => ctx.logger.warn({ err: error, ...logContext }, 'could not show the draft answer') },
+        )
+      : undefined;
+  const closeDrafts = async () => {
+    closed = true;
+    await draft?.cancel();
+  };
+
   try {
-    const result = await withTimeout(ctx.settings.answerTimeoutMs, (signal) =>
-      ctx.limiter.run(() => ctx.kb.ask(req.question, { history: req.history }), signal),
-    );
+    const timeoutMs = ctx.settings.answerTimeoutMs;
+    const modelDeadline = started + timeoutMs - modelReserveMs(timeoutMs);
+    // kb.ask gives an AskResult, askWritten a WrittenResult (with `mode`).
+    let result: AskResult | WrittenResult;
+    try {
+      result = await withTimeout(timeoutMs, (signal) =>
+        ctx.limiter.run(async () => {
+          if (!ctx.llm) return ctx.kb.ask(req.question, { history: req.history });
+          const model = deadlineSignal(signal, modelDeadline - performance.now());
+          try {
+            return await askWritten(ctx.kb, req.question, {
+              client: ctx.llm,
+              history: req.history,
+              signal: model.signal,
+              onToken: draft
+                ? (text) => {
+                    if (!closed) draft(text);
+                  }
+                : undefined,
+              log: (line) => ctx.logger.debug(logContext, line),
+            });
+          } finally {
+            model.dispose();
+            await closeDrafts();
+          }
+        }, signal),
+      );
+    } finally {
+      // Also on a time-out, when the task above may still be running.
+      await closeDrafts();
+    }
     const ms = performance.now() - started;
     const outcome: QuestionOutcome = result.answered ? 'answered' : 'no-answer';
     const questionId = record({ ...base, outcome, answer: result.answer, sources: storedSources(result), ms });
-    ctx.logger.info(
-      { ...logContext, outcome, sources: result.sources.length, historyLength: req.history.length, ms: Math.round(ms) },
+    const written = isWritten(result) ? writtenLog(result) : {};
+    const level = isWritten(result) && result.fallbackReason && MODEL_FAILURE.test(result.fallbackReason) ? 'warn' : 'info';
+    ctx.logger[level](
+      { ...logContext, outcome, sources: result.sources.length, historyLength: req.history.length, ...written, ms: Math.round(ms) },
       `question ${outcome}`,
     );
     const payload = result.answered

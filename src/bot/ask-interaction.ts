@@ -13,8 +13,9 @@ export interface InteractionAskOptions {
 
 /**
  * The life of an asking interaction: validate → cooldown → defer (inside Discord's 3 s) → answer
- * (queued, timed) → one final edit. Input problems and the cooldown get an ephemeral reply instead
- * of a deferral, so nothing is ever left on "thinking…".
+ * (queued, timed; a written answer's drafts are edited in at most once a second) → one final
+ * edit. Input problems and the cooldown get an ephemeral reply instead of a deferral, so nothing
+ * is ever left on "thinking…".
  */
 export async function askFromInteraction(
   interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
@@ -52,6 +53,8 @@ export async function askFromInteraction(
     channelId: interaction.channelId,
     conversationId: options.ephemeral ? null : threadId,
     history,
+    // A written answer streams into the "thinking…" message; the final edit below replaces it.
+    onDraft: (payload) => interaction.editReply(payload),
   });
   await interaction.editReply(outcome.payload);
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import { createAdmin, type App } from '../app.js';
 import type { AuditEntry } from '../core/admin/index.js';
+import { createLlmClient, type ChatClient } from '../core/llm/client.js';
 import { FeedbackStore } from '../core/store/feedback.js';
 import { renderAuditLog } from './kb/render.js';
 import { SummaryService } from '../core/summarize/service.js';
@@ -22,6 +23,11 @@ export interface StartBotOptions {
   store?: FeedbackStore;
   /** Summary service for `/summary` (default: one on the app's kb and embedder). */
   summaries?: SummaryService;
+  /**
+   * Language model for written answers (default: one from `config.llm`, i.e. `LLM_BASE_URL`, or
+   * none when that is unset); `null`: extractive answers only.
+   */
+  llm?: ChatClient | null;
   /** Commands and buttons (default: `src/bot/commands/index.ts`). */
   registry?: Registry;
   /** Overrides of `config.discord` settings. */
@@ -89,6 +95,8 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     admin: app.admin ?? createAdmin(config, app.kb, (line) => logger.info(line)),
     summaries: options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder }),
   };
+  const llm = options.llm === undefined ? createLlmClient(config.llm) : (options.llm ?? undefined);
+  if (llm) ctx.llm = llm;
 
   const client = new Client({
     intents: botIntents(settings),
@@ -161,6 +169,8 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
       messageContentIntent: settings.messageContentIntent,
       cooldownSeconds: settings.cooldownSeconds,
       maxConcurrent: settings.maxConcurrent,
+      // The model's name only: never the server's URL or key.
+      writtenAnswers: ctx.llm ? ctx.llm.model : false,
     },
     'Discord bot ready',
   );

@@ -3,6 +3,7 @@ import {
   ThreadAutoArchiveDuration,
   type Message,
   type MessageCreateOptions,
+  type MessageEditOptions,
   type MessageReplyOptions,
   type SendableChannels,
 } from 'discord.js';
@@ -32,6 +33,8 @@ function replyOptions(payload: MessagePayload): MessageReplyOptions {
  *
  * A question in a channel is answered in a new thread started on it; in a thread, in the thread.
  * The thread's earlier questions are passed as history, so "and who led them?" is understood.
+ * A written answer (with a language model) is posted as soon as its first cited sentence is
+ * checked and edited as it streams; the final edit (sources, buttons) replaces the draft.
  */
 export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
   const botUserId = message.client.user.id;
@@ -72,7 +75,7 @@ export async function handleMessage(message: Message, ctx: BotContext): Promise<
     }
 
     // Where the answer goes.
-    let send: (payload: MessagePayload) => Promise<unknown>;
+    let send: (payload: MessagePayload) => Promise<Message>;
     let conversationId: string | null = null;
     let target: SendableChannels | null = null;
     if (inThread) {
@@ -101,6 +104,13 @@ export async function handleMessage(message: Message, ctx: BotContext): Promise<
         ? 'Ask a follow-up right here in this thread.'
         : `Mention @${message.client.user.username} in this thread to ask a follow-up.`
       : undefined;
+    // A written answer is posted with its first checked sentences and edited as it grows (the
+    // typing indicator shows until then); the final answer replaces the draft in the same message.
+    let draft: Message | undefined;
+    const onDraft = async (payload: MessagePayload) => {
+      if (draft) await draft.edit(payload as MessageEditOptions);
+      else draft = await send(payload);
+    };
     const outcome = await answerQuestion(ctx, {
       via,
       command,
@@ -111,8 +121,21 @@ export async function handleMessage(message: Message, ctx: BotContext): Promise<
       conversationId,
       history,
       hint,
+      onDraft,
     });
-    await send(outcome.payload);
+    if (!draft) {
+      await send(outcome.payload);
+      return;
+    }
+    try {
+      await draft.edit(outcome.payload as MessageEditOptions);
+    } catch (error) {
+      // The draft is gone (deleted by a moderator?) or cannot be edited: post the answer anew and
+      // take the half-written draft away if it is still there.
+      ctx.logger.warn({ err: error, ...logContext }, 'could not finalise the draft answer; posting it anew');
+      await send(outcome.payload);
+      await draft.delete().catch(() => undefined);
+    }
   } catch (error) {
     const errorId = logHandlerError(ctx.logger, error, logContext);
     try {

@@ -7,6 +7,7 @@ import type {
 } from 'discord.js';
 import type { KnowledgeAdmin } from '../core/admin/index.js';
 import type { KnowledgeBase } from '../core/knowledge-base.js';
+import type { ChatClient } from '../core/llm/index.js';
 import type { FeedbackStore } from '../core/store/feedback.js';
 import type { SummaryService } from '../core/summarize/service.js';
 import type { Logger } from '../logger.js';
@@ -40,6 +41,11 @@ export interface BotContext {
   summaries?: SummaryService;
   /** Moderation of the knowledge base (`/kb`). */
   admin?: KnowledgeAdmin;
+  /**
+   * Language model for written answers (`LLM_BASE_URL`); absent: extractive answers only. Written
+   * answers are checked and fall back to the extractive one (see `askWritten`).
+   */
+  llm?: ChatClient;
 }
 
 /**

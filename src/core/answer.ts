@@ -126,20 +126,25 @@ export function composeAnswer(question: string, ranked: ScoredPassage[], options
       const p = passages[s.passageIndex];
       n = sources.length + 1;
       numberOf.set(s.passageIndex, n);
-      sources.push({
-        n,
-        passageId: p.passage.id,
-        articleId: p.passage.articleId,
-        title: p.articleTitle,
-        paragraph: p.passage.paragraph,
-        url: p.articleUrl,
-        text: p.passage.text,
-        score: p.score,
-      });
+      sources.push(toSource(p, n));
     }
     parts.push(`${truncate(s.text, opts.maxChars - 5)} [${n}]`);
   }
   return { answered: true, answer: parts.join(' '), sources, confidence };
+}
+
+/** The numbered source under an answer or summary for a retrieved passage. */
+export function toSource(p: ScoredPassage, n: number): Source {
+  return {
+    n,
+    passageId: p.passage.id,
+    articleId: p.passage.articleId,
+    title: p.articleTitle,
+    paragraph: p.passage.paragraph,
+    url: p.articleUrl,
+    text: p.passage.text,
+    score: p.score,
+  };
 }
 
 /** Cuts at a word boundary and marks the cut; a quoted sentence is never silently shortened. */

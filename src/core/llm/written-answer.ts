@@ -7,6 +7,7 @@
  */
 import type { AskOptions, KnowledgeBase } from '../knowledge-base.js';
 import type { AskResult, ScoredPassage, Source } from '../types.js';
+import { toSource } from '../answer.js';
 import { LlmError, type ChatClient } from './client.js';
 import { buildPrompt, type HistoryTurn } from './prompt.js';
 import { verifyAnswer } from './verify.js';
@@ -57,18 +58,6 @@ export interface WriteAnswerOptions {
 /** The core's sentence for "no answer" (the same as `KnowledgeBase.ask`). */
 export const NO_ANSWER_TEXT = "I couldn't find an answer to that in the knowledge base.";
 
-function toSource(p: ScoredPassage, n: number): Source {
-  return {
-    n,
-    passageId: p.passage.id,
-    articleId: p.passage.articleId,
-    title: p.articleTitle,
-    paragraph: p.passage.paragraph,
-    url: p.articleUrl,
-    text: p.passage.text,
-    score: p.score,
-  };
-}
 
 function suggestionsFrom(extractive: AskResult, passages: ScoredPassage[]): AskResult['suggestions'] {
   if (extractive.suggestions.length > 0) return extractive.suggestions;

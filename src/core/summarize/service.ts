@@ -17,6 +17,7 @@
  * deletes its rows (foreign key, ON DELETE CASCADE).
  */
 import type Database from 'better-sqlite3';
+import { toSource } from '../answer.js';
 import { slugify } from '../chunk.js';
 import type { Embedder } from '../embed/embedder.js';
 import { UserInputError, type KnowledgeBase } from '../knowledge-base.js';
@@ -316,16 +317,7 @@ export class SummaryService {
       const p: ScoredPassage = relevant[s.passageIndex];
       let source = sourceOf.get(s.passageIndex);
       if (!source) {
-        source = {
-          n: sources.length + 1,
-          passageId: p.passage.id,
-          articleId: p.passage.articleId,
-          title: p.articleTitle,
-          paragraph: p.passage.paragraph,
-          url: p.articleUrl,
-          text: p.passage.text,
-          score: p.score,
-        };
+        source = toSource(p, sources.length + 1);
         sourceOf.set(s.passageIndex, source);
         sources.push(source);
       }

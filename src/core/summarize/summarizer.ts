@@ -232,7 +232,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** Share of a's distinct content words that also occur in b. */
-function containment(a: Set<string>, b: Set<string>): number {
+export function containment(a: Set<string>, b: Set<string>): number {
   if (a.size === 0) return 0;
   let n = 0;
   for (const w of a) if (b.has(w)) n++;

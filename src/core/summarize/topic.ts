@@ -33,7 +33,7 @@ import { textSimilarity } from '../retrieve.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
 import type { ScoredPassage } from '../types.js';
-import { SUMMARY_LENGTHS, isFragment, stripDateline, type SummaryLength } from './summarizer.js';
+import { SUMMARY_LENGTHS, containment, isFragment, stripDateline, type SummaryLength } from './summarizer.js';
 
 export interface TopicTuning {
   minPassageCoverage: number;
@@ -146,13 +146,6 @@ function minMax(values: number[]): number[] {
   const hi = Math.max(...values);
   const span = hi - lo;
   return values.map((v) => (span > 1e-9 ? (v - lo) / span : 1));
-}
-
-function containment(a: Set<string>, b: Set<string>): number {
-  if (a.size === 0) return 0;
-  let n = 0;
-  for (const w of a) if (b.has(w)) n++;
-  return n / a.size;
 }
 
 /**

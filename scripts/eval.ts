@@ -5,7 +5,7 @@
  * Measures retrieval and answers on a SQuAD v1.1 file, or summaries against reference summaries.
  * Prints a table; the last line is one JSON object with every figure.
  */
-import { createEmbedder } from '../src/core/embed/create-embedder.js';
+import { startEmbedder } from '../src/core/embed/worker-pool.js';
 import { parseCli } from '../src/cli/args.js';
 import { formatQaFigures, runQaEval } from '../src/cli/eval-qa.js';
 import { runCli } from '../src/cli/run.js';
@@ -36,9 +36,10 @@ if (values.help || (!values.qa && !values.summaries)) {
 }
 
 await runCli(async (config, logger) => {
-  const embedder = await createEmbedder(
+  // The bot's embedder set-up: off the main thread, a worker per core for the bundled encoder.
+  const embedder = await startEmbedder(
     { model: config.embedding.model, modelsDir: config.embedding.modelsDir, quantized: config.embedding.quantized, loadTimeoutMs: config.embedding.loadTimeoutMs },
-    (line) => logger.info(line),
+    { log: (line) => logger.info(line) },
   );
   try {
     if (values.qa) {

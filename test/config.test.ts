@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives every setting its documented default', () => {
+    const c = loadConfig({});
+    expect(c.embedding).toMatchObject({ model: 'auto', quantized: true, loadTimeoutMs: 8000 });
+    expect(c.maxQuestionChars).toBe(1000);
+    expect(c.discord).toMatchObject({ token: undefined, cooldownSeconds: 5, maxConcurrent: 4, answerTimeoutMs: 20_000 });
+    expect(c.dataDir.endsWith('data')).toBe(true);
+    expect(c.knowledgeDir.endsWith('knowledge')).toBe(true);
+  });
+
+  it('reports every bad value on its own line with what to write instead', () => {
+    let error: unknown;
+    try {
+      loadConfig({ MAX_QUESTION_CHARS: 'lots', EMBEDDING_QUANTIZED: 'maybe', GUILD_ID: '12', DISCORD_API_URL: 'not a url' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const lines = (error as Error).message.split('\n');
+    expect(lines[0]).toMatch(/Invalid settings \(see \.env\.example\)/);
+    expect(lines.find((l) => l.includes('MAX_QUESTION_CHARS'))).toMatch(/"lots": must be a number/);
+    expect(lines.find((l) => l.includes('EMBEDDING_QUANTIZED'))).toMatch(/must be true or false/);
+    expect(lines.find((l) => l.includes('GUILD_ID'))).toMatch(/must be a Discord id/);
+    expect(lines.find((l) => l.includes('DISCORD_API_URL'))).toMatch(/must be a URL/);
+  });
+
+  it('treats empty optional settings as unset', () => {
+    expect(loadConfig({ DISCORD_TOKEN: '', GUILD_ID: '' }).discord.token).toBeUndefined();
+  });
+});

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { Embedder } from './core/embed/embedder.js';
 import { join } from 'node:path';
+import { DeferredEmbedder, sameEmbedderInfo } from './core/embed/deferred-embedder.js';
+import { BUNDLED_MODEL_ID } from './core/embed/model-ids.js';
 import { startEmbedder } from './core/embed/worker-pool.js';
 import { Catalog } from './core/store/catalog.js';
 import { KnowledgeAdmin } from './core/admin/index.js';
@@ -47,13 +49,19 @@ export interface OpenAppOptions {
  * encoder, so adapters stay responsive and ingest uses both cores) and opens the knowledge base.
  */
 export async function openApp(config: Config, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
-  const indexModel = options.rebuild ? undefined : Catalog.peekModel(join(config.dataDir, 'catalog.sqlite'))?.model;
-  const embedder = await startEmbedder(
-    { model: config.embedding.model, modelsDir: config.embedding.modelsDir, quantized: config.embedding.quantized, loadTimeoutMs: config.embedding.loadTimeoutMs, indexModel },
-    { log: (line) => logger.info(line) },
-  );
-  try {
-    const kb = await KnowledgeBase.open({
+  const recorded = options.rebuild ? undefined : Catalog.peekModel(join(config.dataDir, 'catalog.sqlite'));
+  const spec = {
+    model: config.embedding.model,
+    modelsDir: config.embedding.modelsDir,
+    quantized: config.embedding.quantized,
+    loadTimeoutMs: config.embedding.loadTimeoutMs,
+    indexModel: recorded?.model,
+  };
+  const loading = startEmbedder(spec, { log: (line) => logger.info(line) });
+  // When the index's model is the one that will load, open the index while the model loads.
+  const expected = recorded && willLoad(config.embedding.model, recorded.model) ? recorded : undefined;
+  const openKb = (embedder: Embedder) =>
+    KnowledgeBase.open({
       dataDir: config.dataDir,
       embedder,
       maxQuestionChars: config.maxQuestionChars,
@@ -62,22 +70,49 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       onModelMismatch: options.onModelMismatch ?? 'stale',
       log: (line) => logger.warn(line),
     });
-    if (kb.startup.vectors === 'rebuilt') logger.warn(`start-up check: ${kb.startup.reason}; the vector index was rebuilt from the catalog`);
-    return {
-      config,
-      logger,
-      embedder,
-      kb,
-      admin: createAdmin(config, kb, (line) => logger.info(line)),
-      async close() {
+  let embedder: Embedder | undefined;
+  let kb: KnowledgeBase | undefined;
+  try {
+    if (expected) {
+      const deferred = new DeferredEmbedder(expected, loading);
+      kb = await openKb(deferred);
+      const real = await loading;
+      if (sameEmbedderInfo(real.info, expected)) embedder = deferred;
+      else {
         await kb.close();
-        await embedder.close();
-      },
-    };
+        kb = undefined;
+        embedder = real;
+      }
+    } else {
+      embedder = await loading;
+    }
+    kb ??= await openKb(embedder);
   } catch (error) {
-    await embedder.close();
+    await kb?.close();
+    await (embedder ?? (await loading.catch(() => undefined)))?.close();
     throw error;
   }
+  if (kb.startup.vectors === 'rebuilt') logger.warn(`start-up check: ${kb.startup.reason}; the vector index was rebuilt from the catalog`);
+  const opened = kb;
+  const model = embedder;
+  return {
+    config,
+    logger,
+    embedder: model,
+    kb: opened,
+    admin: createAdmin(config, opened, (line) => logger.info(line)),
+    async close() {
+      await opened.close();
+      await model.close();
+    },
+  };
+}
+
+/** Whether EMBEDDING_MODEL resolves to the model an index was built with (see createEmbedder). */
+function willLoad(setting: string, indexModel: string): boolean {
+  const model = setting.trim();
+  if (indexModel === BUNDLED_MODEL_ID) return model === 'auto' || model === '' || model === 'bundled';
+  return model === indexModel;
 }
 
 export interface DirectoryIngestReport extends IngestReport {

@@ -66,9 +66,10 @@ async function crash(mode: string, kill: { when?: RegExp; afterMs?: number }): P
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   children.delete(child);
-  if (!killed && code !== 0) throw new Error(`child failed (${code}): ${stderr}`);
-  if (killed) expect(child.signalCode).toBe('SIGKILL');
-  return { dir, lines, killed };
+  // A timed kill can race with a child that just finished: what counts is how it ended.
+  const wasKilled = killed && child.signalCode === 'SIGKILL';
+  if (!wasKilled && code !== 0) throw new Error(`child failed (${code}): ${stderr}`);
+  return { dir, lines, killed: wasKilled };
 }
 
 /** Reopens and checks: loadable, catalog = HNSW = BM25, whole articles only, answers from what is there. */

@@ -31,6 +31,9 @@ describe('WorkerPoolEmbedder', () => {
     const single = await createEmbedder(spec);
     try {
       expect(pool).toBeInstanceOf(WorkerPoolEmbedder);
+      // Ready with one worker; the second joins once loaded.
+      await (pool as WorkerPoolEmbedder).whenComplete();
+      expect((pool as WorkerPoolEmbedder).size).toBe(2);
       const texts = ['The talks took place in Qatar.', 'Rovers won the cup final.', 'Markets fell on Monday.', 'Hamas rejected the offer.'];
       const [fromPool, fromOne] = [await pool.embed(texts), await single.embed(texts)];
       fromPool.forEach((v, i) => {

@@ -125,6 +125,29 @@ describe('KnowledgeBase', () => {
     await kb.close();
   });
 
+  it('saves a BM25 snapshot on close, loads it on open, and rebuilds it when it is damaged or stale', async () => {
+    let kb = await open();
+    await kb.ingest([...seed, football]);
+    await kb.close();
+    const snapshot = readdirSync(dir).find((f) => /^lexical-f\d+-\d+\.json$/.test(f));
+    expect(snapshot).toBeDefined();
+    kb = await open();
+    expect((await kb.ask('When will the team parade the trophy?')).answer).toContain('Monday');
+    await kb.remove([kb.listArticles().find((a) => a.title.startsWith('Rovers'))!.id]);
+    await kb.close();
+    // The snapshot now names the new version; damage it: the next start rebuilds BM25 from the catalog.
+    const current = readdirSync(dir).filter((f) => f.startsWith('lexical-'));
+    expect(current).toHaveLength(1);
+    expect(current[0]).not.toBe(snapshot);
+    writeFileSync(join(dir, current[0]), '{"not": "a MiniSearch index"');
+    const logs: string[] = [];
+    kb = await open(embedder, { log: (m: string) => logs.push(m) });
+    expect(logs.join('\n')).toMatch(/BM25 snapshot .* is unreadable/);
+    expect((await kb.ask(QUESTION)).answer).toContain('Qatar');
+    expect((await kb.ask('When will the team parade the trophy?')).answered).toBe(false);
+    await kb.close();
+  });
+
   it('reuses deleted vector slots instead of growing without bound', async () => {
     const kb = await open();
     await kb.ingest([football]);

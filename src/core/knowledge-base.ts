@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeAnswer, type ComposeOptions } from './answer.js';
 import { chunkArticle, hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
@@ -152,6 +152,9 @@ export interface AskOptions {
 
 const CATALOG_FILE = 'catalog.sqlite';
 const vectorFile = (version: number) => `vectors-${version}.hnsw`;
+/** Bump when tokenising or stemming changes, so old BM25 snapshots are rebuilt, not loaded. */
+const LEXICAL_FORMAT = 1;
+const lexicalFile = (version: number) => `lexical-f${LEXICAL_FORMAT}-${version}.json`;
 
 function sameModel(a: EmbedderInfo, b: { model: string; dimension: number; normalized: boolean }): boolean {
   return a.model === b.model && a.dimension === b.dimension && a.normalized === b.normalized;
@@ -280,11 +283,7 @@ export class KnowledgeBase {
         await this.saveVectors(version);
       }
     }
-    const lexical = new LexicalIndex(this.opts.lexical);
-    const docs = [];
-    for (const p of this.catalog.iteratePassages()) docs.push({ label: p.label, title: p.title, text: p.text });
-    lexical.addAll(docs);
-    this.lexical = lexical;
+    this.lexical = this.loadLexical(version) ?? this.buildLexical();
     this.refreshTitles();
     this.startup = {
       vectors: live === 0 ? 'empty' : loaded ? 'loaded' : 'rebuilt',
@@ -336,6 +335,46 @@ export class KnowledgeBase {
     }
     const cosine = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : na === nb ? 1 : 0;
     return cosine > 0.999 ? null : `passage ${label} holds another vector than the catalog`;
+  }
+
+  /** BM25 from the snapshot of this catalog version, when there is a sound one. */
+  private loadLexical(version: number): LexicalIndex | undefined {
+    const file = join(this.opts.dataDir, lexicalFile(version));
+    if (!existsSync(file)) return undefined;
+    try {
+      const index = new LexicalIndex(this.opts.lexical, readFileSync(file, 'utf8'));
+      return index.size === this.catalog.passageCount() ? index : undefined;
+    } catch (error) {
+      this.log(`BM25 snapshot ${file} is unreadable (${(error as Error).message}); rebuilding it from the catalog`);
+      return undefined;
+    }
+  }
+
+  private buildLexical(): LexicalIndex {
+    const lexical = new LexicalIndex(this.opts.lexical);
+    const docs = [];
+    for (const p of this.catalog.iteratePassages()) docs.push({ label: p.label, title: p.title, text: p.text });
+    lexical.addAll(docs);
+    return lexical;
+  }
+
+  /**
+   * Writes the BM25 snapshot of the current version (temp file + rename) and drops older ones.
+   * Called after bulk ingests and on close, not after every small change: a missing or stale
+   * snapshot only means BM25 is rebuilt from the catalog at the next start.
+   */
+  private saveLexical(): void {
+    const dir = this.opts.dataDir;
+    const version = this.catalog.version;
+    const file = join(dir, lexicalFile(version));
+    if (!existsSync(file)) {
+      const tmp = `${file}.tmp-${process.pid}`;
+      writeFileSync(tmp, this.lexical.toJSON());
+      renameSync(tmp, file);
+    }
+    for (const name of readdirSync(dir)) {
+      if (/^lexical-f\d+-\d+\.json(\.tmp-\d+)?$/.test(name) && name !== lexicalFile(version)) rmSync(join(dir, name), { force: true });
+    }
   }
 
   private async saveVectors(version: number): Promise<void> {
@@ -808,6 +847,11 @@ export class KnowledgeBase {
   /** Waits for pending writes, then closes the catalog. The embedder belongs to the caller. */
   async close(): Promise<void> {
     await this.writeQueue;
+    try {
+      if (this.catalog.passageCount() > 0 && !this.stale) this.saveLexical();
+    } catch (error) {
+      this.log(`could not save the BM25 snapshot: ${(error as Error).message}`);
+    }
     this.catalog.close();
   }
 }

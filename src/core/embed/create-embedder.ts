@@ -58,10 +58,7 @@ export async function createEmbedder(spec: EmbedderSpec, log: (msg: string) => v
   const hfModel = isAuto ? AUTO_MODEL : model;
   if (isAuto && spec.indexModel === BUNDLED_MODEL_ID) {
     const bundled = await loadBundled(spec);
-    log(
-      `Embedding model: ${bundled.info.model} (bundled, ${bundled.info.dimension}-d), the model this index was built with. ` +
-        `To switch to ${hfModel}, put its files in MODELS_DIR (${join(spec.modelsDir, ...hfModel.split('/'))}/) or allow the download, then run npm run ingest -- --rebuild.`,
-    );
+    log(keptBundledMessage(spec));
     return bundled;
   }
   const options = {
@@ -98,6 +95,14 @@ export async function createEmbedder(spec: EmbedderSpec, log: (msg: string) => v
     );
     return bundled;
   }
+}
+
+/** The log line when `auto` keeps the bundled encoder an existing index was built with. */
+export function keptBundledMessage(spec: Pick<EmbedderSpec, 'modelsDir'>): string {
+  return (
+    `Embedding model: ${BUNDLED_MODEL_ID} (bundled, 512-d), the model this index was built with. ` +
+    `To switch to ${AUTO_MODEL}, put its files in MODELS_DIR (${join(spec.modelsDir, ...AUTO_MODEL.split('/'))}/) or allow the download, then run npm run ingest -- --rebuild.`
+  );
 }
 
 async function loadBundled(spec: EmbedderSpec): Promise<Embedder> {

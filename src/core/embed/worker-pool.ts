@@ -1,5 +1,5 @@
 import { BUNDLED_MODEL_ID } from './model-ids.js';
-import type { EmbedderSpec } from './create-embedder.js';
+import { keptBundledMessage, type EmbedderSpec } from './create-embedder.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
 import { WorkerEmbedder } from './worker-embedder.js';
 
@@ -10,10 +10,29 @@ import { WorkerEmbedder } from './worker-embedder.js';
  */
 export class WorkerPoolEmbedder implements Embedder {
   private readonly pending: number[];
+  private readonly joining = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(private readonly workers: Embedder[]) {
     if (workers.length === 0) throw new Error('WorkerPoolEmbedder needs at least one worker');
     this.pending = workers.map(() => 0);
+  }
+
+  /**
+   * Adds a worker once it has loaded, so start-up need not wait for every worker: the first one
+   * answers questions while the others load. A worker that fails to load is reported and left out.
+   */
+  join(loading: Promise<Embedder>, onError?: (error: Error) => void): void {
+    const joined = loading.then(
+      async (worker) => {
+        if (this.closed) return worker.close();
+        this.workers.push(worker);
+        this.pending.push(0);
+      },
+      (error: Error) => onError?.(error),
+    );
+    this.joining.add(joined);
+    void joined.finally(() => this.joining.delete(joined));
   }
 
   get info(): EmbedderInfo {
@@ -47,7 +66,14 @@ export class WorkerPoolEmbedder implements Embedder {
     }
   }
 
+  /** Resolves once every worker passed to {@link join} has joined or failed. */
+  async whenComplete(): Promise<void> {
+    await Promise.all(this.joining);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.joining);
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }
@@ -66,6 +92,17 @@ export interface StartEmbedderOptions {
  */
 export async function startEmbedder(spec: EmbedderSpec, options: StartEmbedderOptions = {}): Promise<Embedder> {
   const count = Math.max(1, options.workers ?? 2);
+  const model = spec.model.trim();
+  if (count > 1 && (model === 'bundled' || ((model === 'auto' || model === '') && spec.indexModel === BUNDLED_MODEL_ID))) {
+    // Known to be the bundled encoder: ready as soon as one worker has loaded; the rest join later.
+    const bundled = { ...spec, model: 'bundled' };
+    const pool = new WorkerPoolEmbedder([await WorkerEmbedder.start(bundled)]);
+    for (let i = 1; i < count; i++) {
+      pool.join(WorkerEmbedder.start(bundled), (error) => options.log?.(`an extra embedding worker did not start (${error.message}); continuing with fewer`));
+    }
+    options.log?.(model === 'bundled' ? `Embedding model: ${BUNDLED_MODEL_ID} (bundled, 512-d, EMBEDDING_MODEL=bundled).` : keptBundledMessage(spec));
+    return pool;
+  }
   const first = await WorkerEmbedder.start(spec, options.log);
   if (first.info.model !== BUNDLED_MODEL_ID || count === 1) return first;
   try {

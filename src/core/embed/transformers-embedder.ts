@@ -19,6 +19,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { env, pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
 import type { Embedder, EmbedderInfo } from './embedder.js';
+import { ortThreads } from './ort-threads.js';
 
 export const DEFAULT_TRANSFORMERS_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
@@ -53,20 +54,6 @@ export interface TransformersEmbedderOptions {
 
 const DEFAULT_BATCH_SIZE = 32;
 
-/** Process-wide bookkeeping of which threads use onnxruntime-node (shared with worker-embedder.ts). */
-interface OrtThreads {
-  /** Open TransformersEmbedders on the main thread. */
-  mainLive: number;
-  /** Live WorkerEmbedders that may load onnxruntime-node. */
-  workerLive: number;
-  /** Whether such a worker was ever started in this process. */
-  workerEver: boolean;
-}
-function ortThreads(): OrtThreads {
-  const key = Symbol.for('article-qa-bot.onnxruntime-threads');
-  const g = globalThis as unknown as Record<symbol, OrtThreads | undefined>;
-  return (g[key] ??= { mainLive: 0, workerLive: 0, workerEver: false });
-}
 
 /** `pipeline` narrowed to the one task we use (its generic signature is too complex for tsc here). */
 const featureExtraction = pipeline as unknown as (

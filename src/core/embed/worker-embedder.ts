@@ -22,6 +22,7 @@ import { Worker } from 'node:worker_threads';
 import type { EmbedderSpec } from './create-embedder.js';
 import type { FromWorker, ToWorker } from './embed-worker.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
+import { ortThreads } from './ort-threads.js';
 
 interface Pending {
   resolve: (vectors: Float32Array[]) => void;
@@ -170,17 +171,6 @@ export class WorkerEmbedder implements Embedder {
   }
 }
 
-/** Process-wide bookkeeping of which threads use onnxruntime-node (shared with transformers-embedder.ts). */
-interface OrtThreads {
-  mainLive: number;
-  workerLive: number;
-  workerEver: boolean;
-}
-function ortThreads(): OrtThreads {
-  const key = Symbol.for('article-qa-bot.onnxruntime-threads');
-  const g = globalThis as unknown as Record<symbol, OrtThreads | undefined>;
-  return (g[key] ??= { mainLive: 0, workerLive: 0, workerEver: false });
-}
 
 function isTypeScriptSource(): boolean {
   return /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);

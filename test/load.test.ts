@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeText, LoadError } from '../src/core/load/decode.js';
 import { htmlToArticle } from '../src/core/load/html.js';
 import { loadBuffer, loadDirectory, SUPPORTED_EXTENSIONS } from '../src/core/load/index.js';
+import { buildPdf as buildPdfFile } from './fixtures/pdf.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -21,36 +22,8 @@ async function loadError(fn: () => unknown): Promise<LoadError> {
   throw new Error('expected a LoadError');
 }
 
-/**
- * A minimal valid one-page PDF. With `lines`, a Helvetica text object draws them 14pt apart
- * (an empty string leaves a blank line: a paragraph gap); without, the page only has a rectangle.
- */
-function buildPdf(lines: string[] | null, title?: string): Uint8Array {
-  const esc = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const content = lines
-    ? `BT /F1 12 Tf 14 TL 72 720 Td ${lines.map((l) => `(${esc(l)}) '`).join(' ')} ET`
-    : '0 0 1 rg 72 600 200 100 re f';
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
-    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  if (title) objects.push(`<< /Title (${esc(title)}) /CreationDate (D:20240305101500Z) >>`);
-  let out = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  out += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  const info = title ? ` /Info ${objects.length} 0 R` : '';
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${info} >>\nstartxref\n${xref}\n%%EOF\n`;
-  return enc(out);
-}
+/** The test PDFs carry a creation date, to check that the loader reads it. */
+const buildPdf = (lines: string[] | null, title?: string): Uint8Array => new Uint8Array(buildPdfFile(lines, title, 'D:20240305101500Z'));
 
 describe('decodeText', () => {
   it('strips a UTF-8 BOM', () => {

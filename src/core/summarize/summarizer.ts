@@ -225,10 +225,68 @@ function minMax(values: number[]): number[] {
   return values.map((v) => (span > 1e-9 ? (v - lo) / span : 1));
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
+/** Dot product; the cosine of two unit vectors. */
+export function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
+}
+
+/** What {@link selectByMmr} needs to know about the candidate sentences (indexes 0..n-1). */
+export interface MmrInput {
+  scores: number[];
+  /** Weight of the score against the similarity to what is already chosen. */
+  lambda: number;
+  /** Characters of each candidate. */
+  lengths: number[];
+  budget: LengthBudget;
+  similarity: (a: number, b: number) => number;
+  /** Candidate `k` says nothing new once `chosen` is in: never pick it. */
+  isDuplicate: (k: number, chosen: number) => boolean;
+  /** Candidates that may not be picked at all. Default none. */
+  excluded?: boolean[];
+}
+
+/**
+ * Maximal marginal relevance under a length budget, shared by article and topic summaries:
+ * repeatedly takes the candidate with the best `lambda * score - (1 - lambda) * similarity to the
+ * chosen ones`, skips one that would break the character budget once `minSentences` are chosen,
+ * and drops near-duplicates of each pick. Returns the chosen indexes in the order picked; ties go
+ * to the earlier candidate, so the output is deterministic.
+ */
+export function selectByMmr(input: MmrInput): number[] {
+  const { scores, lambda, lengths, budget, similarity, isDuplicate } = input;
+  const n = scores.length;
+  const excluded = input.excluded ? [...input.excluded] : new Array<boolean>(n).fill(false);
+  const maxSim = new Array<number>(n).fill(0);
+  const selected: number[] = [];
+  let chars = 0;
+  while (selected.length < budget.maxSentences) {
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let k = 0; k < n; k++) {
+      if (excluded[k]) continue;
+      const value = lambda * scores[k] - (1 - lambda) * maxSim[k];
+      if (value > bestValue) {
+        bestValue = value; // strict ">" keeps the earlier sentence on ties
+        best = k;
+      }
+    }
+    if (best < 0) break;
+    excluded[best] = true;
+    const added = lengths[best] + (selected.length > 0 ? 1 : 0);
+    const fits = chars + added <= budget.maxChars;
+    if (!fits && (selected.length >= budget.minSentences || lengths[best] > budget.maxChars)) continue;
+    selected.push(best);
+    chars += added;
+    for (let k = 0; k < n; k++) {
+      if (excluded[k]) continue;
+      const s = similarity(k, best);
+      if (s > maxSim[k]) maxSim[k] = s;
+      if (isDuplicate(k, best)) excluded[k] = true;
+    }
+  }
+  return selected;
 }
 
 /** Share of a's distinct content words that also occur in b. */
@@ -293,36 +351,14 @@ export async function summarizeArticle(
   });
 
   const tokenSets = texts.map((t) => new Set(contentTokens(t)));
-  const selected: number[] = [];
-  const maxSim = new Array<number>(n).fill(0);
-  const excluded = new Array<boolean>(n).fill(false);
-  let chars = 0;
-  while (selected.length < budget.maxSentences) {
-    let best = -1;
-    let bestValue = -Infinity;
-    for (let k = 0; k < n; k++) {
-      if (excluded[k]) continue;
-      const value = tuning.lambda * scores[k] - (1 - tuning.lambda) * maxSim[k];
-      if (value > bestValue) {
-        bestValue = value; // strict ">" keeps the earlier sentence on ties
-        best = k;
-      }
-    }
-    if (best < 0) break;
-    excluded[best] = true;
-    const added = texts[best].length + (selected.length > 0 ? 1 : 0);
-    const fits = chars + added <= budget.maxChars;
-    if (!fits && (selected.length >= budget.minSentences || texts[best].length > budget.maxChars)) continue;
-    selected.push(best);
-    chars += added;
-    for (let k = 0; k < n; k++) {
-      if (excluded[k]) continue;
-      if (sim[k][best] > maxSim[k]) maxSim[k] = sim[k][best];
-      if (sim[k][best] >= tuning.duplicateCosine || containment(tokenSets[k], tokenSets[best]) >= tuning.duplicateOverlap) {
-        excluded[k] = true;
-      }
-    }
-  }
+  const selected = selectByMmr({
+    scores,
+    lambda: tuning.lambda,
+    lengths: texts.map((t) => t.length),
+    budget,
+    similarity: (a, b) => sim[a][b],
+    isDuplicate: (k, best) => sim[k][best] >= tuning.duplicateCosine || containment(tokenSets[k], tokenSets[best]) >= tuning.duplicateOverlap,
+  });
   // Every candidate was longer than the budget: the best one alone is still a summary.
   if (selected.length === 0) {
     let best = 0;

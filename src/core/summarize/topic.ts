@@ -33,7 +33,7 @@ import { textSimilarity } from '../retrieve.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
 import type { ScoredPassage } from '../types.js';
-import { SUMMARY_LENGTHS, containment, isFragment, stripDateline, type SummaryLength } from './summarizer.js';
+import { SUMMARY_LENGTHS, containment, dot, isFragment, selectByMmr, stripDateline, type SummaryLength } from './summarizer.js';
 
 export interface TopicTuning {
   minPassageCoverage: number;
@@ -135,12 +135,6 @@ function unit(v: Float32Array): Float32Array {
   return out;
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
 function minMax(values: number[]): number[] {
   const lo = Math.min(...values);
   const hi = Math.max(...values);
@@ -226,35 +220,15 @@ export async function summarizeTopicPassages(
     return containment(extra[small], extra[large]) >= t.duplicateOverlap;
   };
 
-  const excluded = eligible.map((e) => !e);
-  const maxSim = new Array<number>(n).fill(0);
-  const selected: number[] = [];
-  let chars = 0;
-  while (selected.length < budget.maxSentences) {
-    let best = -1;
-    let bestValue = -Infinity;
-    for (let k = 0; k < n; k++) {
-      if (excluded[k]) continue;
-      const value = t.lambda * scores[k] - (1 - t.lambda) * maxSim[k];
-      if (value > bestValue) {
-        bestValue = value;
-        best = k;
-      }
-    }
-    if (best < 0) break;
-    excluded[best] = true;
-    const added = candidates[best].text.length + (selected.length > 0 ? 1 : 0);
-    const fits = chars + added <= budget.maxChars;
-    if (!fits && (selected.length >= budget.minSentences || candidates[best].text.length > budget.maxChars)) continue;
-    selected.push(best);
-    chars += added;
-    for (let k = 0; k < n; k++) {
-      if (excluded[k]) continue;
-      const s = dot(vectors[k], vectors[best]);
-      if (s > maxSim[k]) maxSim[k] = s;
-      if (isDuplicate(k, best)) excluded[k] = true;
-    }
-  }
+  const selected = selectByMmr({
+    scores,
+    lambda: t.lambda,
+    lengths: candidates.map((c) => c.text.length),
+    budget,
+    similarity: (a, b) => dot(vectors[a], vectors[b]),
+    isDuplicate,
+    excluded: eligible.map((e) => !e),
+  });
 
   // Every eligible sentence was longer than the budget: the best one alone is still a summary.
   if (selected.length === 0) {

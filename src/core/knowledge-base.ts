@@ -787,9 +787,8 @@ export class KnowledgeBase {
   async ask(question: string, options: AskOptions = {}): Promise<AskResult> {
     const started = performance.now();
     const q = this.validateQuestion(question);
-    const history = (options.history ?? []).map((h) => h.trim()).filter(Boolean).slice(-2);
-    // A follow-up ("and who led them?") is searched together with the questions before it.
-    const query = history.length > 0 ? `${history.join(' ')} ${q}` : q;
+    const history = recentHistory(options.history);
+    const query = searchQuery(q, options.history);
     const { passages, embedMs, searchMs } = await this.retrieve(query, { topK: options.topK });
     const t0 = performance.now();
     let composed = composeAnswer(q, passages, this.opts.compose);
@@ -868,6 +867,20 @@ function bodyFromPassages(passages: StoredPassage[]): string {
     last = p.paragraph;
   }
   return paragraphs.join('\n\n');
+}
+
+/** The last two non-empty earlier questions of a conversation. */
+function recentHistory(history: string[] | undefined): string[] {
+  return (history ?? []).map((h) => h.trim()).filter(Boolean).slice(-2);
+}
+
+/**
+ * What is searched for a question: a follow-up ("and who led them?") is searched together with
+ * the two questions before it. Exported so the written-answer path retrieves exactly what `ask` did.
+ */
+export function searchQuery(question: string, history?: string[]): string {
+  const recent = recentHistory(history);
+  return recent.length > 0 ? `${recent.join(' ')} ${question}` : question;
 }
 
 /**

@@ -5,7 +5,7 @@
  * reply or a reply without any valid citation, the extractive result is returned (and the reason
  * logged). A "not in the knowledge base" reply becomes an unanswered result with suggestions.
  */
-import type { AskOptions, KnowledgeBase } from '../knowledge-base.js';
+import { searchQuery, type AskOptions, type KnowledgeBase } from '../knowledge-base.js';
 import type { AskResult, ScoredPassage, Source } from '../types.js';
 import { toSource } from '../answer.js';
 import { LlmError, type ChatClient } from './client.js';
@@ -195,9 +195,7 @@ export async function askWritten(
   const questions = (opts.history ?? []).map((t) => (typeof t === 'string' ? t : t.question));
   const askOptions: AskOptions = { history: questions };
   const extractive = await kb.ask(question, askOptions);
-  // The same query as kb.ask: a follow-up is searched together with the two questions before it.
-  const recent = questions.map((h) => h.trim()).filter(Boolean).slice(-2);
-  const query = recent.length > 0 ? `${recent.join(' ')} ${extractive.question}` : extractive.question;
+  const query = searchQuery(extractive.question, questions);
   const { passages } = await kb.retrieve(query, { topK: opts.topK ?? opts.maxPassages ?? 6 });
   return writeAnswer(extractive.question, passages, extractive, opts);
 }

@@ -1,20 +1,24 @@
 /**
  * `npm run feedback:export [-- --format csv|json] [--out FILE] [--since ISO_DATE]`
  * Writes every 👍 / 👎 the bot received (question, answer, cited passage ids, user id, time) as CSV
- * (default; `--out x.json` implies JSON) or JSON, to stdout or FILE. Reads `<DATA_DIR>/catalog.sqlite`.
+ * (default; `--out x.json` implies JSON) or JSON, to stdout or FILE. Reads `<DATA_DIR>/catalog.sqlite`
+ * (the shared knowledge base's votes, and those given in DMs); `--guild ID` exports one server's
+ * votes only: its rows there and, with KB_SCOPE=server, its own `<DATA_DIR>/servers/ID/catalog.sqlite`.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FeedbackStore, feedbackToCsv, feedbackToJson } from '../src/core/store/feedback.js';
 
-export const USAGE = 'Usage: npm run feedback:export -- [--format csv|json] [--out FILE] [--since 2025-01-31]';
+export const USAGE = 'Usage: npm run feedback:export -- [--format csv|json] [--out FILE] [--since 2025-01-31] [--guild SERVER_ID]';
 
 export interface ExportOptions {
   format: 'csv' | 'json';
   out?: string;
   /** ISO timestamp: only votes at or after it. */
   since?: string;
+  /** Only this server's votes. */
+  guild?: string;
 }
 
 export class UsageError extends Error {
@@ -25,6 +29,7 @@ export function parseExportArgs(args: string[]): ExportOptions | 'help' {
   let format: 'csv' | 'json' | undefined;
   let out: string | undefined;
   let since: string | undefined;
+  let guild: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -41,10 +46,14 @@ export function parseExportArgs(args: string[]): ExportOptions | 'help' {
       const v = value();
       if (Number.isNaN(Date.parse(v))) throw new UsageError('--since must be a date such as 2025-01-31');
       since = new Date(v).toISOString();
+    } else if (a === '--guild') {
+      const v = value();
+      if (!/^\d{17,20}$/.test(v)) throw new UsageError('--guild must be a Discord server id (17–20 digits)');
+      guild = v;
     } else if (a === '-h' || a === '--help') return 'help';
     else throw new UsageError(`Unexpected argument: ${a}`);
   }
-  return { format: format ?? (out?.toLowerCase().endsWith('.json') ? 'json' : 'csv'), out, since };
+  return { format: format ?? (out?.toLowerCase().endsWith('.json') ? 'json' : 'csv'), out, since, ...(guild ? { guild } : {}) };
 }
 
 /** Exports the votes stored under `dataDir`; returns how many rows were written. */
@@ -58,9 +67,20 @@ export function exportFeedback(
 ): number {
   const file = join(dataDir, 'catalog.sqlite');
   if (!existsSync(file)) throw new Error(`No data yet: ${file} does not exist (check DATA_DIR).`);
-  const store = FeedbackStore.open(file);
-  try {
-    const rows = store.listFeedback({ since: options.since });
+  const files = [file];
+  const own = options.guild ? join(dataDir, 'servers', options.guild, 'catalog.sqlite') : undefined;
+  if (own && existsSync(own)) files.push(own);
+  const rows = files
+    .flatMap((f) => {
+      const store = FeedbackStore.open(f);
+      try {
+        return store.listFeedback({ since: options.since, ...(options.guild ? { guildId: options.guild } : {}) });
+      } finally {
+        store.close();
+      }
+    })
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  {
     const text = options.format === 'json' ? feedbackToJson(rows) : feedbackToCsv(rows);
     if (options.out) {
       writeFileSync(options.out, text);
@@ -69,8 +89,6 @@ export function exportFeedback(
       io.stdout(text);
     }
     return rows.length;
-  } finally {
-    store.close();
   }
 }
 

@@ -9,6 +9,9 @@ import { Catalog } from './core/store/catalog.js';
 import { KnowledgeAdmin } from './core/admin/index.js';
 import { KnowledgeBase, type Actor, type IngestProgress, type IngestReport, type ReindexReport } from './core/knowledge-base.js';
 import { loadDirectory } from './core/load/index.js';
+import { ServerRegistry } from './core/servers/registry.js';
+import type { FeedbackStore } from './core/store/feedback.js';
+import type { SummaryService } from './core/summarize/service.js';
 import type { Logger } from './logger.js';
 
 /** The running core: what every adapter (terminal chat, Discord, scripts) is handed. */
@@ -30,6 +33,33 @@ export function createAdmin(config: Config, kb: KnowledgeBase, log?: (line: stri
     syncFiles: config.kb?.syncKnowledgeDir,
     maxUploadBytes: config.kb?.maxUploadBytes,
     log,
+  });
+}
+
+/**
+ * The knowledge bases of the servers the bot is in (KB_SCOPE, KB_BASE, KB_ADMIN_GUILD_IDS and the
+ * per-server limits): the operator's knowledge base (`app.kb`) is the shared one or the base layer.
+ */
+export function createServerRegistry(
+  app: Pick<App, 'config' | 'logger' | 'kb' | 'embedder'>,
+  options: { baseAdmin: KnowledgeAdmin; baseStore: FeedbackStore; baseSummaries?: SummaryService; joinedServers?: () => number },
+): ServerRegistry {
+  const { config } = app;
+  return new ServerRegistry({
+    policy: { scope: config.kb.scope, baseLayer: config.kb.baseLayer, adminServerIds: config.kb.adminGuildIds },
+    base: app.kb,
+    baseAdmin: options.baseAdmin,
+    baseStore: options.baseStore,
+    ...(options.baseSummaries ? { baseSummaries: options.baseSummaries } : {}),
+    embedder: app.embedder,
+    dataDir: config.dataDir,
+    kbOptions: { maxQuestionChars: config.maxQuestionChars },
+    adminOptions: { maxUploadBytes: config.kb.maxUploadBytes },
+    limits: { maxArticles: config.kb.maxArticlesPerServer, maxPassages: config.kb.maxPassagesPerServer },
+    idleCloseMs: config.kb.idleCloseMinutes * 60_000,
+    retentionDays: config.kb.retentionDays,
+    joinedServers: options.joinedServers,
+    log: (line) => app.logger.info(line),
   });
 }
 

@@ -46,6 +46,17 @@ const schema = z.object({
   KB_LOG_CHANNEL_ID: optional(snowflake),
   KB_MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   KB_SYNC_KNOWLEDGE_DIR: bool.default(true),
+  KB_SCOPE: z.enum(['shared', 'server'], { message: 'must be shared or server' }).default('shared'),
+  KB_ADMIN_GUILD_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(snowflake)),
+  KB_BASE: z.enum(['knowledge', 'none'], { message: 'must be knowledge or none' }).default('knowledge'),
+  KB_IDLE_CLOSE_MINUTES: z.coerce.number({ message: 'must be a number' }).min(0.05).max(1440).default(10),
+  KB_MAX_ARTICLES_PER_SERVER: int(1, 1_000_000).default(500),
+  KB_MAX_PASSAGES_PER_SERVER: int(1, 10_000_000).default(10_000),
+  KB_RETENTION_DAYS: int(0, 3650).default(30),
   LLM_BASE_URL: optional(z.string().url({ message: 'must be a URL such as http://127.0.0.1:11434/v1' })),
   LLM_MODEL: optional(z.string().min(1)),
   LLM_API_KEY: optional(z.string()),
@@ -83,6 +94,18 @@ export interface Config {
     maxUploadBytes: number;
     /** Write articles added from Discord into KNOWLEDGE_DIR (and move removed ones to KNOWLEDGE_DIR/.trash). */
     syncKnowledgeDir: boolean;
+    /** One knowledge base for every server (`shared`), or one per server over a base layer (`server`). */
+    scope: 'shared' | 'server';
+    /** Servers that manage the shared knowledge base / the base layer: KB_ADMIN_GUILD_IDS, else GUILD_ID. */
+    adminGuildIds: string[];
+    /** `server` scope: every server also answers from KNOWLEDGE_DIR's articles (KB_BASE=knowledge). */
+    baseLayer: boolean;
+    /** A server's knowledge base is closed after this many idle minutes. */
+    idleCloseMinutes: number;
+    maxArticlesPerServer: number;
+    maxPassagesPerServer: number;
+    /** Days a server's data is kept after the bot left it. */
+    retentionDays: number;
   };
   /** Written answers from an OpenAI-compatible language model; absent (LLM_BASE_URL unset) = extractive answers only. */
   llm?: {
@@ -136,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       logChannelId: e.KB_LOG_CHANNEL_ID,
       maxUploadBytes: e.KB_MAX_UPLOAD_BYTES,
       syncKnowledgeDir: e.KB_SYNC_KNOWLEDGE_DIR,
+      scope: e.KB_SCOPE,
+      adminGuildIds: e.KB_ADMIN_GUILD_IDS.length > 0 ? e.KB_ADMIN_GUILD_IDS : e.GUILD_ID ? [e.GUILD_ID] : [],
+      baseLayer: e.KB_BASE === 'knowledge',
+      idleCloseMinutes: e.KB_IDLE_CLOSE_MINUTES,
+      maxArticlesPerServer: e.KB_MAX_ARTICLES_PER_SERVER,
+      maxPassagesPerServer: e.KB_MAX_PASSAGES_PER_SERVER,
+      retentionDays: e.KB_RETENTION_DAYS,
     },
     ...(e.LLM_BASE_URL
       ? {

@@ -44,9 +44,9 @@ function seed(): number {
 describe('FeedbackStore', () => {
   it('stores one vote per user per answer, with question, answer, passage ids, user and time', () => {
     const id = seed();
-    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
-    store.recordFeedback({ questionId: id, userId: 'u2', guildId: 'g', vote: 'up', at: '2025-01-02T00:00:00.000Z' });
-    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'down', at: '2025-01-03T00:00:00.000Z' }); // changes u1's vote
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u2', guildId: '222222222222222222', vote: 'up', at: '2025-01-02T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'down', at: '2025-01-03T00:00:00.000Z' }); // changes u1's vote
     const rows = store.listFeedback();
     expect(rows).toHaveLength(2);
     expect(rows.map((r) => [r.userId, r.vote])).toEqual([
@@ -85,7 +85,7 @@ describe('export', () => {
     expect(csvField(12)).toBe('12');
 
     const id = seed();
-    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'up', at: '2025-01-01T00:00:00.000Z' });
     const csv = feedbackToCsv(store.listFeedback());
     const records = parse(csv, { columns: true }) as Record<string, string>[];
     expect(records).toHaveLength(1);
@@ -94,7 +94,7 @@ describe('export', () => {
       created_at: '2025-01-01T00:00:00.000Z',
       vote: 'up',
       user_id: 'u1',
-      guild_id: 'g',
+      guild_id: '222222222222222222',
       question_id: String(id),
       question: tricky.question,
       answer: `'${tricky.answer}`,
@@ -105,7 +105,7 @@ describe('export', () => {
 
   it('JSON keeps exact text and passage ids as an array', () => {
     const id = seed();
-    store.recordFeedback({ questionId: id, userId: 'u1', vote: 'down', at: '2025-01-01T00:00:00.000Z' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'down', at: '2025-01-01T00:00:00.000Z' });
     const parsed = JSON.parse(feedbackToJson(store.listFeedback()));
     expect(parsed).toEqual([
       {
@@ -113,7 +113,7 @@ describe('export', () => {
         created_at: '2025-01-01T00:00:00.000Z',
         vote: 'down',
         user_id: 'u1',
-        guild_id: null,
+        guild_id: '222222222222222222',
         question_id: id,
         question: tricky.question,
         answer: tricky.answer,
@@ -133,7 +133,7 @@ describe('export', () => {
     expect(() => parseExportArgs(['--out'])).toThrow(/needs a value/);
 
     const id = seed();
-    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'up' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'up' });
     let stdout = '';
     let stderr = '';
     const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
@@ -150,10 +150,36 @@ describe('export', () => {
 
   it('the script runs as `npm run feedback:export` would', async () => {
     const id = seed();
-    store.recordFeedback({ questionId: id, userId: 'u1', guildId: 'g', vote: 'down' });
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'down' });
     const run = promisify(execFile);
     const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
     const { stdout } = await run(tsx, ['scripts/feedback-export.ts', '--format', 'json'], { env: { ...process.env, DATA_DIR: dir } });
     expect(JSON.parse(stdout)).toMatchObject([{ vote: 'down', user_id: 'u1', question: tricky.question }]);
+  });
+});
+
+describe('FeedbackStore across servers', () => {
+  it('a button of one server never reads or votes on a question of another', () => {
+    const id = seed(); // asked in server 222…
+    expect(store.getQuestion(id, '222222222222222222')?.question).toBe(tricky.question);
+    expect(store.getQuestion(id, '999999999999999999')).toBeUndefined();
+    expect(store.getQuestion(id, null)).toBeUndefined();
+    expect(store.recordFeedback({ questionId: id, userId: 'u1', guildId: '999999999999999999', vote: 'down' })).toBeUndefined();
+    expect(store.listFeedback()).toHaveLength(0);
+    expect(store.stats('999999999999999999')).toMatchObject({ questions: 0, feedbackUp: 0 });
+    expect(store.stats('222222222222222222')).toMatchObject({ questions: 1 });
+  });
+
+  it('forgetting old questions also blanks the copies kept with votes; purging a server deletes its rows', () => {
+    const id = seed();
+    store.recordFeedback({ questionId: id, userId: 'u1', guildId: '222222222222222222', vote: 'up' });
+    const later = new Date(Date.now() + 91 * 86_400_000);
+    expect(store.forgetOlderThan(90, later)).toBe(1);
+    expect(store.getQuestion(id)?.question).toBeNull();
+    const [vote] = store.listFeedback();
+    expect(vote).toMatchObject({ vote: 'up', question: '', answer: '' });
+    expect(store.forgetServer('222222222222222222')).toBe(1);
+    expect(store.listFeedback()).toHaveLength(0);
+    expect(store.getQuestion(id)).toBeUndefined();
   });
 });

@@ -61,7 +61,7 @@ export function isUserInputError(error: unknown): error is Error {
 }
 
 function storedSources(result: AskResult): StoredSource[] {
-  return result.sources.map(({ n, passageId, articleId, title, paragraph, url, text }) => ({ n, passageId, articleId, title, paragraph, url, text }));
+  return result.sources.map(({ n, passageId, articleId, title, paragraph, url, text, layer }) => ({ n, passageId, articleId, title, paragraph, url, text, ...(layer ? { layer } : {}) }));
 }
 
 /** Fallback reasons that mean the model failed (rather than answered without a usable citation). */

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
-import { createAdmin, type App } from '../app.js';
+import { createAdmin, createServerRegistry, type App } from '../app.js';
 import type { AuditEntry } from '../core/admin/index.js';
 import { createLlmClient, type ChatClient } from '../core/llm/client.js';
 import { FeedbackStore } from '../core/store/feedback.js';
 import { renderAuditLog } from './kb/render.js';
+import type { TenancyPolicy } from '../core/servers/policy.js';
+import type { ServerRegistry } from '../core/servers/registry.js';
 import { SummaryService } from '../core/summarize/service.js';
 import { ConcurrencyLimiter, Cooldown } from './limits.js';
 import { handleMessage } from './messages.js';
@@ -14,6 +16,9 @@ import type { BotContext, BotSettings } from './types.js';
 
 /** Question and answer texts are kept this long for the buttons and thread history, then blanked (counts stay). */
 export const QUESTION_TEXT_RETENTION_DAYS = 90;
+
+/** How often the bot forgets old question text and purges the data of servers it left long ago. */
+export const HOUSEKEEPING_INTERVAL_MS = 24 * 60 * 60_000;
 
 /** How long `stop()` waits for answers in progress before disconnecting. */
 const STOP_GRACE_MS = 5000;
@@ -78,22 +83,22 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
 
   const ownsStore = !options.store;
   const store = options.store ?? FeedbackStore.open(join(config.dataDir, 'catalog.sqlite'));
-  try {
-    const forgotten = store.forgetOlderThan(QUESTION_TEXT_RETENTION_DAYS);
-    if (forgotten > 0) logger.info({ forgotten }, `forgot the text of questions older than ${QUESTION_TEXT_RETENTION_DAYS} days`);
-  } catch (error) {
-    logger.warn({ err: error }, 'could not prune old questions');
-  }
+  const baseAdmin = app.admin ?? createAdmin(config, app.kb, (line) => logger.info(line));
+  const baseSummaries = options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder });
+  // Filled in once the client exists: how many servers the bot is in decides its home server.
+  let joinedServers = () => 0;
+  const servers = createServerRegistry(app, { baseAdmin, baseStore: store, baseSummaries, joinedServers: () => joinedServers() });
 
   const ctx: BotContext = {
     kb: app.kb,
+    servers,
     logger,
     settings,
     store,
     cooldown: new Cooldown(settings.cooldownSeconds),
     limiter: new ConcurrencyLimiter(settings.maxConcurrent),
-    admin: app.admin ?? createAdmin(config, app.kb, (line) => logger.info(line)),
-    summaries: options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder }),
+    admin: baseAdmin,
+    summaries: baseSummaries,
   };
   const llm = options.llm === undefined ? createLlmClient(config.llm) : (options.llm ?? undefined);
   if (llm) ctx.llm = llm;
@@ -105,6 +110,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
     ...options.clientOptions,
   });
+  joinedServers = () => client.guilds.cache.size;
 
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
@@ -125,10 +131,19 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
       }),
     );
   });
-  // Every knowledge-base change made through this process is posted to the log channel, when set.
+  // Every change of the operator's knowledge base (and every purge) is posted to the log channel,
+  // when set. A server's own changes stay in that server's audit trail.
   const stopAuditLog = settings.kbLogChannelId
-    ? ctx.admin!.onAudit((entries) => track(postAuditLog(client, settings.kbLogChannelId!, entries, logger)))
+    ? baseAdmin.onAudit((entries) => track(postAuditLog(client, settings.kbLogChannelId!, entries, logger)))
     : () => undefined;
+
+  client.on(Events.GuildCreate, (guild) => {
+    servers.joined(guild.id);
+    if (client.isReady()) warnIfHomeless(servers.policy, client.guilds.cache.size, logger);
+  });
+  client.on(Events.GuildDelete, (guild) => {
+    if (!stopping) servers.left(guild.id);
+  });
 
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => logger.warn(message));
@@ -140,8 +155,11 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   });
   client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway resumed'));
 
-  const closeStore = () => {
+  let housekeeping: NodeJS.Timeout | undefined;
+  const closeStore = async () => {
+    clearInterval(housekeeping);
     stopAuditLog();
+    await servers.close();
     if (ownsStore) store.close();
   };
 
@@ -152,7 +170,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     await ready;
   } catch (error) {
     await client.destroy();
-    closeStore();
+    await closeStore();
     if (error instanceof Error && ((error as { code?: unknown }).code === 'DisallowedIntents' || /disallowed intent|privileged intent/i.test(error.message))) {
       throw new Error(
         'Discord refused the Message Content intent: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal, or set DISCORD_MESSAGE_CONTENT_INTENT=false.',
@@ -162,6 +180,12 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     throw error;
   }
   const readyClient = client as Client<true>;
+  servers.reconcile(readyClient.guilds.cache.keys());
+  warnIfHomeless(servers.policy, readyClient.guilds.cache.size, logger);
+  const keepHouse = () => track(housekeep(servers, logger));
+  keepHouse();
+  housekeeping = setInterval(keepHouse, HOUSEKEEPING_INTERVAL_MS);
+  housekeeping.unref();
   logger.info(
     {
       user: readyClient.user.tag,
@@ -194,12 +218,36 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
           clearTimeout(timer);
         }
         await client.destroy();
-        closeStore();
+        await closeStore();
         logger.info('Discord bot stopped');
       })();
       return stopped;
     },
   };
+}
+
+/**
+ * With one knowledge base for every server and no managing server named, a bot in more than one
+ * server accepts no `/kb` changes: say so where the operator looks.
+ */
+function warnIfHomeless(policy: TenancyPolicy, servers: number, logger: App['logger']): void {
+  if (policy.scope !== 'shared' || policy.adminServerIds.length > 0 || servers <= 1) return;
+  logger.warn(
+    { servers },
+    'the bot is in several servers and KB_ADMIN_GUILD_IDS (or GUILD_ID) is not set: /kb changes are refused everywhere. Name the server that manages the knowledge base, or set KB_SCOPE=server for a knowledge base per server.',
+  );
+}
+
+/** Daily: blank old question text (shared store and every server's) and purge servers left long ago. */
+async function housekeep(servers: ServerRegistry, logger: App['logger']): Promise<void> {
+  try {
+    const forgotten = servers.forgetQuestionsOlderThan(QUESTION_TEXT_RETENTION_DAYS);
+    if (forgotten > 0) logger.info({ forgotten }, `forgot the text of questions older than ${QUESTION_TEXT_RETENTION_DAYS} days`);
+    const purged = await servers.purgeExpired();
+    if (purged.length > 0) logger.info({ purged }, `purged the data of servers the bot left more than ${servers.retentionDays} days ago`);
+  } catch (error) {
+    logger.warn({ err: error }, 'housekeeping (question retention, server purge) failed');
+  }
 }
 
 /** Posts audit entries to the log channel; failures are logged, never thrown. */

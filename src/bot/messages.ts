@@ -10,6 +10,7 @@ import {
 import { answerQuestion, isUserInputError } from './answer.js';
 import { logHandlerError } from './errors.js';
 import { renderCooldown, renderError, renderNotice, threadName, type MessagePayload } from './render.js';
+import { scopedContext } from './router.js';
 import type { BotContext } from './types.js';
 
 /** `<@bot>` / `<@!bot>` removed from a message's text. */
@@ -36,22 +37,35 @@ function replyOptions(payload: MessagePayload): MessageReplyOptions {
  * A written answer (with a language model) is posted as soon as its first cited sentence is
  * checked and edited as it streams; the final edit (sources, buttons) replaces the draft.
  */
-export async function handleMessage(message: Message, ctx: BotContext): Promise<void> {
+export async function handleMessage(message: Message, botCtx: BotContext): Promise<void> {
+  if (!isQuestion(message, botCtx)) return;
+  // Scoped to the message's server: its knowledge base (and the base layer), its questions.
+  await botCtx.servers.use(message.guildId, (scope) => answerMessage(message, scopedContext(botCtx, scope)));
+}
+
+/** Whether a message is addressed to the bot (see {@link handleMessage}). */
+function isQuestion(message: Message, ctx: BotContext): boolean {
   const botUserId = message.client.user.id;
-  if (message.author.bot || message.system || !message.inGuild()) return;
+  if (message.author.bot || message.system || !message.inGuild()) return false;
   const mentioned = message.mentions.users.has(botUserId);
   const channel = message.channel;
-  const inThread = channel.isThread();
-  const inBotThread = inThread && channel.ownerId === botUserId;
-  if (!mentioned && !(ctx.settings.messageContentIntent && inBotThread)) return;
+  const inBotThread = channel.isThread() && channel.ownerId === botUserId;
+  if (!mentioned && !(ctx.settings.messageContentIntent && inBotThread)) return false;
   if (!mentioned) {
     // A plain follow-up, unless the member is talking to someone else in the thread.
     const other = (id: string | undefined) => id !== undefined && id !== botUserId;
-    if (message.mentions.users.some((u) => other(u.id)) || other(message.mentions.repliedUser?.id)) return;
+    if (message.mentions.users.some((u) => other(u.id)) || other(message.mentions.repliedUser?.id)) return false;
   }
+  // Without a mention, a message with nothing readable (an attachment, a sticker) is not a question.
+  return mentioned || stripBotMention(message.content, botUserId) !== '';
+}
 
+async function answerMessage(message: Message, ctx: BotContext): Promise<void> {
+  const botUserId = message.client.user.id;
+  const channel = message.channel;
+  const inThread = channel.isThread();
+  const inBotThread = inThread && channel.ownerId === botUserId;
   const text = stripBotMention(message.content, botUserId);
-  if (!mentioned && !text) return; // nothing readable (an attachment, a sticker)
   const via = inThread ? 'thread' : 'mention';
   const command = inThread ? 'thread follow-up' : 'mention';
   const logContext = { command, guildId: message.guildId, userId: message.author.id, questionChars: text.length };

@@ -15,7 +15,7 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import type { AskResult } from '../core/types.js';
+import { LAYER_LABELS, type AskResult, type Layer } from '../core/types.js';
 import type { StoredSource } from '../core/store/feedback.js';
 import type { SummaryResult } from '../core/summarize/service.js';
 
@@ -111,14 +111,19 @@ export function safeUrl(url: string | undefined | null): string | undefined {
 }
 
 /** `[Title ¶ n](<url>)` (angle brackets: no link preview) or `Title ¶ n` without a URL, within `max`. */
-export function sourceLabel(source: { title: string; paragraph: number; url?: string | null }, max: number = LIMITS.fieldValue): string {
-  const suffix = ` ¶ ${source.paragraph}`;
+export function sourceLabel(source: { title: string; paragraph: number; url?: string | null; layer?: Layer }, max: number = LIMITS.fieldValue): string {
+  const suffix = ` ¶ ${source.paragraph}${layerSuffix(source.layer)}`;
   const url = safeUrl(source.url);
   if (url) {
     const room = max - suffix.length - url.length - 6; // [ ] ( < > )
     if (room >= 20) return `[${quoteFit(source.title, room, linkText)}${suffix}](<${url}>)`;
   }
   return `${quoteFit(source.title, max - suffix.length, linkText)}${suffix}`;
+}
+
+/** ` · this server` / ` · shared library` in a layered knowledge base (KB_SCOPE=server); nothing otherwise. */
+export function layerSuffix(layer: Layer | undefined): string {
+  return layer ? ` · ${LAYER_LABELS[layer]}` : '';
 }
 
 /** Characters Discord counts toward the 6,000 of a message. */
@@ -236,7 +241,7 @@ export function renderPassages(sources: StoredSource[]): MessagePayload[] {
   for (const source of sources) {
     const url = safeUrl(source.url);
     const embed: APIEmbed = {
-      title: truncate(`[${source.n}] ${quoteFit(source.title, LIMITS.embedTitle)} ¶ ${source.paragraph}`, LIMITS.embedTitle),
+      title: truncate(`[${source.n}] ${quoteFit(source.title, LIMITS.embedTitle)} ¶ ${source.paragraph}${layerSuffix(source.layer)}`, LIMITS.embedTitle),
       description: quoteFit(source.text, LIMITS.embedDescription) || '…',
       color: COLORS.passages,
       ...(url ? { url } : {}),

@@ -2,6 +2,7 @@ import { MessageFlags, type Interaction } from 'discord.js';
 import { buttons as defaultButtons, commands as defaultCommands, commandType, modals as defaultModals } from './commands/index.js';
 import { logHandlerError } from './errors.js';
 import { renderError, renderNotice, type MessagePayload } from './render.js';
+import type { ServerScope } from '../core/servers/registry.js';
 import type { BotContext, ButtonHandler, Command, ModalHandler } from './types.js';
 
 export interface Registry {
@@ -37,12 +38,28 @@ async function finish(interaction: Interaction, payload: MessagePayload): Promis
   else await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });
 }
 
+/** A copy of the bot's context scoped to one server: its knowledge, questions, summaries and moderation. */
+export function scopedContext(ctx: BotContext, scope: ServerScope): BotContext {
+  return { ...ctx, kb: scope.reader, store: scope.store, summaries: scope.summaries, admin: scope.admin, scope };
+}
+
 /**
- * Routes one interaction to its command or button handler. Never throws: a failing handler is
- * logged with its context and the member gets a short apology with the error id.
+ * Routes one interaction to its command or button handler, scoped to the server Discord says it
+ * comes from (`interaction.guildId`; null in a DM). Never throws: a failing handler is logged with
+ * its context and the member gets a short apology with the error id.
  */
-export async function handleInteraction(interaction: Interaction, ctx: BotContext, registry: Registry = defaultRegistry): Promise<void> {
+export async function handleInteraction(interaction: Interaction, botCtx: BotContext, registry: Registry = defaultRegistry): Promise<void> {
+  let ctx = botCtx;
+  let release = () => undefined as void;
   try {
+    const lease = await botCtx.servers.acquire(interaction.guildId);
+    release = lease.release;
+    ctx = scopedContext(botCtx, lease.scope);
+    if (lease.scope.unavailable) {
+      if (interaction.isAutocomplete()) await interaction.respond([]);
+      else await finish(interaction, renderNotice(lease.scope.unavailable));
+      return;
+    }
     if (interaction.isAutocomplete()) {
       const command = registry.commands.get(interaction.commandName);
       if (command?.autocomplete) await command.autocomplete(interaction, ctx);
@@ -96,5 +113,7 @@ export async function handleInteraction(interaction: Interaction, ctx: BotContex
     } catch (reportError) {
       ctx.logger.warn({ err: reportError, errorId }, 'could not tell the member about the error');
     }
+  } finally {
+    release();
   }
 }

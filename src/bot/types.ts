@@ -6,7 +6,8 @@ import type {
   RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { KnowledgeAdmin } from '../core/admin/index.js';
-import type { KnowledgeBase } from '../core/knowledge-base.js';
+import type { KnowledgeReader } from '../core/servers/reader.js';
+import type { ServerRegistry, ServerScope } from '../core/servers/registry.js';
 import type { ChatClient } from '../core/llm/index.js';
 import type { FeedbackStore } from '../core/store/feedback.js';
 import type { SummaryService } from '../core/summarize/service.js';
@@ -29,9 +30,18 @@ export interface BotSettings {
   kbProgressIntervalMs?: number;
 }
 
-/** Everything a command, button or message handler needs; one per running bot. */
+/**
+ * Everything a command, button or message handler needs. The bot holds one; every interaction
+ * and message gets a copy scoped to its server (`scope`): `kb`, `store`, `summaries` and `admin`
+ * are then that server's, so a handler cannot reach another server's knowledge base.
+ */
 export interface BotContext {
-  kb: KnowledgeBase;
+  /** What questions are answered from (the server's view once scoped). */
+  kb: KnowledgeReader;
+  /** The knowledge bases of every server, and who may change which. */
+  servers: ServerRegistry;
+  /** The server this context is scoped to (absent on the bot-wide context). */
+  scope?: ServerScope;
   logger: Logger;
   settings: BotSettings;
   store: FeedbackStore;
@@ -39,7 +49,7 @@ export interface BotContext {
   limiter: ConcurrencyLimiter;
   /** Article and topic summaries (`/summary`); startBot creates one from the app's kb and embedder. */
   summaries?: SummaryService;
-  /** Moderation of the knowledge base (`/kb`). */
+  /** Moderation of the knowledge base `/kb` may change from this server (absent: refused, see `scope.access`). */
   admin?: KnowledgeAdmin;
   /**
    * Language model for written answers (`LLM_BASE_URL`); absent: extractive answers only. Written

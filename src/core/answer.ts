@@ -144,6 +144,7 @@ export function toSource(p: ScoredPassage, n: number): Source {
     url: p.articleUrl,
     text: p.passage.text,
     score: p.score,
+    ...(p.layer ? { layer: p.layer } : {}),
   };
 }
 

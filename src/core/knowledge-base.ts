@@ -1,9 +1,11 @@
+import type Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { composeAnswer, type ComposeOptions } from './answer.js';
+import type { ComposeOptions } from './answer.js';
+import { askKnowledge, validateQuestion, type AskOptions, type Retrieved, type RetrieveOptions } from './ask.js';
 import { chunkArticle, hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
-import { diversify, fuse, type FusionOptions } from './retrieve.js';
+import { rankCandidates, type FusionOptions, type PassageCandidate } from './retrieve.js';
 import { AuditLog, type Actor, type AuditEntry, type AuditEntryInput } from './store/audit.js';
 import {
   Catalog,
@@ -14,14 +16,12 @@ import {
   type IndexModel,
   type StoredPassage,
 } from './store/catalog.js';
+import type { KnowledgeReader } from './servers/reader.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
-import type { AskResult, ChunkedArticle, RawArticle, ScoredPassage } from './types.js';
+import type { AskResult, ChunkedArticle, Layer, RawArticle } from './types.js';
 
-/** A problem with what the user asked or supplied; `message` is meant to be shown to them. */
-export class UserInputError extends Error {
-  override name = 'UserInputError';
-}
+export { UserInputError } from './errors.js';
 
 /** The index on disk was built with another embedding model than the one configured. */
 export class ModelMismatchError extends Error {
@@ -70,7 +70,7 @@ export interface StartupCheck {
 /** A committed change, as seen by listeners (caches, autocomplete, a log channel). */
 export interface ChangeEvent {
   version: number;
-  kind: 'ingest' | 'remove' | 'reindex' | 'clear';
+  kind: 'ingest' | 'remove' | 'reindex' | 'clear' | 'note';
   /** Audit rows written with the change. */
   audit: AuditEntry[];
 }
@@ -143,12 +143,8 @@ export interface IngestReport {
   audit: AuditEntry[];
 }
 
-export interface AskOptions {
-  /** Earlier questions of the same conversation, oldest first: "and who led them?" is read with them. */
-  history?: string[];
-  /** How many passages to consider. Default 8. */
-  topK?: number;
-}
+export type { AskOptions } from './ask.js';
+export { searchQuery } from './ask.js';
 
 const CATALOG_FILE = 'catalog.sqlite';
 const vectorFile = (version: number) => `vectors-${version}.hnsw`;
@@ -165,13 +161,15 @@ function sameModel(a: EmbedderInfo, b: { model: string; dimension: number; norma
  * step with it, and question answering on top. Writes are serialised through one queue; a reader
  * always sees the state before or after a write, never half of it.
  */
-export class KnowledgeBase {
+export class KnowledgeBase implements KnowledgeReader {
   private writeQueue: Promise<unknown> = Promise.resolve();
   private savedVersion = -1;
   private readonly audit: AuditLog;
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   /** Article titles for autocomplete, answered from memory. */
   private titleList: { id: string; title: string; lower: string }[] = [];
+  /** The same titles, normalised (see {@link titleKey}), for shadowing in a layered view. */
+  private titleKeys = new Set<string>();
   /** The vectors in HNSW come from another model than the embedder: dense retrieval is off until a reindex. */
   private stale = false;
   /** What the start-up check found. */
@@ -387,6 +385,7 @@ export class KnowledgeBase {
 
   private refreshTitles(): void {
     this.titleList = this.catalog.titles().map((t) => ({ ...t, lower: t.title.toLowerCase() }));
+    this.titleKeys = new Set(this.titleList.map((t) => titleKey(t.title)));
   }
 
   /** Calls `listener` after every committed change (synchronously, before the next reader). Returns an unsubscribe function. */
@@ -696,11 +695,35 @@ export class KnowledgeBase {
     return out.slice(0, limit).map(({ id, title }) => ({ id, title }));
   }
 
+  /** True when an article with this title (case and spacing aside) is stored. From memory. */
+  hasTitle(title: string): boolean {
+    return this.titleKeys.has(titleKey(title));
+  }
+
+  /**
+   * Writes audit rows that go with no catalog change (purging a server's data), at the current
+   * catalog version, and tells the listeners (the log channel).
+   */
+  recordAudit(actor: Actor, entries: AuditEntryInput[]): AuditEntry[] {
+    const rows = this.audit.record(actor, this.catalog.version, new Date().toISOString(), entries);
+    this.emit({ version: this.catalog.version, kind: 'note', audit: rows });
+    return rows;
+  }
+
   /** The article's body as stored (paragraphs separated by blank lines). */
   articleBody(id: string): string | undefined {
     const article = this.catalog.getArticle(id);
     if (!article) return undefined;
     return this.catalog.articleBody(id) ?? bodyFromPassages(this.catalog.articlePassages(id));
+  }
+
+  /** A single knowledge base has no layers. */
+  layerOf(): Layer | undefined {
+    return undefined;
+  }
+
+  cacheDbOf(articleId: string): Database.Database | undefined {
+    return this.catalog.getArticle(articleId) ? this.catalog.db : undefined;
   }
 
   /** True when this passage id still holds this text (cached answers must not show removed or edited text). */
@@ -728,55 +751,54 @@ export class KnowledgeBase {
 
   /** Checks a question and returns it trimmed, or throws a {@link UserInputError} that says what is wrong. */
   validateQuestion(question: string): string {
-    const max = this.opts.maxQuestionChars ?? 1000;
-    const trimmed = (question ?? '').replace(/\s+/g, ' ').trim();
-    if (!trimmed) throw new UserInputError('Please type a question, for example: "Where did the talks take place?"');
-    if (trimmed.length > max) throw new UserInputError(`That question is ${trimmed.length} characters long; please keep it under ${max}.`);
-    return trimmed;
+    return validateQuestion(question, this.opts.maxQuestionChars);
   }
 
   /** Hybrid retrieval: BM25 and HNSW candidates, every candidate scored by both, fused, near-duplicates dropped. */
-  async retrieve(
-    query: string,
-    options: { topK?: number; queryVector?: Float32Array; fusion?: FusionOptions } = {},
-  ): Promise<{ passages: ScoredPassage[]; embedMs: number; searchMs: number }> {
-    const topK = options.topK ?? 8;
+  async retrieve(query: string, options: RetrieveOptions = {}): Promise<Retrieved> {
     const t0 = performance.now();
     // While stale the stored vectors come from another model: a query vector cannot be compared with them.
     const vector = this.stale ? undefined : (options.queryVector ?? (await this.embedQuery(query)));
     const t1 = performance.now();
-    // Everything below is synchronous: one consistent snapshot of catalog, HNSW and BM25.
+    const passages = rankCandidates(this.searchCandidates(query, vector), options.topK ?? 8, options.fusion ?? this.opts.fusion);
+    return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };
+  }
+
+  /**
+   * The BM25 and HNSW candidates for a query, each scored by both sides (not yet fused), from one
+   * consistent snapshot: synchronous, so no write lands half-way. `vector` is ignored while the
+   * stored vectors come from another model.
+   */
+  searchCandidates(query: string, vector: Float32Array | undefined, options: { layer?: Layer; exclude?: (article: ArticleRecord) => boolean } = {}): PassageCandidate[] {
     const depth = this.opts.candidates ?? 50;
+    const dense = vector && !this.stale ? vector : undefined;
     const vectors = this.vectors;
     const lexicalHits = this.lexical.search(query, depth);
-    const denseHits = vector && !this.stale ? vectors.search(vector, depth) : [];
-    const dense = new Map(denseHits.map((h) => [h.label, h.similarity]));
-    const lexical = new Map(lexicalHits.map((h) => [h.label, h.score]));
-    const labels = [...new Set([...lexical.keys(), ...dense.keys()])];
+    const denseHits = dense ? vectors.search(dense, depth) : [];
+    const denseBy = new Map(denseHits.map((h) => [h.label, h.similarity]));
+    const lexicalBy = new Map(lexicalHits.map((h) => [h.label, h.score]));
+    const labels = [...new Set([...lexicalBy.keys(), ...denseBy.keys()])];
     const passages = this.catalog.passagesByLabels(labels);
-    const candidates = labels
-      .filter((label) => passages.has(label))
-      .map((label) => ({
-        label,
-        dense: dense.get(label) ?? (vector && !this.stale ? vectors.similarity(label, vector) : 0),
-        lexical: lexical.get(label) ?? 0,
-      }));
-    const fused = fuse(candidates, options.fusion ?? this.opts.fusion);
-    const titles = new Map<string, ArticleRecord | undefined>();
+    const articles = new Map<string, ArticleRecord | undefined>();
     const articleOf = (id: string) => {
-      if (!titles.has(id)) titles.set(id, this.catalog.getArticle(id));
-      return titles.get(id);
+      if (!articles.has(id)) articles.set(id, this.catalog.getArticle(id));
+      return articles.get(id);
     };
-    const ranked: ScoredPassage[] = [];
-    for (const c of fused) {
-      const passage = passages.get(c.label)!;
-      const article = articleOf(passage.articleId);
-      if (!article) continue;
-      ranked.push({ passage, articleTitle: article.title, articleUrl: article.url, score: c.score, dense: c.dense, lexical: c.lexical });
-      if (ranked.length >= topK * 3) break;
+    const out: PassageCandidate[] = [];
+    for (const label of labels) {
+      const passage = passages.get(label);
+      const article = passage && articleOf(passage.articleId);
+      if (!passage || !article || options.exclude?.(article)) continue;
+      out.push({
+        passage,
+        articleTitle: article.title,
+        ...(article.url ? { articleUrl: article.url } : {}),
+        dense: denseBy.get(label) ?? (dense ? vectors.similarity(label, dense) : 0),
+        lexical: lexicalBy.get(label) ?? 0,
+        ...(options.layer ? { layer: options.layer } : {}),
+      });
     }
-    const result = diversify(ranked, (r) => r.passage.text, 0.8, topK);
-    return { passages: result, embedMs: t1 - t0, searchMs: performance.now() - t1 };
+    return out;
   }
 
   async embedQuery(query: string): Promise<Float32Array> {
@@ -784,33 +806,8 @@ export class KnowledgeBase {
   }
 
   /** Answers a question from the knowledge base, with cited sources, or says it has no answer. */
-  async ask(question: string, options: AskOptions = {}): Promise<AskResult> {
-    const started = performance.now();
-    const q = this.validateQuestion(question);
-    const history = recentHistory(options.history);
-    const query = searchQuery(q, options.history);
-    const { passages, embedMs, searchMs } = await this.retrieve(query, { topK: options.topK });
-    const t0 = performance.now();
-    let composed = composeAnswer(q, passages, this.opts.compose);
-    if (!composed.answered && history.length > 0) composed = composeAnswer(query, passages, this.opts.compose);
-    const composeMs = performance.now() - t0;
-    const suggestions: AskResult['suggestions'] = [];
-    if (!composed.answered) {
-      for (const p of passages) {
-        if (suggestions.length >= 3) break;
-        if (!suggestions.some((s) => s.articleId === p.passage.articleId)) {
-          suggestions.push({ articleId: p.passage.articleId, title: p.articleTitle, url: p.articleUrl });
-        }
-      }
-    }
-    return {
-      question: q,
-      answered: composed.answered,
-      answer: composed.answered ? composed.answer : "I couldn't find an answer to that in the knowledge base.",
-      sources: composed.sources,
-      suggestions,
-      timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started },
-    };
+  ask(question: string, options: AskOptions = {}): Promise<AskResult> {
+    return askKnowledge(this, question, { ...options, compose: this.opts.compose });
   }
 
   stats(): KnowledgeBaseStats {
@@ -857,6 +854,11 @@ export class KnowledgeBase {
 
 const LOCAL_ACTOR: Actor = { id: 'local', name: 'local', via: 'cli' };
 
+/** A title as compared for "the same article": case and spacing do not matter. */
+export function titleKey(title: string): string {
+  return title.replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
 /** A body from stored passages (catalogs written before bodies were kept): parts of a paragraph joined again. */
 function bodyFromPassages(passages: StoredPassage[]): string {
   const paragraphs: string[] = [];
@@ -867,20 +869,6 @@ function bodyFromPassages(passages: StoredPassage[]): string {
     last = p.paragraph;
   }
   return paragraphs.join('\n\n');
-}
-
-/** The last two non-empty earlier questions of a conversation. */
-function recentHistory(history: string[] | undefined): string[] {
-  return (history ?? []).map((h) => h.trim()).filter(Boolean).slice(-2);
-}
-
-/**
- * What is searched for a question: a follow-up ("and who led them?") is searched together with
- * the two questions before it. Exported so the written-answer path retrieves exactly what `ask` did.
- */
-export function searchQuery(question: string, history?: string[]): string {
-  const recent = recentHistory(history);
-  return recent.length > 0 ? `${recent.join(' ')} ${question}` : question;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { wordTokens } from './text/tokens.js';
+import type { Layer, Passage, ScoredPassage } from './types.js';
 
 /** One candidate passage with what each side of retrieval thinks of it. */
 export interface Candidate {
@@ -83,4 +84,46 @@ function jaccard(a: Set<string>, b: Set<string>): number {
   for (const x of small) if (large.has(x)) inter++;
   const union = a.size + b.size - inter;
   return union === 0 ? 1 : inter / union;
+}
+
+/**
+ * A candidate passage with what each side of retrieval thinks of it, as one knowledge base
+ * found it (see `KnowledgeBase.searchCandidates`). Candidates of several knowledge bases (a
+ * server's own articles and the base layer) are ranked together by {@link rankCandidates}.
+ */
+export interface PassageCandidate {
+  passage: Passage;
+  articleTitle: string;
+  articleUrl?: string;
+  /** Cosine similarity to the question (0 when the question was not embedded). */
+  dense: number;
+  /** BM25 score, 0 when the lexical side did not return it. */
+  lexical: number;
+  layer?: Layer;
+}
+
+/**
+ * Fuses the candidates of one or more knowledge bases in one ranking, drops near-duplicates and
+ * keeps `topK`. One fusion over the union (rather than merging per-base rankings) keeps scores
+ * comparable: both sides are normalised over everything that is ranked.
+ */
+export function rankCandidates(candidates: PassageCandidate[], topK: number, fusion?: FusionOptions): ScoredPassage[] {
+  const fused = fuse(
+    candidates.map((c, label) => ({ label, dense: c.dense, lexical: c.lexical })),
+    fusion,
+  );
+  const ranked: ScoredPassage[] = [];
+  for (const f of fused.slice(0, topK * 3)) {
+    const c = candidates[f.label];
+    ranked.push({
+      passage: c.passage,
+      articleTitle: c.articleTitle,
+      ...(c.articleUrl ? { articleUrl: c.articleUrl } : {}),
+      score: f.score,
+      dense: c.dense,
+      lexical: c.lexical,
+      ...(c.layer ? { layer: c.layer } : {}),
+    });
+  }
+  return diversify(ranked, (r) => r.passage.text, 0.8, topK);
 }

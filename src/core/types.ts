@@ -55,7 +55,18 @@ export interface ScoredPassage {
   dense?: number;
   /** BM25 score, when the lexical side saw it. */
   lexical?: number;
+  /** Which knowledge base of a layered view it came from (absent with a single knowledge base). */
+  layer?: Layer;
 }
+
+/**
+ * With a knowledge base per server (`KB_SCOPE=server`): `server` is the server's own articles,
+ * `base` the operator's articles every server also answers from.
+ */
+export type Layer = 'server' | 'base';
+
+/** How a citation names its layer (adapters append it to "Title ¶ n"). */
+export const LAYER_LABELS: Record<Layer, string> = { server: 'this server', base: 'shared library' };
 
 /** A numbered source under an answer; `n` matches the [n] markers in the text. */
 export interface Source {
@@ -68,6 +79,8 @@ export interface Source {
   /** The full passage text, for "Show passages". */
   text: string;
   score: number;
+  /** The layer the article comes from, in a layered view (citations say so). */
+  layer?: Layer;
 }
 
 export interface AskResult {

@@ -15,13 +15,14 @@ export const passagesButton: ButtonHandler = {
   prefix: BUTTON.passages,
   async execute(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
     const id = questionIdOf(args[0]);
-    const record = id === undefined ? undefined : ctx.store.getQuestion(id);
+    // Only a question of this server: the custom id is the client's to choose.
+    const record = id === undefined ? undefined : ctx.store.getQuestion(id, interaction.guildId);
     if (!record || record.question === null || record.sources.length === 0) {
       await interaction.reply({ ...renderNotice(TOO_OLD), flags: MessageFlags.Ephemeral });
       return;
     }
     // A passage removed or edited since the answer is never shown again (not even from this stored copy).
-    const current = record.sources.filter((s) => ctx.kb.isPassageCurrent(s.passageId, s.text));
+    const current = record.sources.filter((s) => ctx.kb.isPassageCurrent(s.passageId, s.text, s.layer));
     if (current.length === 0) {
       await interaction.reply({
         ...renderNotice('The passages this answer cited have since been changed or removed from the knowledge base. Ask the question again for a fresh answer.'),

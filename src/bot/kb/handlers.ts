@@ -18,6 +18,7 @@ import {
 } from 'discord.js';
 import { MAX_TITLE_CHARS, type KnowledgeAdmin } from '../../core/admin/index.js';
 import { UserInputError, type Actor, type ReindexProgress } from '../../core/knowledge-base.js';
+import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
 import { renderNotice, truncate } from '../render.js';
 import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
@@ -61,17 +62,40 @@ function actorOf(interaction: KbInteraction): Actor {
   return { id: interaction.user.id, name: interaction.user.username, via: 'discord' };
 }
 
-/** Refuses (ephemerally) when the member may not; true when they may. */
-async function allowed(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction, ctx: BotContext): Promise<boolean> {
-  if (isModerator(interaction, ctx)) return true;
-  ctx.logger.info({ userId: interaction.user.id, guildId: interaction.guildId, what: 'kb' }, 'kb refused: not a moderator');
-  await interaction.reply({ ...renderNotice(REFUSAL), flags: MessageFlags.Ephemeral });
-  return false;
+type Need = 'read' | 'write';
+
+/**
+ * The one check every `/kb` command, button, form and autocomplete goes through, decided from the
+ * interaction's server (`interaction.guildId`, which Discord sets) and the member's permissions in
+ * it: a moderator of this server, then what this server may change (`ctx.scope.access`: the shared
+ * knowledge base only from its managing server; in `KB_SCOPE=server` its own). `read` (list, show,
+ * stats, paging, autocomplete) needs only the first. Returns the moderation service to use, or
+ * undefined after replying with a private refusal; nothing is changed then.
+ */
+async function kbAccess(
+  interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
+  ctx: BotContext,
+  need: Need,
+): Promise<KnowledgeAdmin | undefined> {
+  const decided = decideAccess(interaction, ctx, need);
+  if (typeof decided !== 'string') return decided;
+  ctx.logger.info({ userId: interaction.user.id, guildId: interaction.guildId, what: 'kb', need }, 'kb refused');
+  const payload = { ...renderNotice(decided), flags: MessageFlags.Ephemeral } as const;
+  if (interaction.deferred || interaction.replied) await interaction.followUp(payload);
+  else await interaction.reply(payload);
+  return undefined;
 }
 
-function adminOf(ctx: BotContext): KnowledgeAdmin {
-  if (!ctx.admin) throw new Error('the knowledge base admin service is not configured');
-  return ctx.admin;
+/** The moderation service this member may use here for `need`, or the refusal to show. */
+function decideAccess(interaction: KbInteraction, ctx: BotContext, need: Need): KnowledgeAdmin | string {
+  if (!isModerator(interaction, ctx)) return REFUSAL;
+  const scope = ctx.scope;
+  if (!scope) throw new Error('a /kb interaction must be scoped to its server');
+  if (need === 'read') return scope.managed;
+  if (ctx.admin) return ctx.admin;
+  const access = scope.access;
+  if ('refused' in access) return refusalMessage(access, (id) => interaction.client.guilds.cache.get(id)?.name);
+  throw new Error('write access without a moderation service');
 }
 
 /** Runs `work`; a UserInputError becomes `say(message)` (ephemeral), anything else propagates. */
@@ -88,32 +112,36 @@ async function userErrors(work: () => Promise<void>, say: (message: string) => P
 // Subcommands
 // ---------------------------------------------------------------------------------------------
 
+const READ_ONLY = new Set(['list', 'show', 'stats']);
+
 export async function executeKb(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  if (!(await allowed(interaction, ctx))) return;
   const sub = interaction.options.getSubcommand(true);
+  const admin = await kbAccess(interaction, ctx, READ_ONLY.has(sub) ? 'read' : 'write');
+  if (!admin) return;
   switch (sub) {
     case 'add':
-      return add(interaction, ctx);
+      return add(interaction, ctx, admin);
     case 'remove':
-      return remove(interaction, ctx);
+      return remove(interaction, admin);
     case 'list':
-      await interaction.reply({ ...renderList(adminOf(ctx).list(interaction.options.getInteger('page') ?? 1, LIST_PAGE_SIZE)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ ...renderList(admin.list(interaction.options.getInteger('page') ?? 1, LIST_PAGE_SIZE)), flags: MessageFlags.Ephemeral });
       return;
     case 'show':
-      return show(interaction, ctx);
+      return show(interaction, admin);
     case 'reindex':
-      return reindex(interaction, ctx);
+      return reindex(interaction, ctx, admin);
     case 'stats':
-      await interaction.reply({ ...renderStats(adminOf(ctx).stats(), safeUsage(ctx)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ ...renderStats(admin.stats(), safeUsage(ctx, interaction.guildId)), flags: MessageFlags.Ephemeral });
       return;
     default:
       await interaction.reply({ ...renderNotice(`I do not know \`/kb ${sub}\`.`), flags: MessageFlags.Ephemeral });
   }
 }
 
-function safeUsage(ctx: BotContext) {
+/** This server's questions and votes (a shared store holds other servers' too). */
+function safeUsage(ctx: BotContext, guildId: string | null) {
   try {
-    return ctx.store.stats();
+    return ctx.store.stats(guildId ?? undefined);
   } catch {
     return undefined;
   }
@@ -138,8 +166,7 @@ function addModal(): ModalBuilder {
     );
 }
 
-async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const admin = adminOf(ctx);
+async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, admin: KnowledgeAdmin): Promise<void> {
   const file = interaction.options.getAttachment('file');
   const url = interaction.options.getString('url');
   if (file && url) {
@@ -166,15 +193,14 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): P
       const raw = file
         ? await admin.loadUpload({ name: file.name, size: file.size, url: file.url, contentType: file.contentType }, `discord:${file.name}`)
         : await admin.loadUrl(url!);
-      await finishAdd(interaction, ctx, raw);
+      await finishAdd(interaction, ctx, admin, raw);
     },
     (message) => interaction.editReply(renderNotice(message)),
   );
 }
 
 /** Adds, or asks to confirm a replacement; the interaction is deferred (ephemeral). */
-async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, ctx: BotContext, raw: RawArticle): Promise<void> {
-  const admin = adminOf(ctx);
+async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, ctx: BotContext, admin: KnowledgeAdmin, raw: RawArticle): Promise<void> {
   const outcome = await admin.add(raw, actorOf(interaction));
   if (outcome.status === 'needs-confirmation') {
     const token = admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacedKey(outcome.preview.replaces) } satisfies Staged);
@@ -197,8 +223,7 @@ function resolveArticle(admin: KnowledgeAdmin, value: string) {
   return suggestions.length === 1 ? admin.kb.getArticle(suggestions[0].id) : undefined;
 }
 
-async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const admin = adminOf(ctx);
+async function remove(interaction: ChatInputCommandInteraction, admin: KnowledgeAdmin): Promise<void> {
   const value = interaction.options.getString('article', true);
   const article = resolveArticle(admin, value);
   if (!article) {
@@ -212,8 +237,7 @@ async function remove(interaction: ChatInputCommandInteraction, ctx: BotContext)
   await interaction.reply({ ...renderRemoveConfirm(article, token), flags: MessageFlags.Ephemeral });
 }
 
-async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const admin = adminOf(ctx);
+async function show(interaction: ChatInputCommandInteraction, admin: KnowledgeAdmin): Promise<void> {
   const value = interaction.options.getString('article', true);
   const article = resolveArticle(admin, value);
   const details = article ? admin.show(article.id) : undefined;
@@ -224,8 +248,7 @@ async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): 
   await interaction.reply({ ...renderShow(details), flags: MessageFlags.Ephemeral });
 }
 
-async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  const admin = adminOf(ctx);
+async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext, admin: KnowledgeAdmin): Promise<void> {
   const running = admin.reindexing;
   if (running) {
     await interaction.reply({
@@ -269,16 +292,13 @@ async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext
 // ---------------------------------------------------------------------------------------------
 
 export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
-  if (!ctx.admin || !isModerator(interaction, ctx)) {
-    await interaction.respond([]);
-    return;
-  }
+  const admin = decideAccess(interaction, ctx, 'read');
   const focused = interaction.options.getFocused(true);
-  if (focused.name !== 'article') {
+  if (typeof admin === 'string' || focused.name !== 'article') {
     await interaction.respond([]);
     return;
   }
-  const choices = ctx.admin.suggest(String(focused.value), 25).map((a) => ({ name: truncate(a.title, 100), value: a.id.slice(0, 100) }));
+  const choices = admin.suggest(String(focused.value), 25).map((a) => ({ name: truncate(a.title, 100), value: a.id.slice(0, 100) }));
   await interaction.respond(choices);
 }
 
@@ -296,9 +316,9 @@ const EXPIRED = 'This confirmation has expired (or was already used). Run the co
 export const kbButton: ButtonHandler = {
   prefix: KB_BUTTON,
   async execute(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
-    if (!(await allowed(interaction, ctx))) return;
-    const admin = adminOf(ctx);
     const [action, arg = ''] = args;
+    const admin = await kbAccess(interaction, ctx, action === 'page' ? 'read' : 'write');
+    if (!admin) return;
     if (action === 'page') {
       await interaction.update(renderList(admin.list(Number(arg) || 1, LIST_PAGE_SIZE)));
       return;
@@ -359,8 +379,8 @@ export const kbButtons: ButtonHandler[] = [kbButton];
 export const kbAddModal: ModalHandler = {
   prefix: KB_MODAL,
   async execute(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
-    if (!(await allowed(interaction, ctx))) return;
-    const admin = adminOf(ctx);
+    const admin = await kbAccess(interaction, ctx, 'write');
+    if (!admin) return;
     let raw: RawArticle;
     try {
       raw = admin.fromText(interaction.fields.getTextInputValue('title'), interaction.fields.getTextInputValue('text'), 'typed in Discord');
@@ -371,7 +391,7 @@ export const kbAddModal: ModalHandler = {
     }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     await userErrors(
-      () => finishAdd(interaction, ctx, raw),
+      () => finishAdd(interaction, ctx, admin, raw),
       (message) => interaction.editReply(renderNotice(message)),
     );
   },

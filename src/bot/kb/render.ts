@@ -209,12 +209,16 @@ export function renderStats(s: KnowledgeBaseStats, usage: UsageStats | undefined
 
 /** One line per audit entry, for the log channel. */
 export function renderAuditLog(entries: AuditEntry[]): MessagePayload {
-  const verbs: Record<AuditEntry['action'], string> = { add: 'added', replace: 'replaced', remove: 'removed', reindex: 'reindexed the knowledge base' };
+  const verbs: Record<AuditEntry['action'], string> = { add: 'added', replace: 'replaced', remove: 'removed', reindex: 'reindexed the knowledge base', purge: 'purged the data of server' };
   const lines = entries.map((e) => {
     const who = e.actor.via === 'discord' ? `<@${e.actor.id}>` : quoteFit(e.actor.name ?? e.actor.id, 60);
     if (e.action === 'reindex') {
       const d = e.details ?? {};
       return `🔄 ${who} ${verbs.reindex} (${d.articles ?? '?'} articles, ${d.passages ?? '?'} passages, model ${quoteFit(String(d.model ?? '?'), 80)})`;
+    }
+    if (e.action === 'purge') {
+      const d = e.details ?? {};
+      return `🧹 ${who} ${verbs.purge} \`${quoteFit(String(d.server ?? '?'), 40)}\` (${d.articles ?? 0} articles, ${d.questions ?? 0} questions; ${quoteFit(String(d.reason ?? ''), 80)}) ${when(e.at)}`;
     }
     const icon = e.action === 'remove' ? '🗑️' : e.action === 'replace' ? '✏️' : '📄';
     const what = e.title ? `“${quoteFit(e.title, 150)}”` : `\`${e.articleId}\``;

@@ -50,6 +50,12 @@ export interface AdminOptions {
   downloadTimeoutMs?: number;
   /** How long a pending confirmation (replace, remove) stays valid. Default 15 minutes. */
   confirmationTtlMs?: number;
+  /**
+   * Caps for this knowledge base (a server's own, `KB_MAX_ARTICLES_PER_SERVER` /
+   * `KB_MAX_PASSAGES_PER_SERVER`); an add that would go past one is refused and changes nothing.
+   * Default: none.
+   */
+  limits?: { maxArticles?: number; maxPassages?: number };
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -237,6 +243,7 @@ export class KnowledgeAdmin {
     }
     const preview = this.preview(raw);
     if (preview.passages === 0) throw new UserInputError(`"${preview.title}" has no text to index. Nothing was changed.`);
+    this.checkLimits(preview);
     if (preview.unchanged) {
       const stored = preview.replaces[0];
       return {
@@ -310,6 +317,25 @@ export class KnowledgeAdmin {
       if (written && existsSync(written)) rmSync(written, { force: true });
       restoreFromTrash(trashed);
       throw error;
+    }
+  }
+
+  /** Refuses an add that would take the knowledge base past its article or passage cap. */
+  private checkLimits(preview: AddPreview): void {
+    const { maxArticles, maxPassages } = this.opts.limits ?? {};
+    if (maxArticles === undefined && maxPassages === undefined) return;
+    const stats = this.kb.stats();
+    const articles = stats.articles - preview.replaces.length + 1;
+    const passages = stats.passages - preview.replaces.reduce((n, a) => n + a.passages, 0) + preview.passages;
+    if (maxArticles !== undefined && articles > maxArticles) {
+      throw new UserInputError(
+        `This server's knowledge base already holds ${stats.articles} articles, the most it may hold is ${maxArticles}. Remove an article (\`/kb remove\`) first. Nothing was changed.`,
+      );
+    }
+    if (maxPassages !== undefined && passages > maxPassages) {
+      throw new UserInputError(
+        `"${preview.title}" has ${preview.passages} passages; with it this server's knowledge base would hold ${passages}, more than its limit of ${maxPassages}. Remove articles first, or add a shorter one. Nothing was changed.`,
+      );
     }
   }
 
@@ -432,6 +458,13 @@ export class KnowledgeAdmin {
     if (p.userId !== userId) return { ok: false, reason: 'not-yours' };
     this.pending.delete(token);
     return { ok: true, data: p.data as T };
+  }
+
+  /** Confirmations still waiting for their button (expired ones are dropped first). */
+  get pendingConfirmations(): number {
+    const now = this.now();
+    for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
+    return this.pending.size;
   }
 
   /** Drops a staged action (Cancel). */

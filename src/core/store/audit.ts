@@ -15,7 +15,8 @@ export interface Actor {
   via?: string;
 }
 
-export type AuditAction = 'add' | 'replace' | 'remove' | 'reindex';
+/** `purge`: a server's data deleted after the bot left it (or by `npm run kb:purge`). */
+export type AuditAction = 'add' | 'replace' | 'remove' | 'reindex' | 'purge';
 
 export interface AuditEntryInput {
   action: AuditAction;

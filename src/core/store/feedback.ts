@@ -19,7 +19,7 @@ export type QuestionOutcome = 'answered' | 'no-answer' | 'timeout' | 'error' | '
 export type Vote = 'up' | 'down';
 
 /** A source as stored with an answer (what "Show passages" needs), without ranking scores. */
-export type StoredSource = Pick<Source, 'n' | 'passageId' | 'articleId' | 'title' | 'paragraph' | 'url' | 'text'>;
+export type StoredSource = Pick<Source, 'n' | 'passageId' | 'articleId' | 'title' | 'paragraph' | 'url' | 'text' | 'layer'>;
 
 export interface QuestionRecordInput {
   /** Where it was asked: 'slash', 'mention', 'thread', 'context-menu', ... */
@@ -207,9 +207,14 @@ export class FeedbackStore {
     return Number(result.lastInsertRowid);
   }
 
-  getQuestion(id: number): QuestionRecord | undefined {
+  /**
+   * A stored question. With `guildId` (null for a DM), only a question asked in that server: a
+   * button's custom id is chosen by the client, so a click never reaches another server's rows.
+   */
+  getQuestion(id: number, guildId?: string | null): QuestionRecord | undefined {
     const row = this.db.prepare('SELECT * FROM questions WHERE id = ?').get(id) as QuestionRowDb | undefined;
     if (!row) return undefined;
+    if (guildId !== undefined && row.guild_id !== guildId) return undefined;
     return {
       id: row.id,
       askedAt: row.asked_at,
@@ -244,7 +249,7 @@ export class FeedbackStore {
    * question is unknown or its text was already forgotten.
    */
   recordFeedback(input: { questionId: number; userId: string; guildId?: string | null; vote: Vote; at?: string }): FeedbackRow | undefined {
-    const q = this.getQuestion(input.questionId);
+    const q = this.getQuestion(input.questionId, input.guildId ?? null);
     if (!q || q.question === null || q.answer === null) return undefined;
     const at = input.at ?? new Date().toISOString();
     const passageIds = JSON.stringify(q.sources.map((s) => s.passageId));
@@ -261,43 +266,70 @@ export class FeedbackStore {
     return toFeedbackRow(row);
   }
 
-  /** Every vote, oldest first (optionally only those at or after `since`, an ISO timestamp). */
-  listFeedback(options: { since?: string } = {}): FeedbackRow[] {
-    const rows = (
-      options.since
-        ? this.db.prepare('SELECT * FROM feedback WHERE created_at >= ? ORDER BY created_at, id').all(options.since)
-        : this.db.prepare('SELECT * FROM feedback ORDER BY created_at, id').all()
-    ) as FeedbackRowDb[];
-    return rows.map(toFeedbackRow);
+  /**
+   * Every vote, oldest first (optionally only those at or after `since`, an ISO timestamp, and only
+   * those of one server: `guildId`).
+   */
+  listFeedback(options: { since?: string; guildId?: string } = {}): FeedbackRow[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (options.since) {
+      where.push('created_at >= ?');
+      args.push(options.since);
+    }
+    if (options.guildId !== undefined) {
+      where.push('guild_id = ?');
+      args.push(options.guildId);
+    }
+    const sql = `SELECT * FROM feedback ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+    return (this.db.prepare(sql).all(...args) as FeedbackRowDb[]).map(toFeedbackRow);
   }
 
-  /** Counts for `/kb stats`. */
-  stats(): UsageStats {
+  /** Deletes every question and vote of a server (its data is purged). Returns the questions deleted. */
+  forgetServer(guildId: string): number {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM feedback WHERE guild_id = ?').run(guildId);
+      return this.db.prepare('DELETE FROM questions WHERE guild_id = ?').run(guildId).changes;
+    })();
+  }
+
+  /** Counts for `/kb stats` (of one server's questions with `guildId`). */
+  stats(guildId?: string): UsageStats {
+    const only = guildId === undefined ? '' : 'AND guild_id = @guildId';
     const q = this.db
       .prepare(
         `SELECT COUNT(*) AS questions,
                 COALESCE(SUM(outcome = 'answered'), 0) AS answered,
                 COALESCE(SUM(outcome = 'no-answer'), 0) AS unanswered,
                 COALESCE(SUM(outcome IN ('timeout', 'error')), 0) AS failed
-         FROM questions WHERE outcome != 'rejected'`,
+         FROM questions WHERE outcome != 'rejected' ${only}`,
       )
-      .get() as { questions: number; answered: number; unanswered: number; failed: number };
+      .get({ guildId }) as { questions: number; answered: number; unanswered: number; failed: number };
     const f = this.db
-      .prepare(`SELECT COALESCE(SUM(vote = 'up'), 0) AS up, COALESCE(SUM(vote = 'down'), 0) AS down FROM feedback`)
-      .get() as { up: number; down: number };
+      .prepare(`SELECT COALESCE(SUM(vote = 'up'), 0) AS up, COALESCE(SUM(vote = 'down'), 0) AS down FROM feedback WHERE 1 ${only}`)
+      .get({ guildId }) as { up: number; down: number };
     return { ...q, feedbackUp: f.up, feedbackDown: f.down };
   }
 
   /**
-   * Blanks the question, answer and passages of questions older than `days` (the counts stay;
-   * their buttons then say the answer is too old). Votes keep their own copy. Returns rows changed.
+   * Blanks the question, answer and passages of questions older than `days`, and the copies of
+   * that text kept with votes (the counts and votes stay; the buttons then say the answer is too
+   * old). Returns the questions changed.
    */
   forgetOlderThan(days: number, now = new Date()): number {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const result = this.db
-      .prepare('UPDATE questions SET question = NULL, answer = NULL, sources_json = NULL WHERE asked_at < ? AND question IS NOT NULL')
-      .run(cutoff);
-    return result.changes;
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE feedback SET question = '', answer = ''
+           WHERE (question != '' OR answer != '')
+             AND (created_at < @cutoff OR question_id IN (SELECT id FROM questions WHERE asked_at < @cutoff))`,
+        )
+        .run({ cutoff });
+      return this.db
+        .prepare('UPDATE questions SET question = NULL, answer = NULL, sources_json = NULL WHERE asked_at < ? AND question IS NOT NULL')
+        .run(cutoff).changes;
+    })();
   }
 }
 

@@ -20,7 +20,8 @@ import type Database from 'better-sqlite3';
 import { toSource } from '../answer.js';
 import { slugify } from '../chunk.js';
 import type { Embedder } from '../embed/embedder.js';
-import { UserInputError, type KnowledgeBase } from '../knowledge-base.js';
+import { UserInputError } from '../errors.js';
+import type { KnowledgeReader } from '../servers/reader.js';
 import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens } from '../text/tokens.js';
@@ -64,7 +65,8 @@ export interface SummaryResult {
 }
 
 export interface SummaryServiceOptions {
-  kb: KnowledgeBase;
+  /** A knowledge base, or a server's layered view (summaries are cached beside each article). */
+  kb: KnowledgeReader;
   /** The index's embedder (sentence vectors for centrality and redundancy). */
   embedder: Embedder;
   /** Passages retrieved for a topic before the relevance cut. Default 10. */
@@ -106,19 +108,28 @@ function quote(text: string): string {
 }
 
 export class SummaryService {
-  private readonly kb: KnowledgeBase;
+  private readonly kb: KnowledgeReader;
   private readonly embedder: Embedder;
-  private readonly db: Database.Database;
+  /** Databases whose cache table exists. */
+  private readonly prepared = new WeakSet<Database.Database>();
   private readonly topicTopK: number;
   private readonly topicTuning: Partial<TopicTuning>;
 
   constructor(options: SummaryServiceOptions) {
     this.kb = options.kb;
     this.embedder = options.embedder;
-    this.db = options.kb.catalog.db;
     this.topicTopK = options.topicTopK ?? 10;
     this.topicTuning = options.topicTuning ?? {};
-    this.db.exec(CACHE_SCHEMA);
+  }
+
+  /** The database that holds the article (its layer's catalog), with the cache table in it. */
+  private cacheDb(articleId: string): Database.Database | undefined {
+    const db = this.kb.cacheDbOf(articleId);
+    if (db && !this.prepared.has(db)) {
+      db.exec(CACHE_SCHEMA);
+      this.prepared.add(db);
+    }
+    return db;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -260,8 +271,8 @@ export class SummaryService {
   }
 
   private readCache(article: ArticleRecord, length: SummaryLength): SummaryResult | undefined {
-    const row = this.db
-      .prepare('SELECT article_hash, model, algorithm, result FROM summary_cache WHERE article_id = ? AND length = ?')
+    const row = this.cacheDb(article.id)
+      ?.prepare('SELECT article_hash, model, algorithm, result FROM summary_cache WHERE article_id = ? AND length = ?')
       .get(article.id, length) as CacheRow | undefined;
     if (!row) return undefined;
     if (row.article_hash !== article.hash || row.model !== this.embedder.info.model || row.algorithm !== SUMMARY_ALGORITHM_VERSION) return undefined;
@@ -274,8 +285,8 @@ export class SummaryService {
   }
 
   private writeCache(article: ArticleRecord, length: SummaryLength, result: SummaryResult): void {
-    this.db
-      .prepare(
+    this.cacheDb(article.id)
+      ?.prepare(
         `INSERT INTO summary_cache (article_id, length, article_hash, model, algorithm, result, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(article_id, length) DO UPDATE SET article_hash = excluded.article_hash, model = excluded.model,
@@ -284,9 +295,12 @@ export class SummaryService {
       .run(article.id, length, article.hash, this.embedder.info.model, SUMMARY_ALGORITHM_VERSION, JSON.stringify(result), new Date().toISOString());
   }
 
-  /** Cached rows (for tests and diagnostics). */
+  /** Cached rows (for tests and diagnostics), over the databases of the articles this service sees. */
   cacheSize(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM summary_cache').get() as { n: number }).n;
+    const dbs = new Set(this.kb.listArticles().map((a) => this.cacheDb(a.id)));
+    let n = 0;
+    for (const db of dbs) if (db) n += (db.prepare('SELECT COUNT(*) AS n FROM summary_cache').get() as { n: number }).n;
+    return n;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -334,7 +348,7 @@ function checkLength(length: string): asserts length is SummaryLength {
 }
 
 /** Validates a topic like a question, with messages that speak of a topic. */
-function validateTopic(kb: KnowledgeBase, topic: string): string {
+function validateTopic(kb: KnowledgeReader, topic: string): string {
   if (!(topic ?? '').trim()) throw new UserInputError('Please give a topic to summarise, for example: "hostage negotiations in Qatar".');
   try {
     return kb.validateQuestion(topic);

@@ -1,0 +1,98 @@
+/**
+ * A question's way through the core: validate → retrieve once → compose → a plain result.
+ * Works over anything that retrieves (one knowledge base, or a server's layered view of its own
+ * articles and the base layer), so the same rules hold whichever answers.
+ */
+import { composeAnswer, type ComposeOptions } from './answer.js';
+import { UserInputError } from './errors.js';
+import type { FusionOptions } from './retrieve.js';
+import type { AskResult, ScoredPassage } from './types.js';
+
+export interface AskOptions {
+  /** Earlier questions of the same conversation, oldest first: "and who led them?" is read with them. */
+  history?: string[];
+  /** How many passages to consider. Default 8. */
+  topK?: number;
+}
+
+export interface RetrieveOptions {
+  topK?: number;
+  /** A vector already computed for this query (skips embedding it again). */
+  queryVector?: Float32Array;
+  fusion?: FusionOptions;
+}
+
+export interface Retrieved {
+  passages: ScoredPassage[];
+  /** The query's vector, when it was embedded (absent while the index waits for a reindex). */
+  queryVector?: Float32Array;
+  embedMs: number;
+  searchMs: number;
+}
+
+/** What `ask` needs of a knowledge base. */
+export interface Retriever {
+  validateQuestion(question: string): string;
+  retrieve(query: string, options?: RetrieveOptions): Promise<Retrieved>;
+}
+
+/** Default longest question, in characters (MAX_QUESTION_CHARS). */
+export const DEFAULT_MAX_QUESTION_CHARS = 1000;
+
+/** Checks a question and returns it trimmed, or throws a {@link UserInputError} that says what is wrong. */
+export function validateQuestion(question: string, maxChars = DEFAULT_MAX_QUESTION_CHARS): string {
+  const trimmed = (question ?? '').replace(/\s+/g, ' ').trim();
+  if (!trimmed) throw new UserInputError('Please type a question, for example: "Where did the talks take place?"');
+  if (trimmed.length > maxChars) throw new UserInputError(`That question is ${trimmed.length} characters long; please keep it under ${maxChars}.`);
+  return trimmed;
+}
+
+/** The last two non-empty earlier questions of a conversation. */
+function recentHistory(history: string[] | undefined): string[] {
+  return (history ?? []).map((h) => h.trim()).filter(Boolean).slice(-2);
+}
+
+/**
+ * What is searched for a question: a follow-up ("and who led them?") is searched together with
+ * the two questions before it. Exported so the written-answer path retrieves exactly what `ask` did.
+ */
+export function searchQuery(question: string, history?: string[]): string {
+  const recent = recentHistory(history);
+  return recent.length > 0 ? `${recent.join(' ')} ${question}` : question;
+}
+
+export const NO_ANSWER = "I couldn't find an answer to that in the knowledge base.";
+
+/** Answers a question from what `retriever` finds, with cited sources, or says it has no answer. */
+export async function askKnowledge(
+  retriever: Retriever,
+  question: string,
+  options: AskOptions & { compose?: ComposeOptions } = {},
+): Promise<AskResult> {
+  const started = performance.now();
+  const q = retriever.validateQuestion(question);
+  const history = recentHistory(options.history);
+  const query = searchQuery(q, options.history);
+  const { passages, embedMs, searchMs } = await retriever.retrieve(query, { topK: options.topK });
+  const t0 = performance.now();
+  let composed = composeAnswer(q, passages, options.compose);
+  if (!composed.answered && history.length > 0) composed = composeAnswer(query, passages, options.compose);
+  const composeMs = performance.now() - t0;
+  const suggestions: AskResult['suggestions'] = [];
+  if (!composed.answered) {
+    for (const p of passages) {
+      if (suggestions.length >= 3) break;
+      if (!suggestions.some((s) => s.articleId === p.passage.articleId)) {
+        suggestions.push({ articleId: p.passage.articleId, title: p.articleTitle, url: p.articleUrl });
+      }
+    }
+  }
+  return {
+    question: q,
+    answered: composed.answered,
+    answer: composed.answered ? composed.answer : NO_ANSWER,
+    sources: composed.sources,
+    suggestions,
+    timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started },
+  };
+}

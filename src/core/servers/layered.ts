@@ -1,0 +1,120 @@
+import type Database from 'better-sqlite3';
+import type { ComposeOptions } from '../answer.js';
+import { askKnowledge, validateQuestion, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
+import type { EmbedderInfo } from '../embed/embedder.js';
+import type { KnowledgeBase } from '../knowledge-base.js';
+import { rankCandidates, type FusionOptions } from '../retrieve.js';
+import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
+import type { AskResult, Layer } from '../types.js';
+import type { KnowledgeReader } from './reader.js';
+
+export interface LayeredKnowledgeOptions {
+  /** The server's own articles (read and written by its moderators). */
+  server: KnowledgeBase;
+  /** The operator's articles every server also answers from; absent with `KB_BASE=none`. */
+  base?: KnowledgeBase;
+  maxQuestionChars?: number;
+  compose?: ComposeOptions;
+  fusion?: FusionOptions;
+}
+
+/**
+ * A server's view: its own articles over the base layer. A server article with the same title as
+ * a base article shadows it for this server only (the base article is neither retrieved, listed
+ * nor suggested here). Retrieval embeds the question once, takes candidates from both layers and
+ * ranks them together; every passage and source says which layer it comes from.
+ */
+export class LayeredKnowledge implements KnowledgeReader {
+  private readonly server: KnowledgeBase;
+  private readonly base?: KnowledgeBase;
+
+  constructor(private readonly opts: LayeredKnowledgeOptions) {
+    this.server = opts.server;
+    this.base = opts.base;
+  }
+
+  get embedderInfo(): EmbedderInfo {
+    return this.server.embedderInfo;
+  }
+
+  validateQuestion(question: string): string {
+    return validateQuestion(question, this.opts.maxQuestionChars);
+  }
+
+  embedQuery(query: string): Promise<Float32Array> {
+    return this.server.embedQuery(query);
+  }
+
+  /** A base article this server's own article of the same title hides. */
+  private shadowed(article: ArticleRecord): boolean {
+    return this.server.hasTitle(article.title);
+  }
+
+  async retrieve(query: string, options: RetrieveOptions = {}): Promise<Retrieved> {
+    const t0 = performance.now();
+    const vector = options.queryVector ?? (await this.embedQuery(query));
+    const t1 = performance.now();
+    const candidates = [
+      ...this.server.searchCandidates(query, vector, { layer: 'server' }),
+      ...(this.base?.searchCandidates(query, vector, { layer: 'base', exclude: (a) => this.shadowed(a) }) ?? []),
+    ];
+    const passages = rankCandidates(candidates, options.topK ?? 8, options.fusion ?? this.opts.fusion);
+    return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };
+  }
+
+  ask(question: string, options: AskOptions = {}): Promise<AskResult> {
+    return askKnowledge(this, question, { ...options, compose: this.opts.compose });
+  }
+
+  suggest(query: string, limit = 25): { id: string; title: string }[] {
+    const own = this.server.suggest(query, limit);
+    if (!this.base || own.length >= limit) return own;
+    const ids = new Set(own.map((a) => a.id));
+    const base = this.base
+      .suggest(query, limit + own.length)
+      .filter((a) => !ids.has(a.id) && !this.server.hasTitle(a.title));
+    return [...own, ...base].slice(0, limit);
+  }
+
+  /** The layer that holds an article as this server sees it: its own first, then an unshadowed base article. */
+  private holder(id: string): { kb: KnowledgeBase; layer: Layer } | undefined {
+    if (this.server.getArticle(id)) return { kb: this.server, layer: 'server' };
+    const article = this.base?.getArticle(id);
+    if (this.base && article && !this.shadowed(article)) return { kb: this.base, layer: 'base' };
+    return undefined;
+  }
+
+  layerOf(articleId: string): Layer | undefined {
+    return this.holder(articleId)?.layer;
+  }
+
+  getArticle(id: string): ArticleRecord | undefined {
+    return this.holder(id)?.kb.getArticle(id);
+  }
+
+  listArticles(): ArticleRecord[] {
+    const own = this.server.listArticles();
+    const ids = new Set(own.map((a) => a.id));
+    const base = (this.base?.listArticles() ?? []).filter((a) => !ids.has(a.id) && !this.shadowed(a));
+    return [...own, ...base];
+  }
+
+  articlePassages(id: string): StoredPassage[] {
+    return this.holder(id)?.kb.articlePassages(id) ?? [];
+  }
+
+  articleBody(id: string): string | undefined {
+    return this.holder(id)?.kb.articleBody(id);
+  }
+
+  isPassageCurrent(passageId: string, text?: string, layer?: Layer): boolean {
+    const articleId = passageId.split('#')[0];
+    const holder = this.holder(articleId);
+    if (!holder || (layer && holder.layer !== layer)) return false;
+    return holder.kb.isPassageCurrent(passageId, text);
+  }
+
+  cacheDbOf(articleId: string): Database.Database | undefined {
+    return this.holder(articleId)?.kb.cacheDbOf(articleId);
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * The knowledge bases of the servers a bot is in (`KB_SCOPE=server`), and the one shared by all
+ * (`KB_SCOPE=shared`). A server's own knowledge base lives in `DATA_DIR/servers/<id>/` (catalog,
+ * vectors, lexical index, summaries cache, questions, feedback, audit) and is opened on first use
+ * and closed after `idleCloseMs` without use, so memory follows the busy servers, not all of them.
+ * The operator's knowledge base (`DATA_DIR`, built from KNOWLEDGE_DIR) is the base layer every
+ * server also answers from, unless `baseLayer` is off; direct messages answer from it alone.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { KnowledgeAdmin, type AdminOptions } from '../admin/index.js';
+import type { Embedder } from '../embed/embedder.js';
+import { KnowledgeBase, type Actor, type KnowledgeBaseOptions } from '../knowledge-base.js';
+import { FeedbackStore } from '../store/feedback.js';
+import { ServerDirectory } from '../store/servers.js';
+import { SummaryService } from '../summarize/service.js';
+import { LayeredKnowledge } from './layered.js';
+import { writeAccess, type TenancyPolicy, type WriteAccess } from './policy.js';
+import type { KnowledgeReader } from './reader.js';
+
+/** Everything one server (or a DM, `serverId` null) reads and may change. */
+export interface ServerScope {
+  serverId: string | null;
+  /** What questions, summaries and autocomplete read. */
+  reader: KnowledgeReader;
+  /** Questions and feedback of this scope. */
+  store: FeedbackStore;
+  summaries: SummaryService;
+  /** Which knowledge base `/kb` changes from here, or why nothing. */
+  access: WriteAccess;
+  /** Set when nothing can be answered here (a DM when servers have no base layer): say this instead. */
+  unavailable?: string;
+  /** The moderation service of the knowledge base `/kb` manages from here (present unless refused). */
+  admin?: KnowledgeAdmin;
+  /** The knowledge base `/kb list|show|stats` show from here: the server's own in `server` scope, else the shared one. */
+  managed: KnowledgeAdmin;
+}
+
+/** A scope in use; `release()` once done with it (the server's files may then be closed when idle). */
+export interface ScopeLease {
+  scope: ServerScope;
+  release(): void;
+}
+
+export interface ServerRegistryOptions {
+  policy: TenancyPolicy;
+  /** The operator's knowledge base (DATA_DIR): shared, or the base layer. Owned by the caller. */
+  base: KnowledgeBase;
+  /** Its moderation service (knowledge folder kept in step). */
+  baseAdmin: KnowledgeAdmin;
+  /** Questions and feedback of the shared knowledge base and of DMs. Owned by the caller. */
+  baseStore: FeedbackStore;
+  /** Summaries of the shared/base knowledge base (default: one on `base`). */
+  baseSummaries?: SummaryService;
+  embedder: Embedder;
+  dataDir: string;
+  /** Options for every server's own knowledge base (chunking, retrieval, question length). */
+  kbOptions?: Pick<KnowledgeBaseOptions, 'chunk' | 'hnsw' | 'lexical' | 'fusion' | 'compose' | 'candidates' | 'maxQuestionChars'>;
+  /** Options of a server's moderation service (upload size; no knowledge folder). */
+  adminOptions?: Pick<AdminOptions, 'maxUploadBytes' | 'fetch' | 'downloadTimeoutMs' | 'confirmationTtlMs'>;
+  /** Caps of a server's own knowledge base. */
+  limits?: { maxArticles?: number; maxPassages?: number };
+  /** Close a server's knowledge base after this long unused. Default 10 minutes. */
+  idleCloseMs?: number;
+  /** Keep a server's data this long after the bot left it. Default 30 days. */
+  retentionDays?: number;
+  /** How many servers the bot is in right now (decides the home server when no admin server is set). */
+  joinedServers?: () => number;
+  log?: (line: string) => void;
+  now?: () => Date;
+}
+
+interface OpenServer {
+  kb: KnowledgeBase;
+  scope: Omit<ServerScope, 'access' | 'admin'>;
+  admin: KnowledgeAdmin;
+}
+
+interface Entry {
+  ready: Promise<OpenServer>;
+  refs: number;
+  timer?: NodeJS.Timeout;
+}
+
+const SERVER_ID = /^\d{1,20}$/;
+const SYSTEM: Actor = { id: 'bot', name: 'retention', via: 'bot' };
+
+export class ServerRegistry {
+  private readonly entries = new Map<string, Entry>();
+  /** Servers being closed: a new open waits for the close to finish (one writer per folder). */
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly directory: ServerDirectory;
+  private readonly baseSummaries: SummaryService;
+  private closed = false;
+
+  constructor(private readonly opts: ServerRegistryOptions) {
+    this.directory = new ServerDirectory(opts.base.catalog.db);
+    this.baseSummaries = opts.baseSummaries ?? new SummaryService({ kb: opts.base, embedder: opts.embedder });
+  }
+
+  get policy(): TenancyPolicy {
+    return this.opts.policy;
+  }
+
+  /** Servers whose knowledge base is open now. */
+  get openServers(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  private access(serverId: string | null): WriteAccess {
+    return writeAccess(this.opts.policy, serverId, this.opts.joinedServers?.() ?? 0);
+  }
+
+  private withAccess(scope: Omit<ServerScope, 'access' | 'admin'>, access: WriteAccess, own?: KnowledgeAdmin): ServerScope {
+    const admin = 'target' in access ? (access.target === 'base' ? this.opts.baseAdmin : own) : undefined;
+    return { ...scope, access, ...(admin ? { admin } : {}) };
+  }
+
+  /** The shared/base scope, as seen from `serverId` (its questions are recorded with that server). */
+  private baseScope(serverId: string | null): ServerScope {
+    const scope = {
+      serverId,
+      reader: this.opts.base,
+      store: this.opts.baseStore,
+      summaries: this.baseSummaries,
+      managed: this.opts.baseAdmin,
+    };
+    const unavailable =
+      serverId === null && this.opts.policy.scope === 'server' && !this.opts.policy.baseLayer
+        ? 'Each server has its own knowledge base here, so I answer questions in servers only, not in direct messages.'
+        : undefined;
+    return { ...this.withAccess(scope, this.access(serverId)), ...(unavailable ? { unavailable } : {}) };
+  }
+
+  /**
+   * What `serverId` reads and may change. In `server` scope this opens the server's own knowledge
+   * base (created on first use); release the lease when done.
+   */
+  async acquire(serverId: string | null): Promise<ScopeLease> {
+    if (this.closed) throw new Error('the server registry is closed');
+    const access = this.access(serverId);
+    // The shared knowledge base, a DM, or (server scope) an admin server, which manages the base layer.
+    if (this.opts.policy.scope === 'shared' || serverId === null || ('target' in access && access.target === 'base')) {
+      return { scope: this.baseScope(serverId), release: () => undefined };
+    }
+    if (!SERVER_ID.test(serverId)) throw new Error(`not a server id: ${JSON.stringify(serverId)}`);
+    let entry = this.entries.get(serverId);
+    if (!entry) {
+      const created: Entry = { ready: this.openServer(serverId), refs: 0 };
+      created.ready.catch(() => {
+        if (this.entries.get(serverId) === created) this.entries.delete(serverId);
+      });
+      this.entries.set(serverId, created);
+      entry = created;
+    }
+    entry.refs++;
+    clearTimeout(entry.timer);
+    let open: OpenServer;
+    try {
+      open = await entry.ready;
+    } catch (error) {
+      entry.refs--;
+      throw error;
+    }
+    const held = entry;
+    let released = false;
+    return {
+      scope: this.withAccess(open.scope, access, open.admin),
+      release: () => {
+        if (released) return;
+        released = true;
+        held.refs--;
+        if (held.refs === 0 && this.entries.get(serverId) === held) {
+          held.timer = setTimeout(() => void this.closeServer(serverId, held), this.opts.idleCloseMs ?? 10 * 60_000);
+          held.timer.unref();
+        }
+      },
+    };
+  }
+
+  /** Runs `work` with the scope of `serverId`, releasing it afterwards. */
+  async use<T>(serverId: string | null, work: (scope: ServerScope) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(serverId);
+    try {
+      return await work(lease.scope);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private serverDir(serverId: string): string {
+    return join(this.opts.dataDir, 'servers', serverId);
+  }
+
+  private async openServer(serverId: string): Promise<OpenServer> {
+    await this.closing.get(serverId);
+    const kb = await KnowledgeBase.open({
+      ...this.opts.kbOptions,
+      // A small server starts small; the index grows as articles arrive.
+      hnsw: { initialCapacity: 128, ...this.opts.kbOptions?.hnsw },
+      dataDir: this.serverDir(serverId),
+      embedder: this.opts.embedder,
+      onModelMismatch: 'stale',
+      log: (line) => this.opts.log?.(`server ${serverId}: ${line}`),
+    });
+    try {
+      this.directory.joined(serverId, this.now());
+      const reader = new LayeredKnowledge({
+        server: kb,
+        ...(this.opts.policy.baseLayer ? { base: this.opts.base } : {}),
+        maxQuestionChars: this.opts.kbOptions?.maxQuestionChars,
+        compose: this.opts.kbOptions?.compose,
+        fusion: this.opts.kbOptions?.fusion,
+      });
+      const admin = new KnowledgeAdmin({ ...this.opts.adminOptions, kb, limits: this.opts.limits });
+      return {
+        kb,
+        admin,
+        scope: {
+          serverId,
+          reader,
+          store: new FeedbackStore(kb.catalog.db),
+          summaries: new SummaryService({ kb: reader, embedder: this.opts.embedder }),
+          managed: admin,
+        },
+      };
+    } catch (error) {
+      await kb.close();
+      throw error;
+    }
+  }
+
+  private async closeServer(serverId: string, entry: Entry, force = false): Promise<void> {
+    if (entry.refs > 0 || this.entries.get(serverId) !== entry) return;
+    if (!force) {
+      // A moderator's Replace/Remove button is still waiting: keep the server open until it expires.
+      const open = await entry.ready.catch(() => undefined);
+      if (open && open.admin.pendingConfirmations > 0) {
+        entry.timer = setTimeout(() => void this.closeServer(serverId, entry), this.opts.idleCloseMs ?? 10 * 60_000);
+        entry.timer.unref();
+        return;
+      }
+      if (entry.refs > 0 || this.entries.get(serverId) !== entry) return;
+    }
+    this.entries.delete(serverId);
+    const done = (async () => {
+      try {
+        const open = await entry.ready;
+        await open.kb.close();
+      } catch (error) {
+        this.opts.log?.(`server ${serverId}: closing its knowledge base failed: ${(error as Error).message}`);
+      }
+    })();
+    this.closing.set(serverId, done);
+    await done;
+    if (this.closing.get(serverId) === done) this.closing.delete(serverId);
+  }
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Joining, leaving, retention
+  // -------------------------------------------------------------------------------------------
+
+  /** The bot is in this server (at start-up for each server, and when it joins one). */
+  joined(serverId: string): void {
+    this.directory.joined(serverId, this.now());
+  }
+
+  /** The bot was removed from this server: its data is kept `retentionDays`, then purged. */
+  left(serverId: string): void {
+    this.directory.left(serverId, this.now());
+    this.opts.log?.(`left server ${serverId}: its data is kept ${this.retentionDays} days, then purged`);
+  }
+
+  /**
+   * At start-up: every server the bot is in is marked joined; any server with data that it is no
+   * longer in (removed while the bot was offline) starts its retention clock now.
+   */
+  reconcile(currentServerIds: Iterable<string>): void {
+    const current = new Set(currentServerIds);
+    for (const id of current) this.joined(id);
+    const known = new Set(this.directory.list().map((r) => r.serverId));
+    const dirs = existsSync(join(this.opts.dataDir, 'servers')) ? readdirSync(join(this.opts.dataDir, 'servers')).filter((d) => SERVER_ID.test(d)) : [];
+    for (const id of new Set([...known, ...dirs])) {
+      if (!current.has(id) && !this.directory.get(id)?.leftAt) this.left(id);
+    }
+  }
+
+  get retentionDays(): number {
+    return this.opts.retentionDays ?? 30;
+  }
+
+  /** Where the bot stands with a server (joined, left when). */
+  serverStatus(serverId: string) {
+    return this.directory.get(serverId);
+  }
+
+  /** Purges every server the bot left more than `retentionDays` ago. Returns the servers purged. */
+  async purgeExpired(): Promise<string[]> {
+    const cutoff = new Date(this.now().getTime() - this.retentionDays * 86_400_000);
+    const purged: string[] = [];
+    for (const row of this.directory.leftBefore(cutoff)) {
+      await this.purge(row.serverId, { actor: SYSTEM, reason: `the bot left on ${row.leftAt}, kept ${this.retentionDays} days` });
+      purged.push(row.serverId);
+    }
+    return purged;
+  }
+
+  /**
+   * Deletes everything the bot keeps for a server: its own knowledge base folder (articles,
+   * vectors, summaries, questions, feedback, audit) and its questions and votes in the shared
+   * store. Leaves an audit line in the operator's knowledge base.
+   */
+  async purge(serverId: string, options: { actor?: Actor; reason: string }): Promise<{ articles: number; questions: number }> {
+    if (!SERVER_ID.test(serverId)) throw new Error(`not a server id: ${JSON.stringify(serverId)}`);
+    const entry = this.entries.get(serverId);
+    if (entry && entry.refs > 0) throw new Error(`server ${serverId} is in use; try again when its questions are answered`);
+    if (entry) await this.closeServer(serverId, entry, true);
+    await this.closing.get(serverId);
+    const dir = this.serverDir(serverId);
+    let articles = 0;
+    let questions = 0;
+    if (existsSync(dir)) {
+      const store = FeedbackStore.open(join(dir, 'catalog.sqlite'));
+      try {
+        const row = store.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'articles'").get() as { n: number };
+        if (row.n > 0) articles = (store.db.prepare('SELECT COUNT(*) AS n FROM articles').get() as { n: number }).n;
+        questions += (store.db.prepare('SELECT COUNT(*) AS n FROM questions').get() as { n: number }).n;
+      } finally {
+        store.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    questions += this.opts.baseStore.forgetServer(serverId);
+    this.directory.forget(serverId);
+    this.opts.base.recordAudit(options.actor ?? SYSTEM, [{ action: 'purge', details: { server: serverId, articles, questions, reason: options.reason } }]);
+    this.opts.log?.(`purged server ${serverId}: ${articles} articles, ${questions} questions (${options.reason})`);
+    return { articles, questions };
+  }
+
+  /** Blanks old question text everywhere: the shared store and every server's own. */
+  forgetQuestionsOlderThan(days: number): number {
+    let n = this.opts.baseStore.forgetOlderThan(days, this.now());
+    const root = join(this.opts.dataDir, 'servers');
+    if (!existsSync(root)) return n;
+    for (const id of readdirSync(root).filter((d) => SERVER_ID.test(d))) {
+      const file = join(root, id, 'catalog.sqlite');
+      if (!existsSync(file)) continue;
+      const store = FeedbackStore.open(file);
+      try {
+        n += store.forgetOlderThan(days, this.now());
+      } finally {
+        store.close();
+      }
+    }
+    return n;
+  }
+
+  /** Closes every open server knowledge base (the base one belongs to the caller). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const [id, entry] of [...this.entries]) {
+      clearTimeout(entry.timer);
+      entry.refs = 0;
+      await this.closeServer(id, entry, true);
+    }
+    await Promise.all(this.closing.values());
+  }
+}

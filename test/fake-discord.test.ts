@@ -11,7 +11,9 @@ import {
   EmbedBuilder,
   Events,
   GatewayIntentBits,
+  type Guild,
   MessageFlags,
+  PermissionFlagsBits,
   Routes,
   TextInputBuilder,
   TextInputStyle,
@@ -400,5 +402,177 @@ describe('FakeDiscord drives the real discord.js Client', () => {
     const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
     await fake.sendMessage({ content: 'after resume', mentionsBot: true });
     expect((await got).content).toContain('after resume');
+  });
+});
+
+describe('FakeDiscord with several guilds', () => {
+  it('READY + GUILD_CREATE for every guild; interactions carry the guild and its member permissions', async () => {
+    const { fake, client } = await boot({}, { guilds: [{ name: 'Guild B' }] });
+    const [a, b] = fake.guildIds as [string, string];
+    expect(a).toBe(fake.guildId);
+    expect(fake.guildIds).toHaveLength(2);
+    expect([...client.guilds.cache.keys()].sort()).toEqual([a, b].sort());
+    const guildB = client.guilds.cache.get(b)!;
+    expect(guildB.name).toBe('Guild B');
+    expect(guildB.available).toBe(true);
+    expect(guildB.roles.everyone.id).toBe(b);
+    expect(guildB.members.me?.id).toBe(fake.botUser.id);
+    expect(guildB.channels.cache.map((c) => c.id)).toEqual([fake.guildChannelId(b)]);
+    expect(client.guilds.cache.get(a)!.channels.cache.map((c) => c.id)).toEqual([fake.channelId]);
+
+    // The same user manages server B (through a role of B) but not server A.
+    const roleCreated = once(client, Events.GuildRoleCreate);
+    const managers = await fake.createRole({ guildId: b, name: 'managers', permissions: PermissionFlagsBits.ManageGuild });
+    await roleCreated;
+    expect(guildB.roles.cache.has(managers.id)).toBe(true);
+    expect(client.guilds.cache.get(a)!.roles.cache.has(managers.id)).toBe(false);
+    const seen: Array<{ guildId: string | null; channelId: string | null; manage: boolean | undefined; guild: string | undefined }> = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push({
+        guildId: i.guildId,
+        channelId: i.channelId,
+        manage: i.memberPermissions?.has(PermissionFlagsBits.ManageGuild),
+        guild: i.guild?.name,
+      });
+      await i.reply({ content: `hello ${i.guild?.name}` });
+    });
+    const inB = await fake.sendSlashCommand({ name: 'settings', guildId: b, roles: [managers.id] });
+    await inB.waitForCallback();
+    const inA = await fake.sendSlashCommand({ name: 'settings' });
+    await inA.waitForCallback();
+    expect(seen).toEqual([
+      { guildId: b, channelId: fake.guildChannelId(b), manage: true, guild: 'Guild B' },
+      { guildId: a, channelId: fake.channelId, manage: false, guild: 'Fake Guild' },
+    ]);
+    expect(inB.payload.guild_id).toBe(b);
+    expect(fake.interaction(inB.token)).toMatchObject({ guildId: b, channelId: fake.guildChannelId(b) });
+    // Replies land in each guild's own channel.
+    expect(fake.channelMessages(fake.guildChannelId(b)).map((m) => m.content)).toEqual(['hello Guild B']);
+    expect(fake.channelMessages().map((m) => m.content)).toEqual(['hello Fake Guild']);
+
+    // The owner of B has every permission there; @everyone of B decides for plain members.
+    const owned = await fake.sendSlashCommand({ name: 'settings', guildId: b, userId: fake.ownerId });
+    await owned.waitForCallback();
+    expect(seen[2]).toMatchObject({ guildId: b, manage: true });
+
+    // Buttons / modals / context menus / autocomplete in a channel of B are B's interactions.
+    const channelCreated = once(client, Events.ChannelCreate);
+    const extra = await fake.createTextChannel({ guildId: b, name: 'b-extra' });
+    await channelCreated;
+    expect(client.channels.cache.get(extra.id)?.isDMBased()).toBe(false);
+    expect((client.channels.cache.get(extra.id) as { guildId?: string }).guildId).toBe(b);
+    const button = await fake.sendButton({ customId: 'x', channelId: extra.id });
+    expect(button.payload).toMatchObject({ guild_id: b, channel_id: extra.id });
+    const ac = await fake.sendAutocomplete({ name: 'ask', guildId: b, options: [{ type: 3, name: 'q', value: 'c' }] });
+    expect(ac.payload.guild_id).toBe(b);
+    const modal = await fake.sendModalSubmit({ customId: 'm', fields: { q: 'x' }, guildId: b });
+    expect(modal.payload).toMatchObject({ guild_id: b, channel_id: fake.guildChannelId(b) });
+    const ctx = await fake.sendMessageContextMenu({ name: 'Summarise', guildId: b, targetMessage: { content: 'in b' } });
+    expect(ctx.payload).toMatchObject({ guild_id: b, channel_id: fake.guildChannelId(b) });
+    expect(errors).toEqual([]);
+  });
+
+  it('sendMessage / createThread in another guild arrive with that guild and member', async () => {
+    const { fake, client } = await boot(
+      { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] },
+      { guilds: [{ name: 'Guild B' }] },
+    );
+    const b = fake.guildIds[1]!;
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    const sent = await fake.sendMessage({ content: 'hi from B', guildId: b });
+    const message = await got;
+    expect(message.guildId).toBe(b);
+    expect(message.channelId).toBe(fake.guildChannelId(b));
+    expect(message.member?.guild.id).toBe(b);
+    expect(sent).toMatchObject({ guild_id: b });
+
+    const thread = await fake.createThread({ guildId: b, name: 'b thread' });
+    expect(thread.guild_id).toBe(b);
+    expect(thread.parent_id).toBe(fake.guildChannelId(b));
+    const inThread = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    await fake.sendMessage({ content: 'in the thread', channelId: thread.id });
+    expect((await inThread).guildId).toBe(b);
+
+    // The bot answers in B's channel through REST; the echo is B's too.
+    const channel = client.channels.cache.get(fake.guildChannelId(b));
+    if (!channel?.isSendable()) throw new Error('channel not sendable');
+    const reply = await channel.send('answer in B');
+    expect(reply.guildId).toBe(b);
+    expect(fake.channelMessages(fake.guildChannelId(b)).map((m) => m.content)).toEqual(['hi from B', 'answer in B']);
+  });
+
+  it('addGuild after login fires guildCreate; removeGuild fires guildDelete; REST follows', async () => {
+    const { fake, client } = await boot();
+    const created = new Promise<Guild>((resolve) => client.on(Events.GuildCreate, resolve));
+    const { id, channelId } = await fake.addGuild({ name: 'Joined later', everyonePermissions: 0n });
+    const guild = await created;
+    expect(guild.id).toBe(id);
+    expect(guild.name).toBe('Joined later');
+    expect(guild.channels.cache.has(channelId)).toBe(true);
+    expect(fake.guildIds).toEqual([fake.guildId, id]);
+
+    // Per-guild REST.
+    expect(await client.rest.get(Routes.guild(id))).toMatchObject({ id, name: 'Joined later' });
+    expect(await client.rest.get(Routes.guildChannels(id))).toMatchObject([{ id: channelId, guild_id: id }]);
+    expect(await client.rest.get(Routes.guildMember(id, fake.userId))).toMatchObject({ user: { id: fake.userId } });
+    expect(((await client.rest.get(Routes.guildRoles(id))) as Array<{ id: string }>).map((r) => r.id)).toContain(id);
+    const put = await client.rest.put(Routes.applicationGuildCommands(fake.applicationId, id), {
+      body: [{ name: 'ask', description: 'Ask' }],
+    });
+    expect(put).toMatchObject([{ name: 'ask', guild_id: id }]);
+    expect(fake.commands(id)).toHaveLength(1);
+    expect(fake.commands(fake.guildId)).toHaveLength(0);
+    await expect(client.rest.get(Routes.guild('123456789012345678'))).rejects.toMatchObject({ status: 404, code: 10004 });
+
+    // @everyone of the new guild has no permissions: a plain member has none there.
+    let perms: bigint | undefined;
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      perms = i.memberPermissions?.bitfield;
+      await i.reply('ok');
+    });
+    await (await fake.sendSlashCommand({ name: 'ask', guildId: id })).waitForCallback();
+    expect(perms).toBe(0n);
+
+    const deleted = new Promise<Guild>((resolve) => client.on(Events.GuildDelete, resolve));
+    await fake.removeGuild(id);
+    expect((await deleted).id).toBe(id);
+    expect(client.guilds.cache.has(id)).toBe(false);
+    expect(fake.guildIds).toEqual([fake.guildId]);
+    await expect(client.rest.get(Routes.guild(id))).rejects.toMatchObject({ status: 403, code: 50001 });
+    await expect(client.rest.get(Routes.channel(channelId))).rejects.toMatchObject({ status: 403, code: 50001 });
+    await expect(fake.sendSlashCommand({ name: 'ask', guildId: id })).rejects.toThrow(/removed from guild/);
+
+    // Guild#leave() does the same from the bot's side.
+    const joined = once(client, Events.GuildCreate);
+    const { id: other } = await fake.addGuild();
+    await joined;
+    const left = new Promise<Guild>((resolve) => client.on(Events.GuildDelete, (g) => g.id === other && resolve(g)));
+    await client.guilds.cache.get(other)!.leave();
+    await left;
+    expect(fake.guildIds).toEqual([fake.guildId]);
+    expect(errors).toEqual([]);
+  });
+
+  it('DM interactions: no guild, no member, the user and a DM channel', async () => {
+    const { fake, client } = await boot();
+    const seen: unknown[] = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push({ inGuild: i.inGuild(), guildId: i.guildId, user: i.user.id, member: i.member, channelId: i.channelId });
+      await i.reply({ content: 'dm answer' });
+    });
+    const sent = await fake.sendSlashCommand({ name: 'ask', dm: true });
+    await sent.waitForCallback();
+    expect(seen).toEqual([
+      { inGuild: false, guildId: null, user: fake.userId, member: null, channelId: fake.dmChannelId() },
+    ]);
+    expect(sent.payload).not.toHaveProperty('guild_id');
+    expect(sent.payload).not.toHaveProperty('member');
+    expect(sent.payload).toMatchObject({ user: { id: fake.userId }, channel: { type: 1 }, context: 1 });
+    expect(fake.interaction(sent.token)?.guildId).toBeNull();
+    expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['dm answer']);
+    expect(errors).toEqual([]);
   });
 });

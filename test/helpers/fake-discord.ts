@@ -6,6 +6,29 @@
  *   const client = new Client({ intents: [...], rest: { api: fake.apiUrl } });
  *   await client.login(fake.token);
  *
+ * Several guilds (the default one is `fake.guildId` / `fake.channelId`, as before):
+ *
+ *   const fake = await FakeDiscord.start({ guilds: [{ name: 'B', everyonePermissions: 0n }] });
+ *   const b = fake.guildIds[1];                           // fake.guildIds: default guild first
+ *   const { id, channelId } = await fake.addGuild({ name: 'C' }); // after login: GUILD_CREATE (guildCreate)
+ *   await fake.removeGuild(id);                           // GUILD_DELETE { id } (guildDelete); REST -> 403
+ *   const role = await fake.createRole({ guildId: b, name: 'mods', permissions: ManageGuild });
+ *   await fake.sendSlashCommand({ name: 'ask', guildId: b, roles: [role.id] }); // B's channel + permissions
+ *   await fake.sendSlashCommand({ name: 'ask', dm: true });  // bot DM: no guild_id/member, `user`
+ *   await fake.sendMessage({ content: 'hi', guildId: b });   // also createTextChannel/createThread({ guildId })
+ *   fake.guildChannelId(b); fake.dmChannelId(userId);
+ *
+ * Each guild has its own @everyone role (id = guild id), bot role, members (bot, `fake.userId`, its
+ * owner, default `fake.ownerId`) and default text channel. Member permissions are computed in the
+ * interaction's guild (@everyone | roles, owner/Administrator = all) unless `memberPermissions` is given.
+ * A helper given only `channelId` uses that channel's guild. Per-guild REST routes answer for every
+ * guild (unknown: 404 10004; removed: 403 50001).
+ *
+ * Sharding: `FakeDiscord.start({ shards: 2 })` makes `GET /gateway/bot` answer `shards: 2`; each
+ * connection (IDENTIFY `shard: [id, 2]`) gets only its guilds (`shardOf(guildId, 2)`) in READY /
+ * GUILD_CREATE and their events; DMs and guild-less events go to shard 0. `snowflakeOnShard(s, n)`
+ * or `GuildOptions.shard` pick guild ids on a given shard.
+ *
  * - REST lives under `${baseUrl}/api/v10/...` (discord.js appends `/v10` to `rest.api`).
  * - `GET /gateway/bot` points the client at `ws://127.0.0.1:PORT`; the client connects with
  *   `?v=10&encoding=json` (plus `&compress=zlib-stream` only when zlib-sync is installed).

@@ -21,7 +21,7 @@ import {
   type Interaction,
   type Message,
 } from 'discord.js';
-import { FakeDiscord } from './helpers/fake-discord.js';
+import { FakeDiscord, shardOf, snowflakeOnShard } from './helpers/fake-discord.js';
 
 let fake: FakeDiscord | undefined;
 let client: Client | undefined;
@@ -573,6 +573,69 @@ describe('FakeDiscord with several guilds', () => {
     expect(sent.payload).toMatchObject({ user: { id: fake.userId }, channel: { type: 1 }, context: 1 });
     expect(fake.interaction(sent.token)?.guildId).toBeNull();
     expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['dm answer']);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('FakeDiscord gateway sharding', () => {
+  it("shards: 'auto' gets one connection per shard, each with its guilds; events go to the guild's shard", async () => {
+    const lines: string[] = [];
+    const guildA = snowflakeOnShard(0, 2);
+    const started = performance.now();
+    const { fake, client } = await boot(
+      { shards: 'auto' },
+      { shards: 2, guildId: guildA, guilds: [{ name: 'Guild B', shard: 1 }], log: (l) => lines.push(l) },
+    );
+    const loginMs = performance.now() - started;
+    const b = fake.guildIds[1]!;
+    expect(shardOf(guildA, 2)).toBe(0);
+    expect(shardOf(b, 2)).toBe(1);
+    expect(loginMs).toBeLessThan(3000); // no 5 s identify wait between the shards
+
+    expect((await client.rest.get(Routes.gatewayBot())) as { shards: number }).toMatchObject({ shards: 2 });
+    const identifies = fake.gatewayPayloads.filter((p) => p.op === 2);
+    expect(identifies.map((p) => (p.d as { shard: number[] }).shard).sort()).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    const connectionOfShard = new Map(identifies.map((p) => [(p.d as { shard: number[] }).shard[0]!, p.connection]));
+    const dispatchesOn = (shard: number, event: string) =>
+      lines.filter((l) => l.startsWith(`[gateway #${connectionOfShard.get(shard)}] -> op 0 ${event} `)).length;
+
+    // Each shard got READY and the GUILD_CREATE of its own guild only (discord.js records the shard).
+    expect(client.guilds.cache.get(guildA)?.shardId).toBe(0);
+    expect(client.guilds.cache.get(b)?.shardId).toBe(1);
+    expect([dispatchesOn(0, 'READY'), dispatchesOn(1, 'READY')]).toEqual([1, 1]);
+    expect([dispatchesOn(0, 'GUILD_CREATE'), dispatchesOn(1, 'GUILD_CREATE')]).toEqual([1, 1]);
+
+    // An interaction from each guild arrives, on its guild's shard; a DM one on shard 0.
+    const seen: Array<string | null> = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push(i.guildId);
+      await i.reply('ok');
+    });
+    await (await fake.sendSlashCommand({ name: 'ask', guildId: b })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([0, 1]);
+    await (await fake.sendSlashCommand({ name: 'ask' })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([1, 1]);
+    await (await fake.sendSlashCommand({ name: 'ask', dm: true })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([2, 1]);
+    expect(seen).toEqual([b, guildA, null]);
+
+    // Message events too (the bot's own reply echoes went to the guild's shard as well).
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, (m) => m.author.id !== fake.botUser.id && resolve(m)));
+    await fake.sendMessage({ content: 'hello', guildId: b, mentionsBot: true });
+    expect((await got).guildId).toBe(b);
+    expect(dispatchesOn(1, 'MESSAGE_CREATE')).toBe(2); // reply echo + this message
+    expect(dispatchesOn(0, 'MESSAGE_CREATE')).toBe(1); // reply echo in A (the DM echo is dropped: no DirectMessages intent)
+
+    // A guild joined later shows up on its shard.
+    const created = once(client, Events.GuildCreate);
+    const { id: c } = await fake.addGuild({ shard: 1 });
+    const [guildC] = (await created) as [Guild];
+    expect(guildC.id).toBe(c);
+    expect(guildC.shardId).toBe(1);
     expect(errors).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import {
   GatewayIntentBits,
   type Guild,
   MessageFlags,
+  Partials,
   PermissionFlagsBits,
   Routes,
   TextInputBuilder,
@@ -574,6 +575,28 @@ describe('FakeDiscord with several guilds', () => {
     expect(fake.interaction(sent.token)?.guildId).toBeNull();
     expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['dm answer']);
     expect(errors).toEqual([]);
+  });
+  it('DM messages: sendMessage({ dm: true }) and the bot answering with user.send()', async () => {
+    const { fake, client } = await boot({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.DirectMessages],
+      partials: [Partials.Channel],
+    });
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    const sent = await fake.sendMessage({ content: 'private question', dm: true });
+    const message = await got;
+    expect(message.guildId).toBeNull();
+    expect(message.channel.isDMBased()).toBe(true);
+    expect(message.content).toBe('private question'); // DMs are not redacted without MessageContent
+    expect(sent.channel_id).toBe(fake.dmChannelId());
+
+    const answer = await message.author.send('private answer');
+    expect(answer.channelId).toBe(fake.dmChannelId());
+    expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['private question', 'private answer']);
+
+    // A DM the client does not know yet goes through POST /users/@me/channels.
+    const ownerDm = await client.users.createDM(fake.ownerId);
+    expect(ownerDm.id).toBe(fake.dmChannelId(fake.ownerId));
+    expect(fake.requestsMatching('POST', '/users/@me/channels')).toMatchObject([{ body: { recipient_id: fake.ownerId } }]);
   });
 });
 

@@ -1359,9 +1359,9 @@ export class FakeDiscord {
   private gatewayMessage(message: Json): Json {
     const out = clone(message);
     const channel = this.channels.get(message.channel_id);
+    if (channel) out.channel_type = channel.type; // DMs too (discord.js needs it for partial DM channels)
     if (channel?.guild_id) {
       out.guild_id = channel.guild_id;
-      out.channel_type = channel.type;
       const member = this.guildStates.get(channel.guild_id)?.members.get(message.author.id);
       if (member && !message.webhook_id) {
         const { user: _u, ...rest } = member;

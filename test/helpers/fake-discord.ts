@@ -1245,6 +1245,9 @@ export class FakeDiscord {
     if (!channel) throw new Error(`FakeDiscord: unknown channel ${channelId}`);
     if (channel.type === 1) return { guildId: null, channelId };
     const guildId = opts.guildId ?? (channel.guild_id as string | undefined) ?? this.guildId;
+    if (channel.guild_id && channel.guild_id !== guildId) {
+      throw new Error(`FakeDiscord: channel ${channelId} belongs to guild ${channel.guild_id as string}, not ${guildId}`);
+    }
     this.guildState(guildId);
     return { guildId, channelId };
   }

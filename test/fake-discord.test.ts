@@ -11,7 +11,10 @@ import {
   EmbedBuilder,
   Events,
   GatewayIntentBits,
+  type Guild,
   MessageFlags,
+  Partials,
+  PermissionFlagsBits,
   Routes,
   TextInputBuilder,
   TextInputStyle,
@@ -19,7 +22,7 @@ import {
   type Interaction,
   type Message,
 } from 'discord.js';
-import { FakeDiscord } from './helpers/fake-discord.js';
+import { FakeDiscord, shardOf, snowflakeOnShard } from './helpers/fake-discord.js';
 
 let fake: FakeDiscord | undefined;
 let client: Client | undefined;
@@ -400,5 +403,262 @@ describe('FakeDiscord drives the real discord.js Client', () => {
     const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
     await fake.sendMessage({ content: 'after resume', mentionsBot: true });
     expect((await got).content).toContain('after resume');
+  });
+});
+
+describe('FakeDiscord with several guilds', () => {
+  it('READY + GUILD_CREATE for every guild; interactions carry the guild and its member permissions', async () => {
+    const { fake, client } = await boot({}, { guilds: [{ name: 'Guild B' }] });
+    const [a, b] = fake.guildIds as [string, string];
+    expect(a).toBe(fake.guildId);
+    expect(fake.guildIds).toHaveLength(2);
+    expect([...client.guilds.cache.keys()].sort()).toEqual([a, b].sort());
+    const guildB = client.guilds.cache.get(b)!;
+    expect(guildB.name).toBe('Guild B');
+    expect(guildB.available).toBe(true);
+    expect(guildB.roles.everyone.id).toBe(b);
+    expect(guildB.members.me?.id).toBe(fake.botUser.id);
+    expect(guildB.channels.cache.map((c) => c.id)).toEqual([fake.guildChannelId(b)]);
+    expect(client.guilds.cache.get(a)!.channels.cache.map((c) => c.id)).toEqual([fake.channelId]);
+
+    // The same user manages server B (through a role of B) but not server A.
+    const roleCreated = once(client, Events.GuildRoleCreate);
+    const managers = await fake.createRole({ guildId: b, name: 'managers', permissions: PermissionFlagsBits.ManageGuild });
+    await roleCreated;
+    expect(guildB.roles.cache.has(managers.id)).toBe(true);
+    expect(client.guilds.cache.get(a)!.roles.cache.has(managers.id)).toBe(false);
+    const seen: Array<{ guildId: string | null; channelId: string | null; manage: boolean | undefined; guild: string | undefined }> = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push({
+        guildId: i.guildId,
+        channelId: i.channelId,
+        manage: i.memberPermissions?.has(PermissionFlagsBits.ManageGuild),
+        guild: i.guild?.name,
+      });
+      await i.reply({ content: `hello ${i.guild?.name}` });
+    });
+    const inB = await fake.sendSlashCommand({ name: 'settings', guildId: b, roles: [managers.id] });
+    await inB.waitForCallback();
+    const inA = await fake.sendSlashCommand({ name: 'settings' });
+    await inA.waitForCallback();
+    expect(seen).toEqual([
+      { guildId: b, channelId: fake.guildChannelId(b), manage: true, guild: 'Guild B' },
+      { guildId: a, channelId: fake.channelId, manage: false, guild: 'Fake Guild' },
+    ]);
+    expect(inB.payload.guild_id).toBe(b);
+    expect(fake.interaction(inB.token)).toMatchObject({ guildId: b, channelId: fake.guildChannelId(b) });
+    // Replies land in each guild's own channel.
+    expect(fake.channelMessages(fake.guildChannelId(b)).map((m) => m.content)).toEqual(['hello Guild B']);
+    expect(fake.channelMessages().map((m) => m.content)).toEqual(['hello Fake Guild']);
+
+    // The owner of B has every permission there; @everyone of B decides for plain members.
+    const owned = await fake.sendSlashCommand({ name: 'settings', guildId: b, userId: fake.ownerId });
+    await owned.waitForCallback();
+    expect(seen[2]).toMatchObject({ guildId: b, manage: true });
+
+    // Buttons / modals / context menus / autocomplete in a channel of B are B's interactions.
+    const channelCreated = once(client, Events.ChannelCreate);
+    const extra = await fake.createTextChannel({ guildId: b, name: 'b-extra' });
+    await channelCreated;
+    expect(client.channels.cache.get(extra.id)?.isDMBased()).toBe(false);
+    expect((client.channels.cache.get(extra.id) as { guildId?: string }).guildId).toBe(b);
+    const button = await fake.sendButton({ customId: 'x', channelId: extra.id });
+    expect(button.payload).toMatchObject({ guild_id: b, channel_id: extra.id });
+    const ac = await fake.sendAutocomplete({ name: 'ask', guildId: b, options: [{ type: 3, name: 'q', value: 'c' }] });
+    expect(ac.payload.guild_id).toBe(b);
+    const modal = await fake.sendModalSubmit({ customId: 'm', fields: { q: 'x' }, guildId: b });
+    expect(modal.payload).toMatchObject({ guild_id: b, channel_id: fake.guildChannelId(b) });
+    const ctx = await fake.sendMessageContextMenu({ name: 'Summarise', guildId: b, targetMessage: { content: 'in b' } });
+    expect(ctx.payload).toMatchObject({ guild_id: b, channel_id: fake.guildChannelId(b) });
+    expect(errors).toEqual([]);
+  });
+
+  it('sendMessage / createThread in another guild arrive with that guild and member', async () => {
+    const { fake, client } = await boot(
+      { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] },
+      { guilds: [{ name: 'Guild B' }] },
+    );
+    const b = fake.guildIds[1]!;
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    const sent = await fake.sendMessage({ content: 'hi from B', guildId: b });
+    const message = await got;
+    expect(message.guildId).toBe(b);
+    expect(message.channelId).toBe(fake.guildChannelId(b));
+    expect(message.member?.guild.id).toBe(b);
+    expect(sent).toMatchObject({ guild_id: b });
+
+    const thread = await fake.createThread({ guildId: b, name: 'b thread' });
+    expect(thread.guild_id).toBe(b);
+    expect(thread.parent_id).toBe(fake.guildChannelId(b));
+    const inThread = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    await fake.sendMessage({ content: 'in the thread', channelId: thread.id });
+    expect((await inThread).guildId).toBe(b);
+
+    // The bot answers in B's channel through REST; the echo is B's too.
+    const channel = client.channels.cache.get(fake.guildChannelId(b));
+    if (!channel?.isSendable()) throw new Error('channel not sendable');
+    const reply = await channel.send('answer in B');
+    expect(reply.guildId).toBe(b);
+    expect(fake.channelMessages(fake.guildChannelId(b)).map((m) => m.content)).toEqual(['hi from B', 'answer in B']);
+  });
+
+  it('addGuild after login fires guildCreate; removeGuild fires guildDelete; REST follows', async () => {
+    const { fake, client } = await boot();
+    const created = new Promise<Guild>((resolve) => client.on(Events.GuildCreate, resolve));
+    const { id, channelId } = await fake.addGuild({ name: 'Joined later', everyonePermissions: 0n });
+    const guild = await created;
+    expect(guild.id).toBe(id);
+    expect(guild.name).toBe('Joined later');
+    expect(guild.channels.cache.has(channelId)).toBe(true);
+    expect(fake.guildIds).toEqual([fake.guildId, id]);
+
+    // Per-guild REST.
+    expect(await client.rest.get(Routes.guild(id))).toMatchObject({ id, name: 'Joined later' });
+    expect(await client.rest.get(Routes.guildChannels(id))).toMatchObject([{ id: channelId, guild_id: id }]);
+    expect(await client.rest.get(Routes.guildMember(id, fake.userId))).toMatchObject({ user: { id: fake.userId } });
+    expect(((await client.rest.get(Routes.guildRoles(id))) as Array<{ id: string }>).map((r) => r.id)).toContain(id);
+    const put = await client.rest.put(Routes.applicationGuildCommands(fake.applicationId, id), {
+      body: [{ name: 'ask', description: 'Ask' }],
+    });
+    expect(put).toMatchObject([{ name: 'ask', guild_id: id }]);
+    expect(fake.commands(id)).toHaveLength(1);
+    expect(fake.commands(fake.guildId)).toHaveLength(0);
+    await expect(client.rest.get(Routes.guild('123456789012345678'))).rejects.toMatchObject({ status: 404, code: 10004 });
+
+    // @everyone of the new guild has no permissions: a plain member has none there.
+    let perms: bigint | undefined;
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      perms = i.memberPermissions?.bitfield;
+      await i.reply('ok');
+    });
+    await (await fake.sendSlashCommand({ name: 'ask', guildId: id })).waitForCallback();
+    expect(perms).toBe(0n);
+
+    const deleted = new Promise<Guild>((resolve) => client.on(Events.GuildDelete, resolve));
+    await fake.removeGuild(id);
+    expect((await deleted).id).toBe(id);
+    expect(client.guilds.cache.has(id)).toBe(false);
+    expect(fake.guildIds).toEqual([fake.guildId]);
+    await expect(client.rest.get(Routes.guild(id))).rejects.toMatchObject({ status: 403, code: 50001 });
+    await expect(client.rest.get(Routes.channel(channelId))).rejects.toMatchObject({ status: 403, code: 50001 });
+    await expect(fake.sendSlashCommand({ name: 'ask', guildId: id })).rejects.toThrow(/removed from guild/);
+
+    // Guild#leave() does the same from the bot's side.
+    const joined = once(client, Events.GuildCreate);
+    const { id: other } = await fake.addGuild();
+    await joined;
+    const left = new Promise<Guild>((resolve) => client.on(Events.GuildDelete, (g) => g.id === other && resolve(g)));
+    await client.guilds.cache.get(other)!.leave();
+    await left;
+    expect(fake.guildIds).toEqual([fake.guildId]);
+    expect(errors).toEqual([]);
+  });
+
+  it('DM interactions: no guild, no member, the user and a DM channel', async () => {
+    const { fake, client } = await boot();
+    const seen: unknown[] = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push({ inGuild: i.inGuild(), guildId: i.guildId, user: i.user.id, member: i.member, channelId: i.channelId });
+      await i.reply({ content: 'dm answer' });
+    });
+    const sent = await fake.sendSlashCommand({ name: 'ask', dm: true });
+    await sent.waitForCallback();
+    expect(seen).toEqual([
+      { inGuild: false, guildId: null, user: fake.userId, member: null, channelId: fake.dmChannelId() },
+    ]);
+    expect(sent.payload).not.toHaveProperty('guild_id');
+    expect(sent.payload).not.toHaveProperty('member');
+    expect(sent.payload).toMatchObject({ user: { id: fake.userId }, channel: { type: 1 }, context: 1 });
+    expect(fake.interaction(sent.token)?.guildId).toBeNull();
+    expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['dm answer']);
+    expect(errors).toEqual([]);
+  });
+  it('DM messages: sendMessage({ dm: true }) and the bot answering with user.send()', async () => {
+    const { fake, client } = await boot({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.DirectMessages],
+      partials: [Partials.Channel],
+    });
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, resolve));
+    const sent = await fake.sendMessage({ content: 'private question', dm: true });
+    const message = await got;
+    expect(message.guildId).toBeNull();
+    expect(message.channel.isDMBased()).toBe(true);
+    expect(message.content).toBe('private question'); // DMs are not redacted without MessageContent
+    expect(sent.channel_id).toBe(fake.dmChannelId());
+
+    const answer = await message.author.send('private answer');
+    expect(answer.channelId).toBe(fake.dmChannelId());
+    expect(fake.channelMessages(fake.dmChannelId()).map((m) => m.content)).toEqual(['private question', 'private answer']);
+
+    // A DM the client does not know yet goes through POST /users/@me/channels.
+    const ownerDm = await client.users.createDM(fake.ownerId);
+    expect(ownerDm.id).toBe(fake.dmChannelId(fake.ownerId));
+    expect(fake.requestsMatching('POST', '/users/@me/channels')).toMatchObject([{ body: { recipient_id: fake.ownerId } }]);
+  });
+});
+
+describe('FakeDiscord gateway sharding', () => {
+  it("shards: 'auto' gets one connection per shard, each with its guilds; events go to the guild's shard", async () => {
+    const lines: string[] = [];
+    const guildA = snowflakeOnShard(0, 2);
+    const started = performance.now();
+    const { fake, client } = await boot(
+      { shards: 'auto' },
+      { shards: 2, guildId: guildA, guilds: [{ name: 'Guild B', shard: 1 }], log: (l) => lines.push(l) },
+    );
+    const loginMs = performance.now() - started;
+    const b = fake.guildIds[1]!;
+    expect(shardOf(guildA, 2)).toBe(0);
+    expect(shardOf(b, 2)).toBe(1);
+    expect(loginMs).toBeLessThan(3000); // no 5 s identify wait between the shards
+
+    expect((await client.rest.get(Routes.gatewayBot())) as { shards: number }).toMatchObject({ shards: 2 });
+    const identifies = fake.gatewayPayloads.filter((p) => p.op === 2);
+    expect(identifies.map((p) => (p.d as { shard: number[] }).shard).sort()).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    const connectionOfShard = new Map(identifies.map((p) => [(p.d as { shard: number[] }).shard[0]!, p.connection]));
+    const dispatchesOn = (shard: number, event: string) =>
+      lines.filter((l) => l.startsWith(`[gateway #${connectionOfShard.get(shard)}] -> op 0 ${event} `)).length;
+
+    // Each shard got READY and the GUILD_CREATE of its own guild only (discord.js records the shard).
+    expect(client.guilds.cache.get(guildA)?.shardId).toBe(0);
+    expect(client.guilds.cache.get(b)?.shardId).toBe(1);
+    expect([dispatchesOn(0, 'READY'), dispatchesOn(1, 'READY')]).toEqual([1, 1]);
+    expect([dispatchesOn(0, 'GUILD_CREATE'), dispatchesOn(1, 'GUILD_CREATE')]).toEqual([1, 1]);
+
+    // An interaction from each guild arrives, on its guild's shard; a DM one on shard 0.
+    const seen: Array<string | null> = [];
+    const errors = onInteraction(client, async (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push(i.guildId);
+      await i.reply('ok');
+    });
+    await (await fake.sendSlashCommand({ name: 'ask', guildId: b })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([0, 1]);
+    await (await fake.sendSlashCommand({ name: 'ask' })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([1, 1]);
+    await (await fake.sendSlashCommand({ name: 'ask', dm: true })).waitForCallback();
+    expect([dispatchesOn(0, 'INTERACTION_CREATE'), dispatchesOn(1, 'INTERACTION_CREATE')]).toEqual([2, 1]);
+    expect(seen).toEqual([b, guildA, null]);
+
+    // Message events too (the bot's own reply echoes went to the guild's shard as well).
+    const got = new Promise<Message>((resolve) => client.on(Events.MessageCreate, (m) => m.author.id !== fake.botUser.id && resolve(m)));
+    await fake.sendMessage({ content: 'hello', guildId: b, mentionsBot: true });
+    expect((await got).guildId).toBe(b);
+    expect(dispatchesOn(1, 'MESSAGE_CREATE')).toBe(2); // reply echo + this message
+    expect(dispatchesOn(0, 'MESSAGE_CREATE')).toBe(1); // reply echo in A (the DM echo is dropped: no DirectMessages intent)
+
+    // A guild joined later shows up on its shard.
+    const created = once(client, Events.GuildCreate);
+    const { id: c } = await fake.addGuild({ shard: 1 });
+    const [guildC] = (await created) as [Guild];
+    expect(guildC.id).toBe(c);
+    expect(guildC.shardId).toBe(1);
+    expect(errors).toEqual([]);
   });
 });

@@ -6,6 +6,29 @@
  *   const client = new Client({ intents: [...], rest: { api: fake.apiUrl } });
  *   await client.login(fake.token);
  *
+ * Several guilds (the default one is `fake.guildId` / `fake.channelId`, as before):
+ *
+ *   const fake = await FakeDiscord.start({ guilds: [{ name: 'B', everyonePermissions: 0n }] });
+ *   const b = fake.guildIds[1];                           // fake.guildIds: default guild first
+ *   const { id, channelId } = await fake.addGuild({ name: 'C' }); // after login: GUILD_CREATE (guildCreate)
+ *   await fake.removeGuild(id);                           // GUILD_DELETE { id } (guildDelete); REST -> 403
+ *   const role = await fake.createRole({ guildId: b, name: 'mods', permissions: ManageGuild });
+ *   await fake.sendSlashCommand({ name: 'ask', guildId: b, roles: [role.id] }); // B's channel + permissions
+ *   await fake.sendSlashCommand({ name: 'ask', dm: true });  // bot DM: no guild_id/member, `user`
+ *   await fake.sendMessage({ content: 'hi', guildId: b });   // also createTextChannel/createThread({ guildId })
+ *   fake.guildChannelId(b); fake.dmChannelId(userId);
+ *
+ * Each guild has its own @everyone role (id = guild id), bot role, members (bot, `fake.userId`, its
+ * owner, default `fake.ownerId`) and default text channel. Member permissions are computed in the
+ * interaction's guild (@everyone | roles, owner/Administrator = all) unless `memberPermissions` is given.
+ * A helper given only `channelId` uses that channel's guild. Per-guild REST routes answer for every
+ * guild (unknown: 404 10004; removed: 403 50001).
+ *
+ * Sharding: `FakeDiscord.start({ shards: 2 })` makes `GET /gateway/bot` answer `shards: 2`; each
+ * connection (IDENTIFY `shard: [id, 2]`) gets only its guilds (`shardOf(guildId, 2)`) in READY /
+ * GUILD_CREATE and their events; DMs and guild-less events go to shard 0. `snowflakeOnShard(s, n)`
+ * or `GuildOptions.shard` pick guild ids on a given shard.
+ *
  * - REST lives under `${baseUrl}/api/v10/...` (discord.js appends `/v10` to `rest.api`).
  * - `GET /gateway/bot` points the client at `ws://127.0.0.1:PORT`; the client connects with
  *   `?v=10&encoding=json` (plus `&compress=zlib-stream` only when zlib-sync is installed).
@@ -69,8 +92,34 @@ export interface FakeDiscordOptions {
   everyonePermissions?: bigint;
   /** Interaction callbacks later than this are rejected with 10062 Unknown interaction (default 3000). */
   interactionResponseWindowMs?: number;
+  /** Extra guilds (servers) the bot is in besides the default one, see `fake.addGuild`. */
+  guilds?: GuildOptions[];
+  /**
+   * Gateway shard count (default 1): `GET /gateway/bot` answers `shards: N`, and each connection
+   * (IDENTIFY `shard: [id, N]`) only gets the guilds of its shard (`(guildId >> 22) % N`, see
+   * `shardOf`) and their events; DMs go to shard 0.
+   */
+  shards?: number;
   /** Optional debug logger (each REST call and gateway frame). */
   log?: (line: string) => void;
+}
+
+/** A guild (server) of the fake: `FakeDiscordOptions.guilds` and `fake.addGuild()`. */
+export interface GuildOptions {
+  /** Guild id (default: a fresh snowflake; on shard `shard` when that is given). */
+  id?: string;
+  name?: string;
+  /** Owner (has every permission). Default: `fake.ownerId`, the owner of the default guild. */
+  ownerId?: string;
+  /** Permissions of this guild's @everyone role (default: like the default guild). */
+  everyonePermissions?: bigint;
+  /** Permissions of the bot's managed role in this guild (default: `FakeDiscordOptions.botPermissions`). */
+  botPermissions?: bigint;
+  /** Default text channel id / name (default: a fresh snowflake / 'general'). */
+  channelId?: string;
+  channelName?: string;
+  /** When no `id` is given: generate one that falls on this shard (of `FakeDiscordOptions.shards`). */
+  shard?: number;
 }
 
 export interface RecordedFile {
@@ -126,12 +175,21 @@ export interface SlashOption {
 
 export interface InteractionBaseOptions {
   userId?: string;
-  /** Permission bits of the invoking member (default: @everyone + their roles). */
+  /** Permission bits of the invoking member (default: computed in that guild: @everyone + their roles, owner = all). */
   memberPermissions?: bigint | string;
-  /** Role ids of the invoking member (create them with `fake.createRole`). */
+  /** Role ids of the invoking member in that guild (create them with `fake.createRole`). Sticks to the member. */
   roles?: string[];
+  /**
+   * Guild of the interaction (default: the guild of `channelId` when given, else `fake.guildId`).
+   * The channel defaults to that guild's default text channel.
+   */
   guildId?: string;
   channelId?: string;
+  /**
+   * In the bot's DM with the user instead of a guild: no `guild_id`/`member`, `user` instead, a DM
+   * channel (type 1, created on first use, see `fake.dmChannelId`). `guildId`/`roles` are ignored.
+   */
+  dm?: boolean;
   locale?: string;
 }
 
@@ -172,7 +230,14 @@ export interface ModalSubmitOptions extends InteractionBaseOptions {
 export interface SendMessageOptions {
   content: string;
   authorId?: string;
+  /** Guild of the message (default: the guild of `channelId` when given, else `fake.guildId`); the channel defaults to its default channel. */
+  guildId?: string;
   channelId?: string;
+  /**
+   * A DM from the author to the bot (the DM channel is created on first use; needs the DirectMessages
+   * intent on the client, and `Partials.Channel` for discord.js to emit it on an uncached DM channel).
+   */
+  dm?: boolean;
   /** Prefix the content with `<@bot>` (unless already present) and put the bot in `mentions`. */
   mentionsBot?: boolean;
   /**
@@ -289,6 +354,17 @@ const DEFAULT_EVERYONE_PERMISSIONS =
 
 const DEFAULT_BOT_PERMISSIONS = DEFAULT_EVERYONE_PERMISSIONS | P.ManageMessages | P.ManageThreads;
 
+/** What the bot may do in a DM channel (app_permissions of DM interactions). */
+const DM_PERMISSIONS =
+  P.AddReactions |
+  P.ViewChannel |
+  P.SendMessages |
+  P.EmbedLinks |
+  P.AttachFiles |
+  P.ReadMessageHistory |
+  P.UseExternalEmojis |
+  P.UseApplicationCommands;
+
 const Intents = {
   Guilds: 1 << 0,
   GuildMembers: 1 << 1,
@@ -370,6 +446,30 @@ interface Session {
   invalid: boolean;
 }
 
+interface GuildState {
+  guild: Json;
+  /** roleId -> role; the @everyone role has the guild's id. */
+  roles: Map<string, Json>;
+  /** userId -> member (with `user`). */
+  members: Map<string, Json>;
+  /** The guild's default text channel. */
+  channelId: string;
+  botRoleId: string;
+}
+
+/** Shard of a guild for `shards` shards, like Discord: `(guildId >> 22) % shards`. */
+export function shardOf(guildId: string, shards: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shards));
+}
+
+/** A fresh snowflake that falls on shard `shard` of `shards` (its timestamp moves by < `shards` ms). */
+export function snowflakeOnShard(shard: number, shards: number): string {
+  const id = BigInt(snowflake());
+  const ms = id >> 22n;
+  const delta = (BigInt(shard) - (ms % BigInt(shards)) + BigInt(shards)) % BigInt(shards);
+  return (((ms + delta) << 22n) | (id & 0x3fffffn)).toString();
+}
+
 interface RouteContext {
   method: string;
   path: string;
@@ -419,12 +519,13 @@ export class FakeDiscord {
   readonly token: string;
   readonly botUser: APIUser;
   readonly applicationId: string;
+  /** The default guild (what every helper uses unless told `guildId`). */
   readonly guildId: string;
-  /** The default guild text channel. */
+  /** The default guild's default text channel. */
   readonly channelId: string;
-  /** Default (non-owner) human member used by the send* helpers. */
+  /** Default (non-owner) human member used by the send* helpers (a member of every guild). */
   readonly userId: string;
-  /** Guild owner (another human member). */
+  /** Owner of the default guild (another human member), and of extra guilds unless they name one. */
   readonly ownerId: string;
 
   /** Every HTTP request, in arrival order. */
@@ -436,7 +537,7 @@ export class FakeDiscord {
 
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
-  private readonly opts: Required<Omit<FakeDiscordOptions, 'log'>> & Pick<FakeDiscordOptions, 'log'>;
+  private readonly opts: Required<Omit<FakeDiscordOptions, 'log' | 'guilds'>> & Pick<FakeDiscordOptions, 'log'>;
   private readonly routes: Route[] = [];
   private readonly connections = new Set<GatewayConnection>();
   private readonly sessions = new Map<string, Session>();
@@ -444,9 +545,13 @@ export class FakeDiscord {
   private closed = false;
 
   private readonly users = new Map<string, Json>();
-  private readonly guild: Json;
-  private readonly roles = new Map<string, Json>();
-  private readonly members = new Map<string, Json>();
+  /** guildId -> state, the default guild first (insertion ordered). */
+  private readonly guildStates = new Map<string, GuildState>();
+  /** Guilds the bot was removed from (REST answers 403 Missing Access for them and their channels). */
+  private readonly removedGuildIds = new Set<string>();
+  /** userId -> DM channel id with the bot. */
+  private readonly dmChannels = new Map<string, string>();
+  /** Every channel and thread of every guild, plus DM channels (ids are global, like Discord). */
   private readonly channels = new Map<string, Json>();
   /** channelId -> (messageId -> message), insertion ordered (oldest first). */
   private readonly messages = new Map<string, Map<string, Json>>();
@@ -456,7 +561,6 @@ export class FakeDiscord {
   private readonly globalCommands = new Map<string, Json>();
   private readonly guildCommands = new Map<string, Map<string, Json>>();
   private readonly commandIdsByName = new Map<string, string>();
-  private readonly botRoleId: string;
 
   private readonly requestWaiters = new Set<Waiter<RecordedRequest>>();
   private readonly gatewayWaiters = new Set<Waiter<ReceivedGatewayPayload>>();
@@ -485,6 +589,7 @@ export class FakeDiscord {
       botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
       everyonePermissions: options.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS,
       interactionResponseWindowMs: options.interactionResponseWindowMs ?? 3_000,
+      shards: Math.max(1, Math.floor(options.shards ?? 1)),
       log: options.log,
     };
     this.token = makeToken(botUserId);
@@ -493,7 +598,6 @@ export class FakeDiscord {
     this.channelId = this.opts.channelId;
     this.userId = this.opts.userId;
     this.ownerId = snowflake();
-    this.botRoleId = snowflake();
 
     // --- users
     const bot: Json = {
@@ -517,52 +621,16 @@ export class FakeDiscord {
     this.ensureUser(this.userId, this.opts.username);
     this.ensureUser(this.ownerId, 'owner');
 
-    // --- guild, roles, members, channel
-    const now = new Date().toISOString();
-    this.guild = {
+    // --- guilds (each with its @everyone role, the bot's managed role, members and a text channel)
+    this.createGuildState({
       id: this.guildId,
       name: this.opts.guildName,
-      icon: null,
-      splash: null,
-      discovery_splash: null,
-      owner_id: this.ownerId,
-      afk_channel_id: null,
-      afk_timeout: 300,
-      widget_enabled: false,
-      verification_level: 0,
-      default_message_notifications: 1,
-      explicit_content_filter: 0,
-      features: [],
-      mfa_level: 0,
-      application_id: null,
-      system_channel_id: this.channelId,
-      system_channel_flags: 0,
-      rules_channel_id: null,
-      max_members: 500000,
-      vanity_url_code: null,
-      description: null,
-      banner: null,
-      premium_tier: 0,
-      premium_subscription_count: 0,
-      preferred_locale: 'en-US',
-      public_updates_channel_id: null,
-      nsfw_level: 0,
-      premium_progress_bar_enabled: false,
-      safety_alerts_channel_id: null,
-      joined_at: now,
-    };
-    this.roles.set(this.guildId, this.makeRole(this.guildId, '@everyone', this.opts.everyonePermissions, 0));
-    this.roles.set(
-      this.botRoleId,
-      this.makeRole(this.botRoleId, this.opts.botUsername, this.opts.botPermissions, 1, {
-        managed: true,
-        tags: { bot_id: botUserId },
-      }),
-    );
-    this.ensureMember(botUserId, [this.botRoleId]);
-    this.ensureMember(this.userId);
-    this.ensureMember(this.ownerId);
-    this.channels.set(this.channelId, this.makeTextChannel(this.channelId, this.opts.channelName, 0));
+      ownerId: this.ownerId,
+      everyonePermissions: this.opts.everyonePermissions,
+      channelId: this.channelId,
+      channelName: this.opts.channelName,
+    });
+    for (const g of options.guilds ?? []) this.createGuildState(g);
 
     this.registerRoutes();
   }
@@ -649,6 +717,61 @@ export class FakeDiscord {
     if (!st) return undefined;
     const { message: _message, ...rest } = st;
     return clone(rest);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Guilds
+  // ------------------------------------------------------------------------------------------
+
+  /** Ids of the guilds the bot is in, the default guild (`fake.guildId`) first. */
+  get guildIds(): string[] {
+    return [...this.guildStates.keys()];
+  }
+
+  /** The default text channel of a guild (default: the default guild). */
+  guildChannelId(guildId: string = this.guildId): string {
+    return this.guildState(guildId).channelId;
+  }
+
+  /**
+   * The bot joins another guild (with its @everyone role, the bot's managed role, the default user
+   * and the owner as members, and a default text channel). When clients are connected, GUILD_CREATE
+   * is dispatched (on the guild's shard), so discord.js emits `guildCreate`.
+   */
+  async addGuild(opts: GuildOptions = {}): Promise<{ id: string; channelId: string }> {
+    const state = this.createGuildState(opts);
+    const id = state.guild.id as string;
+    if (this.liveSessionsFor(id).length) await this.dispatchInternal('GUILD_CREATE', this.guildCreatePayload(state));
+    return { id, channelId: state.channelId };
+  }
+
+  /**
+   * The bot is removed (kicked/banned/left) from a guild: GUILD_DELETE `{ id }` without `unavailable`
+   * (discord.js emits `guildDelete`). Afterwards REST answers 403 Missing Access for the guild and its
+   * channels, and the send* helpers refuse it. Works for the default guild too.
+   */
+  async removeGuild(guildId: string): Promise<void> {
+    this.guildState(guildId);
+    this.guildStates.delete(guildId);
+    this.removedGuildIds.add(guildId);
+    await this.dispatchInternal('GUILD_DELETE', { id: guildId });
+  }
+
+  /** The bot's DM channel with a user (created on first use, type 1). */
+  dmChannelId(userId: string = this.userId): string {
+    let id = this.dmChannels.get(userId);
+    if (!id) {
+      id = snowflake();
+      this.channels.set(id, {
+        id,
+        type: 1,
+        last_message_id: null,
+        flags: 0,
+        recipients: [clone(this.ensureUser(userId))],
+      });
+      this.dmChannels.set(userId, id);
+    }
+    return id;
   }
 
   /** Identified gateway sessions that are currently connected. */
@@ -750,25 +873,30 @@ export class FakeDiscord {
   // ------------------------------------------------------------------------------------------
 
   /**
-   * Sends a dispatch (op 0) to every identified session (respecting intents when enabled).
-   * Resolves with the number of sessions it was written to; rejects when no client is identified.
+   * Sends a dispatch (op 0) to every identified session (respecting intents when enabled) whose
+   * shard covers the event's guild (`guild_id`, or `id` for GUILD_CREATE/UPDATE/DELETE; else shard 0).
+   * Resolves with the number of sessions it was written to; rejects when no such client is identified.
    */
   async dispatch(event: string, data: unknown): Promise<number> {
-    const live = [...this.sessions.values()].filter((s) => !s.invalid && s.conn);
-    if (live.length === 0) {
-      throw new Error(`FakeDiscord.dispatch(${event}): no identified gateway session — did the client login?`);
+    const guildId = this.eventGuildId(event, data as Json);
+    if (this.liveSessionsFor(guildId).length === 0) {
+      const any = [...this.sessions.values()].some((s) => !s.invalid && s.conn);
+      throw new Error(
+        `FakeDiscord.dispatch(${event}): no identified gateway session` +
+          (any ? ` on the shard of guild ${guildId ?? '(none: shard 0)'}` : ' — did the client login?'),
+      );
     }
     return this.dispatchInternal(event, data as Json);
   }
 
   async sendSlashCommand(opts: SlashCommandOptions): Promise<SentInteraction> {
-    const guildId = opts.guildId ?? this.guildId;
-    const { options, resolved } = this.resolveOptions(opts.options ?? []);
+    const { guildId } = this.interactionTarget(opts);
+    const { options, resolved } = this.resolveOptions(opts.options ?? [], guildId, opts.userId ?? this.userId);
     return this.sendInteraction(2, opts, {
       id: this.commandIdFor(opts.name, guildId),
       name: opts.name,
       type: 1,
-      guild_id: guildId,
+      ...(guildId ? { guild_id: guildId } : {}),
       ...(options.length ? { options } : {}),
       ...(resolved ? { resolved } : {}),
     });
@@ -776,8 +904,8 @@ export class FakeDiscord {
 
   /** Autocomplete (type 4). Mark the focused option with `focused: true` (default: the last leaf option). */
   async sendAutocomplete(opts: SlashCommandOptions): Promise<SentInteraction> {
-    const guildId = opts.guildId ?? this.guildId;
-    const { options } = this.resolveOptions(opts.options ?? []);
+    const { guildId } = this.interactionTarget(opts);
+    const { options } = this.resolveOptions(opts.options ?? [], guildId, opts.userId ?? this.userId);
     const leaves: Json[] = [];
     const walk = (list: Json[]) =>
       list.forEach((o) => (o.type === 1 || o.type === 2 ? walk(o.options ?? []) : leaves.push(o)));
@@ -787,13 +915,13 @@ export class FakeDiscord {
       id: this.commandIdFor(opts.name, guildId),
       name: opts.name,
       type: 1,
-      guild_id: guildId,
+      ...(guildId ? { guild_id: guildId } : {}),
       options,
     });
   }
 
   async sendButton(opts: ButtonOptions): Promise<SentInteraction & { messageId: string }> {
-    const channelId = opts.channelId ?? this.channelId;
+    const { channelId } = this.interactionTarget(opts);
     const message = this.componentSourceMessage(channelId, opts.messageId, opts.customId, opts.componentType ?? 2);
     const sent = await this.sendInteraction(
       3,
@@ -805,7 +933,7 @@ export class FakeDiscord {
   }
 
   async sendSelectMenu(opts: SelectMenuOptions): Promise<SentInteraction & { messageId: string }> {
-    const channelId = opts.channelId ?? this.channelId;
+    const { channelId } = this.interactionTarget(opts);
     const componentType = opts.componentType ?? 3;
     const message = this.componentSourceMessage(channelId, opts.messageId, opts.customId, componentType);
     const sent = await this.sendInteraction(
@@ -818,8 +946,7 @@ export class FakeDiscord {
   }
 
   async sendMessageContextMenu(opts: MessageContextMenuOptions): Promise<SentInteraction> {
-    const channelId = opts.channelId ?? this.channelId;
-    const guildId = opts.guildId ?? this.guildId;
+    const { guildId, channelId } = this.interactionTarget(opts);
     let target: Json | undefined;
     if (typeof opts.targetMessage === 'string') {
       target = this.findMessage(opts.targetMessage);
@@ -833,11 +960,11 @@ export class FakeDiscord {
       );
     }
     const wire = this.gatewayMessage(target);
-    return this.sendInteraction(2, opts, {
+    return this.sendInteraction(2, { ...opts, channelId }, {
       id: this.commandIdFor(opts.name, guildId),
       name: opts.name,
       type: 3,
-      guild_id: guildId,
+      ...(guildId ? { guild_id: guildId } : {}),
       target_id: target.id,
       resolved: { messages: { [target.id]: wire } },
     });
@@ -859,11 +986,20 @@ export class FakeDiscord {
     );
   }
 
-  /** A user (default `fake.userId`) posts a message: MESSAGE_CREATE + channel history. */
+  /**
+   * A user (default `fake.userId`) posts a message: MESSAGE_CREATE + channel history. In the default
+   * guild's default channel unless `guildId`/`channelId`/`threadOf`/`dm` say otherwise.
+   */
   async sendMessage(opts: SendMessageOptions): Promise<APIMessage> {
     const author = this.ensureUser(opts.authorId ?? this.userId);
-    this.ensureMember(author.id);
-    let channelId = opts.channelId ?? this.channelId;
+    let channelId: string;
+    if (opts.dm) {
+      channelId = opts.channelId ?? this.dmChannelId(author.id);
+    } else if (opts.channelId) {
+      channelId = opts.channelId;
+    } else {
+      channelId = this.guildState(opts.guildId ?? this.guildId).channelId;
+    }
     if (opts.threadOf) {
       const existing = this.channels.get(opts.threadOf);
       if (existing) {
@@ -882,6 +1018,8 @@ export class FakeDiscord {
     }
     const channel = this.channels.get(channelId);
     if (!channel) throw new Error(`sendMessage: unknown channel ${channelId}`);
+    const guildId: string | null = channel.guild_id ?? null;
+    if (guildId) this.ensureMember(this.guildState(guildId), author.id);
 
     let content = opts.content;
     const mentions: Json[] = [];
@@ -890,7 +1028,7 @@ export class FakeDiscord {
     }
     for (const m of content.matchAll(/<@!?(\d+)>/g)) {
       const u = this.users.get(m[1]!);
-      if (u && !mentions.some((x) => x.id === u.id)) mentions.push(this.userWithMember(u));
+      if (u && !mentions.some((x) => x.id === u.id)) mentions.push(this.userWithMember(u, guildId));
     }
     const message = this.buildMessage(channelId, author, {
       content,
@@ -904,16 +1042,20 @@ export class FakeDiscord {
     return this.gatewayMessage(message) as APIMessage;
   }
 
-  /** A (public) thread created by a user; dispatches THREAD_CREATE. */
+  /**
+   * A (public) thread created by a user; dispatches THREAD_CREATE. The parent defaults to the default
+   * channel of `guildId` (default: the default guild).
+   */
   async createThread(opts: {
     name: string;
     parentId?: string;
+    guildId?: string;
     fromMessageId?: string;
     ownerId?: string;
     type?: 11 | 12;
   }): Promise<APIThreadChannel> {
     const thread = this.createThreadState(
-      opts.parentId ?? this.channelId,
+      opts.parentId ?? this.guildState(opts.guildId ?? this.guildId).channelId,
       opts.name,
       opts.ownerId ?? this.userId,
       opts.fromMessageId,
@@ -923,19 +1065,25 @@ export class FakeDiscord {
     return clone(thread) as APIThreadChannel;
   }
 
-  /** Another guild text channel; dispatches CHANNEL_CREATE. */
-  async createTextChannel(opts: { name: string }): Promise<APITextChannel> {
-    const channel = this.makeTextChannel(snowflake(), opts.name, this.channels.size);
+  /** Another text channel in `guildId` (default: the default guild); dispatches CHANNEL_CREATE. */
+  async createTextChannel(opts: { name: string; guildId?: string }): Promise<APITextChannel> {
+    const state = this.guildState(opts.guildId ?? this.guildId);
+    const position = [...this.channels.values()].filter((c) => c.guild_id === state.guild.id).length;
+    const channel = this.makeTextChannel(state.guild.id, snowflake(), opts.name, position);
     this.channels.set(channel.id, channel);
     await this.dispatchInternal('CHANNEL_CREATE', clone(channel));
     return clone(channel) as APITextChannel;
   }
 
-  /** A guild role; dispatches GUILD_ROLE_CREATE. Pass its id in `roles` of the interaction helpers. */
-  async createRole(opts: { name: string; permissions?: bigint }): Promise<APIRole> {
-    const role = this.makeRole(snowflake(), opts.name, opts.permissions ?? 0n, this.roles.size);
-    this.roles.set(role.id, role);
-    await this.dispatchInternal('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: clone(role) });
+  /**
+   * A role in `guildId` (default: the default guild); dispatches GUILD_ROLE_CREATE. Pass its id in
+   * `roles` of the interaction helpers (with the same `guildId`).
+   */
+  async createRole(opts: { name: string; permissions?: bigint; guildId?: string }): Promise<APIRole> {
+    const state = this.guildState(opts.guildId ?? this.guildId);
+    const role = this.makeRole(snowflake(), opts.name, opts.permissions ?? 0n, state.roles.size);
+    state.roles.set(role.id, role);
+    await this.dispatchInternal('GUILD_ROLE_CREATE', { guild_id: state.guild.id, role: clone(role) });
     return clone(role) as APIRole;
   }
 
@@ -982,8 +1130,8 @@ export class FakeDiscord {
     return u;
   }
 
-  private ensureMember(userId: string, roles: string[] = []): Json {
-    let m = this.members.get(userId);
+  private ensureMember(state: GuildState, userId: string, roles: string[] = []): Json {
+    let m = state.members.get(userId);
     if (!m) {
       m = {
         user: this.ensureUser(userId),
@@ -999,13 +1147,113 @@ export class FakeDiscord {
         pending: false,
         communication_disabled_until: null,
       };
-      this.members.set(userId, m);
+      state.members.set(userId, m);
     }
     return m;
   }
 
-  private userWithMember(user: Json): Json {
-    const m = this.members.get(user.id);
+  /** The state of a known guild; throws (for test helpers) when the bot is not in it. */
+  private guildState(guildId: string): GuildState {
+    const state = this.guildStates.get(guildId);
+    if (!state) {
+      throw new Error(
+        `FakeDiscord: ${this.removedGuildIds.has(guildId) ? 'the bot was removed from' : 'unknown'} guild ${guildId} ` +
+          `(known: ${this.guildIds.join(', ') || 'none'})`,
+      );
+    }
+    return state;
+  }
+
+  /** REST view of a guild: 404 Unknown Guild, or 403 Missing Access after `removeGuild`. */
+  private guildStateOrError(guildId: string): GuildState {
+    const state = this.guildStates.get(guildId);
+    if (state) return state;
+    if (this.removedGuildIds.has(guildId)) throw new ApiError(403, 50001, 'Missing Access');
+    throw unknown('Guild', 10004);
+  }
+
+  private createGuildState(g: GuildOptions): GuildState {
+    const id = g.id ?? (g.shard !== undefined ? snowflakeOnShard(g.shard, this.opts.shards) : snowflake());
+    if (this.guildStates.has(id)) throw new Error(`FakeDiscord: guild ${id} already exists`);
+    this.removedGuildIds.delete(id);
+    const ownerId = g.ownerId ?? this.ownerId;
+    this.ensureUser(ownerId);
+    const channelId = g.channelId ?? snowflake();
+    if (this.channels.has(channelId)) throw new Error(`FakeDiscord: channel ${channelId} already exists`);
+    const botRoleId = snowflake();
+    const guild: Json = {
+      id,
+      name: g.name ?? (id === this.guildId ? 'Fake Guild' : `Fake Guild ${id.slice(-4)}`),
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      owner_id: ownerId,
+      afk_channel_id: null,
+      afk_timeout: 300,
+      widget_enabled: false,
+      verification_level: 0,
+      default_message_notifications: 1,
+      explicit_content_filter: 0,
+      features: [],
+      mfa_level: 0,
+      application_id: null,
+      system_channel_id: channelId,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      max_members: 500000,
+      vanity_url_code: null,
+      description: null,
+      banner: null,
+      premium_tier: 0,
+      premium_subscription_count: 0,
+      preferred_locale: 'en-US',
+      public_updates_channel_id: null,
+      nsfw_level: 0,
+      premium_progress_bar_enabled: false,
+      safety_alerts_channel_id: null,
+      joined_at: new Date().toISOString(),
+    };
+    const state: GuildState = { guild, roles: new Map(), members: new Map(), channelId, botRoleId };
+    state.roles.set(id, this.makeRole(id, '@everyone', g.everyonePermissions ?? this.opts.everyonePermissions, 0));
+    state.roles.set(
+      botRoleId,
+      this.makeRole(botRoleId, this.opts.botUsername, g.botPermissions ?? this.opts.botPermissions, 1, {
+        managed: true,
+        tags: { bot_id: this.botUser.id },
+      }),
+    );
+    this.ensureMember(state, this.botUser.id, [botRoleId]);
+    this.ensureMember(state, this.userId);
+    this.ensureMember(state, ownerId);
+    this.channels.set(channelId, this.makeTextChannel(id, channelId, g.channelName ?? 'general', 0));
+    this.guildStates.set(id, state);
+    return state;
+  }
+
+  /**
+   * Guild and channel of an interaction: `dm` -> the user's DM channel; else `channelId` (or the
+   * source message's channel) and its guild; else `guildId` (default: the default guild) and its
+   * default channel. A DM channel means no guild.
+   */
+  private interactionTarget(
+    opts: InteractionBaseOptions,
+    sourceChannelId?: string,
+  ): { guildId: string | null; channelId: string } {
+    if (opts.dm) return { guildId: null, channelId: opts.channelId ?? this.dmChannelId(opts.userId ?? this.userId) };
+    const channelId = opts.channelId ?? sourceChannelId ?? this.guildState(opts.guildId ?? this.guildId).channelId;
+    const channel = this.channels.get(channelId);
+    if (!channel) throw new Error(`FakeDiscord: unknown channel ${channelId}`);
+    if (channel.type === 1) return { guildId: null, channelId };
+    const guildId = opts.guildId ?? (channel.guild_id as string | undefined) ?? this.guildId;
+    if (channel.guild_id && channel.guild_id !== guildId) {
+      throw new Error(`FakeDiscord: channel ${channelId} belongs to guild ${channel.guild_id as string}, not ${guildId}`);
+    }
+    this.guildState(guildId);
+    return { guildId, channelId };
+  }
+
+  private userWithMember(user: Json, guildId: string | null): Json {
+    const m = guildId ? this.guildStates.get(guildId)?.members.get(user.id) : undefined;
     if (!m) return clone(user);
     const { user: _u, ...member } = m;
     return { ...clone(user), member: clone(member) };
@@ -1029,11 +1277,11 @@ export class FakeDiscord {
     };
   }
 
-  private makeTextChannel(id: string, name: string, position: number): Json {
+  private makeTextChannel(guildId: string, id: string, name: string, position: number): Json {
     return {
       id,
       type: 0,
-      guild_id: this.guildId,
+      guild_id: guildId,
       name,
       position,
       permission_overwrites: [],
@@ -1048,27 +1296,29 @@ export class FakeDiscord {
     };
   }
 
-  private permissionsOf(userId: string, roleIds?: string[]): bigint {
-    if (userId === this.guild.owner_id) return ALL_PERMISSIONS;
-    const roles = roleIds ?? this.members.get(userId)?.roles ?? [];
-    let perms = BigInt(this.roles.get(this.guildId)!.permissions);
+  /** Guild-level permissions of a member: @everyone | their roles; owner / Administrator = all. */
+  private permissionsOf(state: GuildState, userId: string, roleIds?: string[]): bigint {
+    if (userId === state.guild.owner_id) return ALL_PERMISSIONS;
+    const roles = roleIds ?? state.members.get(userId)?.roles ?? [];
+    let perms = BigInt(state.roles.get(state.guild.id)!.permissions);
     for (const r of roles) {
-      const role = this.roles.get(r);
+      const role = state.roles.get(r);
       if (role) perms |= BigInt(role.permissions);
     }
     return perms & P.Administrator ? ALL_PERMISSIONS : perms;
   }
 
-  private guildCreatePayload(): Json {
-    const members = [...this.members.values()].map(clone);
-    const channels = [...this.channels.values()].filter((c) => c.type !== 11 && c.type !== 12).map(clone);
-    const threads = [...this.channels.values()].filter((c) => c.type === 11 || c.type === 12).map(clone);
+  private guildCreatePayload(state: GuildState): Json {
+    const members = [...state.members.values()].map(clone);
+    const own = [...this.channels.values()].filter((c) => c.guild_id === state.guild.id);
+    const channels = own.filter((c) => c.type !== 11 && c.type !== 12).map(clone);
+    const threads = own.filter((c) => c.type === 11 || c.type === 12).map(clone);
     return {
-      ...clone(this.guild),
+      ...clone(state.guild),
       unavailable: false,
       large: false,
       member_count: members.length,
-      roles: [...this.roles.values()].map(clone),
+      roles: [...state.roles.values()].map(clone),
       emojis: [],
       stickers: [],
       members,
@@ -1112,10 +1362,10 @@ export class FakeDiscord {
   private gatewayMessage(message: Json): Json {
     const out = clone(message);
     const channel = this.channels.get(message.channel_id);
+    if (channel) out.channel_type = channel.type; // DMs too (discord.js needs it for partial DM channels)
     if (channel?.guild_id) {
       out.guild_id = channel.guild_id;
-      out.channel_type = channel.type;
-      const member = this.members.get(message.author.id);
+      const member = this.guildStates.get(channel.guild_id)?.members.get(message.author.id);
       if (member && !message.webhook_id) {
         const { user: _u, ...rest } = member;
         out.member = clone(rest);
@@ -1156,9 +1406,15 @@ export class FakeDiscord {
 
   private replyFields(channelId: string, messageId: string): Json {
     const ref = this.findMessage(messageId);
+    const guildId = this.channels.get(channelId)?.guild_id as string | undefined;
     return {
       type: 19,
-      message_reference: { type: 0, channel_id: ref?.channel_id ?? channelId, guild_id: this.guildId, message_id: messageId },
+      message_reference: {
+        type: 0,
+        channel_id: ref?.channel_id ?? channelId,
+        ...(guildId ? { guild_id: guildId } : {}),
+        message_id: messageId,
+      },
       referenced_message: ref ? clone(ref) : null,
     };
   }
@@ -1172,7 +1428,7 @@ export class FakeDiscord {
   ): Json {
     const parent = this.channels.get(parentId);
     if (!parent) throw unknown('Channel', 10003);
-    if (parent.type === 11 || parent.type === 12) {
+    if (parent.type === 11 || parent.type === 12 || parent.type === 1) {
       throw new ApiError(400, 50024, 'Cannot execute action on this channel type');
     }
     let starter: Json | undefined;
@@ -1188,7 +1444,7 @@ export class FakeDiscord {
     const thread: Json = {
       id,
       type,
-      guild_id: this.guildId,
+      guild_id: parent.guild_id,
       parent_id: parentId,
       owner_id: ownerId,
       name: name.slice(0, 100),
@@ -1219,7 +1475,7 @@ export class FakeDiscord {
         ...this.buildMessage(id, starter.author, {
           type: 21,
           content: '',
-          message_reference: { type: 0, channel_id: parentId, guild_id: this.guildId, message_id: starter.id },
+          message_reference: { type: 0, channel_id: parentId, guild_id: parent.guild_id, message_id: starter.id },
           referenced_message: clone({ ...starter, thread: undefined }),
         }),
         id,
@@ -1253,9 +1509,9 @@ export class FakeDiscord {
     return this.storeMessage(message);
   }
 
-  private commandIdFor(name: string, guildId: string): string {
+  private commandIdFor(name: string, guildId: string | null): string {
     const registered =
-      [...(this.guildCommands.get(guildId)?.values() ?? [])].find((c) => c.name === name) ??
+      [...((guildId ? this.guildCommands.get(guildId)?.values() : undefined) ?? [])].find((c) => c.name === name) ??
       [...this.globalCommands.values()].find((c) => c.name === name);
     if (registered) return registered.id;
     let id = this.commandIdsByName.get(name);
@@ -1266,7 +1522,12 @@ export class FakeDiscord {
     return id;
   }
 
-  private resolveOptions(input: SlashOption[]): { options: Json[]; resolved: Json | null } {
+  private resolveOptions(
+    input: SlashOption[],
+    guildId: string | null,
+    invokerId: string,
+  ): { options: Json[]; resolved: Json | null } {
+    const state = guildId ? this.guildState(guildId) : null;
     const resolved: Json = {};
     const add = (kind: string, id: string, value: Json) => {
       resolved[kind] ??= {};
@@ -1276,10 +1537,10 @@ export class FakeDiscord {
       const user = this.users.get(id);
       if (!user) return false;
       add('users', id, clone(user));
-      const member = this.members.get(id);
-      if (member) {
+      const member = state?.members.get(id);
+      if (state && member) {
         const { user: _u, ...rest } = member;
-        add('members', id, { ...clone(rest), permissions: this.permissionsOf(id).toString() });
+        add('members', id, { ...clone(rest), permissions: this.permissionsOf(state, id).toString() });
       }
       return true;
     };
@@ -1304,13 +1565,13 @@ export class FakeDiscord {
             id: c.id,
             name: c.name,
             type: c.type,
-            permissions: this.permissionsOf(this.userId).toString(),
+            permissions: (state ? this.permissionsOf(state, invokerId) : DM_PERMISSIONS).toString(),
             ...(c.parent_id ? { parent_id: c.parent_id } : {}),
             ...(c.thread_metadata ? { thread_metadata: clone(c.thread_metadata) } : {}),
           });
         }
       } else if (o.type === 8 || o.type === 9) {
-        const r = this.roles.get(String(value));
+        const r = state?.roles.get(String(value));
         if (r) add('roles', r.id, clone(r));
         else if (o.type === 9) resolveUser(String(value));
       }
@@ -1331,37 +1592,52 @@ export class FakeDiscord {
     data: Json,
     sourceMessage?: Json,
   ): Promise<SentInteraction> {
-    const guildId = opts.guildId ?? this.guildId;
-    const channelId = opts.channelId ?? sourceMessage?.channel_id ?? this.channelId;
-    const channel = this.channels.get(channelId);
-    if (!channel) throw new Error(`FakeDiscord: unknown channel ${channelId}`);
+    const { guildId, channelId } = this.interactionTarget(opts, sourceMessage?.channel_id);
+    const channel = this.channels.get(channelId)!;
     const user = this.ensureUser(opts.userId ?? this.userId);
-    const baseMember = this.ensureMember(user.id);
-    if (opts.roles) baseMember.roles = [...opts.roles];
-    const permissions =
-      opts.memberPermissions !== undefined
-        ? toBigInt(opts.memberPermissions)
-        : this.permissionsOf(user.id, baseMember.roles);
     const id = snowflake();
     const token = `fake-itoken.${id}.${randomBytes(24).toString('base64url')}`;
+    let context: Json;
+    if (guildId) {
+      const state = this.guildState(guildId);
+      const baseMember = this.ensureMember(state, user.id);
+      if (opts.roles) baseMember.roles = [...opts.roles];
+      const permissions =
+        opts.memberPermissions !== undefined
+          ? toBigInt(opts.memberPermissions)
+          : this.permissionsOf(state, user.id, baseMember.roles);
+      context = {
+        guild_id: guildId,
+        guild: { id: guildId, locale: state.guild.preferred_locale, features: clone(state.guild.features) },
+        channel: { ...clone(channel), permissions: permissions.toString() },
+        channel_id: channelId,
+        member: { ...clone(baseMember), permissions: permissions.toString() },
+        app_permissions: this.permissionsOf(state, this.botUser.id).toString(),
+        guild_locale: state.guild.preferred_locale,
+        authorizing_integration_owners: { '0': guildId },
+        context: 0,
+      };
+    } else {
+      // Bot DM: no guild, no member; `user` instead (discord.js: interaction.user, inGuild() false).
+      context = {
+        channel: { ...clone(channel), permissions: DM_PERMISSIONS.toString() },
+        channel_id: channelId,
+        user: clone(user),
+        app_permissions: DM_PERMISSIONS.toString(),
+        authorizing_integration_owners: { '0': '0' },
+        context: 1,
+      };
+    }
     const payload: Json = {
       id,
       application_id: this.applicationId,
       type,
       data,
-      guild_id: guildId,
-      guild: { id: guildId, locale: 'en-US', features: [] },
-      channel: { ...clone(channel), permissions: permissions.toString() },
-      channel_id: channelId,
-      member: { ...clone(baseMember), permissions: permissions.toString() },
+      ...context,
       token,
       version: 1,
-      app_permissions: this.permissionsOf(this.botUser.id).toString(),
       locale: opts.locale ?? 'en-US',
-      guild_locale: 'en-US',
       entitlements: [],
-      authorizing_integration_owners: { '0': guildId },
-      context: 0,
       attachment_size_limit: 10 * 1024 * 1024,
       ...(sourceMessage ? { message: this.gatewayMessage(sourceMessage) } : {}),
     };
@@ -1495,14 +1771,15 @@ export class FakeDiscord {
         }
         const d = payload.d as Json;
         const wanted: string[] | null = d.user_ids ? [].concat(d.user_ids) : null;
-        const members = [...this.members.values()].filter((m) => !wanted || wanted.includes(m.user.id));
+        const known = this.guildStates.get(String(d.guild_id))?.members ?? new Map<string, Json>();
+        const members = [...known.values()].filter((m) => !wanted || wanted.includes(m.user.id));
         void this.dispatchTo(conn.session, 'GUILD_MEMBERS_CHUNK', {
           guild_id: d.guild_id,
           members: clone(members),
           chunk_index: 0,
           chunk_count: 1,
           ...(d.nonce ? { nonce: d.nonce } : {}),
-          ...(wanted ? { not_found: wanted.filter((id) => !this.members.has(id)) } : {}),
+          ...(wanted ? { not_found: wanted.filter((id) => !known.has(id)) } : {}),
         });
         return;
       }
@@ -1521,7 +1798,11 @@ export class FakeDiscord {
       return;
     }
     conn.identifyCompress = d.compress === true;
-    const shard: [number, number] = Array.isArray(d.shard) ? [d.shard[0], d.shard[1]] : [0, 1];
+    const shard: [number, number] = Array.isArray(d.shard) ? [Number(d.shard[0]), Number(d.shard[1])] : [0, 1];
+    if (!(Number.isInteger(shard[0]) && Number.isInteger(shard[1]) && shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])) {
+      conn.ws.close(4010, 'Invalid shard');
+      return;
+    }
     const session: Session = {
       id: randomBytes(16).toString('hex'),
       seq: 0,
@@ -1534,11 +1815,12 @@ export class FakeDiscord {
     conn.session = session;
     this.sessions.set(session.id, session);
     const bot = this.users.get(this.botUser.id)!;
+    const guilds = [...this.guildStates.values()].filter((g) => this.sessionCovers(session, g.guild.id));
     void this.dispatchTo(session, 'READY', {
       v: 10,
       user: clone(bot),
       user_settings: {},
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: guilds.map((g) => ({ id: g.guild.id, unavailable: true })),
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.gatewayUrl,
@@ -1553,7 +1835,7 @@ export class FakeDiscord {
       _trace: ['fake-discord'],
     });
     // discord.js waits (up to 15 s) for a GUILD_CREATE of every guild listed in READY.
-    void this.dispatchTo(session, 'GUILD_CREATE', this.guildCreatePayload());
+    for (const g of guilds) void this.dispatchTo(session, 'GUILD_CREATE', this.guildCreatePayload(g));
   }
 
   private onResume(conn: GatewayConnection, d: Json): void {
@@ -1570,11 +1852,31 @@ export class FakeDiscord {
     void this.dispatchTo(session, 'RESUMED', { _trace: ['fake-discord'] });
   }
 
+  /** Guild an event belongs to (null: not a guild event, e.g. DMs), for shard routing. */
+  private eventGuildId(event: string, data: Json): string | null {
+    if (typeof data.guild_id === 'string') return data.guild_id;
+    if (event === 'GUILD_CREATE' || event === 'GUILD_UPDATE' || event === 'GUILD_DELETE') return String(data.id);
+    return null;
+  }
+
+  /** Whether a session's shard receives a guild's events (DMs / non-guild events: shard 0). */
+  private sessionCovers(session: Session, guildId: string | null): boolean {
+    const [id, count] = session.shard;
+    if (count <= 1) return true;
+    return guildId === null ? id === 0 : shardOf(guildId, count) === id;
+  }
+
+  private liveSessionsFor(guildId: string | null): Session[] {
+    return [...this.sessions.values()].filter((s) => !s.invalid && s.conn && this.sessionCovers(s, guildId));
+  }
+
+  /** Sends to every session whose shard covers the event's guild. */
   private async dispatchInternal(event: string, data: Json): Promise<number> {
+    const guildId = this.eventGuildId(event, data);
     let delivered = 0;
     const sends: Promise<boolean>[] = [];
     for (const session of this.sessions.values()) {
-      if (session.invalid) continue;
+      if (session.invalid || !this.sessionCovers(session, guildId)) continue;
       sends.push(this.dispatchTo(session, event, data));
     }
     for (const ok of await Promise.all(sends)) if (ok) delivered++;
@@ -1781,12 +2083,44 @@ export class FakeDiscord {
     this.on('GET', /^\/gateway\/bot$/, () =>
       json({
         url: this.gatewayUrl,
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+        shards: this.opts.shards,
+        // One identify bucket per shard, so @discordjs/ws does not wait 5 s between shard IDENTIFYs.
+        session_start_limit: {
+          total: 1000,
+          remaining: 999,
+          reset_after: 14_400_000,
+          max_concurrency: this.opts.shards,
+        },
       }),
     );
     this.on('GET', /^\/gateway$/, () => json({ url: this.gatewayUrl }), false);
     this.on('GET', /^\/users\/@me$/, () => json(this.users.get(this.botUser.id)));
+    this.on('GET', /^\/users\/@me\/guilds$/, () =>
+      json(
+        [...this.guildStates.values()].map((g) => ({
+          id: g.guild.id,
+          name: g.guild.name,
+          icon: null,
+          banner: null,
+          owner: false,
+          permissions: this.permissionsOf(g, this.botUser.id).toString(),
+          features: clone(g.guild.features),
+        })),
+      ),
+    );
+    // Guild#leave(): like removeGuild (GUILD_DELETE after the response).
+    this.on('DELETE', /^\/users\/@me\/guilds\/(?<gid>\d+)$/, ({ params }) => {
+      this.guildStateOrError(params.gid!);
+      this.guildStates.delete(params.gid!);
+      this.removedGuildIds.add(params.gid!);
+      return noContent(() => void this.dispatchInternal('GUILD_DELETE', { id: params.gid! }));
+    });
+    // User#createDM() / User#send(): the bot's DM channel with that user.
+    this.on('POST', /^\/users\/@me\/channels$/, ({ body }) => {
+      const recipient = String(body?.recipient_id ?? '');
+      if (!this.users.has(recipient)) throw unknown('User', 10013);
+      return json(clone(this.channels.get(this.dmChannelId(recipient))));
+    });
     this.on('GET', /^\/users\/(?<userId>\d+)$/, ({ params }) => {
       const u = this.users.get(params.userId!);
       if (!u) throw unknown('User', 10013);
@@ -1807,7 +2141,7 @@ export class FakeDiscord {
         team: null,
         owner: clone(this.users.get(this.ownerId)),
         bot: clone(this.users.get(this.botUser.id)),
-        approximate_guild_count: 1,
+        approximate_guild_count: this.guildStates.size,
         integration_types_config: { '0': {}, '1': {} },
       }),
     );
@@ -1894,7 +2228,7 @@ export class FakeDiscord {
       if (!m) throw unknown('Message', 10008);
       map!.delete(m.id);
       return noContent(
-        () => void this.dispatchInternal('MESSAGE_DELETE', { id: m.id, channel_id: m.channel_id, guild_id: this.guildId }),
+        () => void this.dispatchInternal('MESSAGE_DELETE', this.messageDeletePayload(m)),
       );
     });
     this.on('POST', /^\/channels\/(?<cid>\d+)\/messages\/(?<mid>\d+)\/threads$/, ({ params, body }) => {
@@ -1947,7 +2281,7 @@ export class FakeDiscord {
       const store = (params: Record<string, string>) => {
         if (params.app !== this.applicationId) throw unknown('Application', 10002);
         if (!guild) return this.globalCommands;
-        if (params.gid !== this.guildId) throw new ApiError(403, 50001, 'Missing Access');
+        if (!this.guildStates.has(params.gid!)) throw new ApiError(403, 50001, 'Missing Access');
         let map = this.guildCommands.get(params.gid!);
         if (!map) {
           map = new Map();
@@ -1987,22 +2321,31 @@ export class FakeDiscord {
       });
     }
 
-    // --- guilds
+    // --- guilds (every guild the bot is in; 404 Unknown Guild, or 403 Missing Access once removed)
     this.on('GET', /^\/guilds\/(?<gid>\d+)$/, ({ params }) => {
-      if (params.gid !== this.guildId) throw unknown('Guild', 10004);
-      return json({ ...clone(this.guild), roles: [...this.roles.values()], emojis: [], stickers: [] });
+      const g = this.guildStateOrError(params.gid!);
+      return json({ ...clone(g.guild), roles: [...g.roles.values()], emojis: [], stickers: [] });
     });
     this.on('GET', /^\/guilds\/(?<gid>\d+)\/channels$/, ({ params }) => {
-      if (params.gid !== this.guildId) throw unknown('Guild', 10004);
-      return json([...this.channels.values()].filter((c) => c.type !== 11 && c.type !== 12));
+      this.guildStateOrError(params.gid!);
+      return json(
+        [...this.channels.values()].filter((c) => c.guild_id === params.gid && c.type !== 11 && c.type !== 12),
+      );
     });
     this.on('GET', /^\/guilds\/(?<gid>\d+)\/roles$/, ({ params }) => {
-      if (params.gid !== this.guildId) throw unknown('Guild', 10004);
-      return json([...this.roles.values()]);
+      return json([...this.guildStateOrError(params.gid!).roles.values()]);
+    });
+    this.on('GET', /^\/guilds\/(?<gid>\d+)\/members$/, ({ params, query }) => {
+      const g = this.guildStateOrError(params.gid!);
+      const limit = Math.min(Math.max(Number(query.get('limit') ?? 1) || 1, 1), 1000);
+      const after = BigInt(query.get('after') ?? '0');
+      const list = [...g.members.values()]
+        .filter((m) => BigInt(m.user.id) > after)
+        .sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
+      return json(list.slice(0, limit));
     });
     this.on('GET', /^\/guilds\/(?<gid>\d+)\/members\/(?<uid>\d+)$/, ({ params }) => {
-      if (params.gid !== this.guildId) throw unknown('Guild', 10004);
-      const m = this.members.get(params.uid!);
+      const m = this.guildStateOrError(params.gid!).members.get(params.uid!);
       if (!m) throw unknown('Member', 10007);
       return json(m);
     });
@@ -2011,7 +2354,13 @@ export class FakeDiscord {
   private channelOr404(id: string): Json {
     const c = this.channels.get(id);
     if (!c) throw unknown('Channel', 10003);
+    if (c.guild_id && !this.guildStates.has(c.guild_id)) throw new ApiError(403, 50001, 'Missing Access');
     return c;
+  }
+
+  private messageDeletePayload(m: Json): Json {
+    const guildId = this.channels.get(m.channel_id)?.guild_id as string | undefined;
+    return { id: m.id, channel_id: m.channel_id, ...(guildId ? { guild_id: guildId } : {}) };
   }
 
   private threadWithMember(thread: Json): Json {
@@ -2161,7 +2510,7 @@ export class FakeDiscord {
           id: st.id,
           type: st.type,
           user: clone(user),
-          authorizing_integration_owners: { '0': st.guildId },
+          authorizing_integration_owners: { '0': st.guildId ?? '0' },
           ...(st.sourceMessageId ? { interacted_message_id: st.sourceMessageId } : {}),
         },
         interaction: { id: st.id, type: st.type, name: '', user: clone(user) },
@@ -2268,7 +2617,7 @@ export class FakeDiscord {
         status: 204,
         after: ephemeral
           ? undefined
-          : () => void this.dispatchInternal('MESSAGE_DELETE', { id: m.id, channel_id: m.channel_id, guild_id: this.guildId }),
+          : () => void this.dispatchInternal('MESSAGE_DELETE', this.messageDeletePayload(m)),
       };
     }
     // PATCH
@@ -2306,7 +2655,7 @@ export class FakeDiscord {
         id: st.id,
         type: st.type,
         user: clone(user),
-        authorizing_integration_owners: { '0': st.guildId },
+        authorizing_integration_owners: { '0': st.guildId ?? '0' },
         original_response_message_id: st.original?.id,
       },
     });

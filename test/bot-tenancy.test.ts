@@ -1,0 +1,251 @@
+/**
+ * Servers are kept apart, end to end: the real discord.js Client (startBot) in two servers of the
+ * fake Discord, a real knowledge base on disk. The attack this guards against: a member with
+ * Manage Server in a second server changing what the first server's members are told.
+ */
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { startBot, type RunningBot } from '../src/bot/client.js';
+import { loadConfig } from '../src/config.js';
+import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { loadDirectory } from '../src/core/load/index.js';
+import { FakeDiscord, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
+import { HashEmbedder } from './helpers/hash-embedder.js';
+
+const SEED_ID = 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look';
+const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
+const MANAGE_GUILD = 1n << 5n;
+const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | MANAGE_GUILD;
+const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
+
+const HOME = '100000000000000001';
+const OTHER = '200000000000000002';
+
+const PLANTED = {
+  title: 'Qatar talks were a hoax',
+  text: 'Where did the talks between the U.S. and Hamas take place? They never took place in Qatar; they were held on the moon, said an anonymous source.\n\nThe moon talks lasted three weeks.',
+};
+const BAKERY = {
+  title: 'Village bakery wins national award',
+  text: 'The village bakery on Mill Lane won the national sourdough award, judged in Leeds by a panel of twelve bakers.\n\nIts owner started baking in a garage ten years ago.',
+};
+
+interface Booted {
+  fake: FakeDiscord;
+  kb: KnowledgeBase;
+  bot: RunningBot;
+  dir: string;
+  logs: string[];
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function boot(env: Record<string, string>, guilds = [OTHER]): Promise<Booted> {
+  const fake = await FakeDiscord.start({ guildId: HOME, guildName: 'Home Newsroom', guilds: guilds.map((id) => ({ id, name: `Server ${id.slice(0, 3)}` })) });
+  const dir = mkdtempSync(join(tmpdir(), 'bot-tenancy-'));
+  const knowledge = join(dir, 'knowledge');
+  cpSync('knowledge', knowledge, { recursive: true });
+  const embedder = new HashEmbedder();
+  const kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
+  await kb.ingest((await loadDirectory(knowledge)).articles);
+  const logs: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  const config = loadConfig({
+    DATA_DIR: join(dir, 'data'),
+    KNOWLEDGE_DIR: knowledge,
+    DISCORD_TOKEN: fake.token,
+    DISCORD_CLIENT_ID: fake.applicationId,
+    DISCORD_API_URL: fake.apiUrl,
+    ASK_COOLDOWN_SECONDS: '0',
+    ...env,
+  });
+  const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
+  const bot = await startBot(app);
+  cleanups.push(async () => {
+    await bot.stop();
+    await fake.close();
+    await kb.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { fake, kb, bot, dir, logs };
+}
+
+const sub = (name: string, options: { type: number; name: string; value?: string | number }[] = []) => [{ type: 1, name, options }];
+
+function kbCommand(fake: FakeDiscord, guildId: string, name: string, options: Parameters<typeof sub>[1] = [], memberPermissions = MOD_PERMS) {
+  return fake.sendSlashCommand({ name: 'kb', options: sub(name, options), guildId, memberPermissions });
+}
+
+async function finalEdit(fake: FakeDiscord, sent: SentInteraction, match: RegExp): Promise<RecordedRequest> {
+  return fake.waitForRequest(
+    (r) => r.method === 'PATCH' && r.path.endsWith(`/webhooks/${fake.applicationId}/${sent.token}/messages/@original`) && match.test(JSON.stringify(r.body)),
+  );
+}
+
+/** Asks with /ask in a server (or a DM) and returns the final embed. */
+async function ask(fake: FakeDiscord, where: { guildId: string } | { dm: true }, question: string) {
+  const sent = await fake.sendSlashCommand({ name: 'ask', options: [{ type: 3, name: 'question', value: question }], ...where });
+  await sent.waitForCallback();
+  const edit = await sent.waitForEditOriginal();
+  return { sent, edit, embed: edit.body.embeds?.[0], text: JSON.stringify(edit.body) };
+}
+
+/** Adds an article through the /kb add form. */
+async function addTyped(fake: FakeDiscord, guildId: string, article: { title: string; text: string }, memberPermissions = MOD_PERMS) {
+  const submit = await fake.sendModalSubmit({ customId: 'kbadd', fields: article, guildId, memberPermissions });
+  return { submit, callback: await submit.waitForCallback() };
+}
+
+describe('KB_SCOPE=shared (default): the knowledge base has an owner', () => {
+  it('a moderator of another server cannot add, remove, reindex or confirm; members of the home server are told what they were', async () => {
+    const { fake, kb } = await boot({ KB_ADMIN_GUILD_IDS: HOME });
+    const version = kb.stats().version;
+
+    // The attack: Manage Server in the second server.
+    const { callback } = await addTyped(fake, OTHER, PLANTED);
+    expect(callback.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(callback.body.data.content).toMatch(/managed from \*\*Home Newsroom\*\*/);
+    expect(callback.body.data.content).toContain(HOME);
+    for (const [name, options] of [
+      ['add', [{ type: 3, name: 'url', value: 'https://example.com/' }]],
+      ['remove', [{ type: 3, name: 'article', value: SEED_ID }]],
+      ['reindex', []],
+    ] as const) {
+      const sent = await kbCommand(fake, OTHER, name, [...options]);
+      const reply = await sent.waitForCallback();
+      expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(reply.body.data.content).toMatch(/Nothing was changed/);
+    }
+    // A confirmation staged in the home server cannot be clicked from the other one.
+    const staged = await kbCommand(fake, HOME, 'remove', [{ type: 3, name: 'article', value: SEED_ID }]);
+    const confirm = (await staged.waitForCallback()).body.data.components[0].components[0].custom_id as string;
+    expect(confirm).toMatch(/^kb:ok:/);
+    const forged = await fake.sendButton({ customId: confirm, guildId: OTHER, memberPermissions: MOD_PERMS });
+    expect((await forged.waitForCallback()).body.data.content).toMatch(/managed from/);
+
+    expect(kb.stats().version).toBe(version);
+    expect(kb.listArticles().map((a) => a.id)).toEqual([SEED_ID]);
+    const home = await ask(fake, { guildId: HOME }, WHERE);
+    expect(home.embed.description).toContain('Qatar');
+    expect(home.text).not.toMatch(/moon/);
+
+    // Read-only subcommands stay available to the other server's moderators.
+    const list = await kbCommand(fake, OTHER, 'list');
+    expect(JSON.stringify((await list.waitForCallback()).body)).toContain('Hamas');
+
+    // The home server's moderators still manage it.
+    const added = await addTyped(fake, HOME, BAKERY);
+    expect(added.callback.body).toEqual({ type: 5, data: { flags: 64 } });
+    await finalEdit(fake, added.submit, /Added/);
+    expect((await ask(fake, { guildId: OTHER }, 'Which bakery won the national sourdough award?')).embed.description).toMatch(/Mill Lane/);
+  });
+
+  it("one server's answer buttons cannot be clicked from another (custom ids are the client's to choose)", async () => {
+    const { fake } = await boot({ KB_ADMIN_GUILD_IDS: HOME });
+    const inOther = await ask(fake, { guildId: OTHER }, WHERE);
+    const [passages, up] = inOther.edit.body.components[0].components.map((c: { custom_id: string }) => c.custom_id as string);
+    const forged = await fake.sendButton({ customId: passages, guildId: HOME });
+    expect(JSON.stringify((await forged.waitForCallback()).body)).toMatch(/too old/);
+    const vote = await fake.sendButton({ customId: up, guildId: HOME });
+    expect(JSON.stringify((await vote.waitForCallback()).body)).toMatch(/too old/);
+    const own = await fake.sendButton({ customId: passages, guildId: OTHER });
+    expect(JSON.stringify((await own.waitForCallback()).body)).toMatch(/Qatar/);
+  });
+
+  it('without KB_ADMIN_GUILD_IDS or GUILD_ID, a bot in two servers refuses changes everywhere and warns at start-up', async () => {
+    const { fake, kb, logs } = await boot({});
+    expect(logs.join('\n')).toMatch(/KB_ADMIN_GUILD_IDS \(or GUILD_ID\) is not set/);
+    for (const guildId of [HOME, OTHER]) {
+      const { callback } = await addTyped(fake, guildId, BAKERY);
+      expect(callback.body.data.content).toMatch(/in 2 servers .*KB_ADMIN_GUILD_IDS/);
+    }
+    expect(kb.listArticles()).toHaveLength(1);
+  });
+
+  it('without the settings, a bot in one server treats it as home; GUILD_ID names the home server', async () => {
+    const alone = await boot({}, []);
+    const added = await addTyped(alone.fake, HOME, BAKERY);
+    expect(added.callback.body).toEqual({ type: 5, data: { flags: 64 } });
+    await finalEdit(alone.fake, added.submit, /Added/);
+
+    const named = await boot({ GUILD_ID: OTHER });
+    expect((await addTyped(named.fake, HOME, BAKERY)).callback.body.data.content).toMatch(/managed from/);
+    const ok = await addTyped(named.fake, OTHER, BAKERY);
+    expect(ok.callback.body).toEqual({ type: 5, data: { flags: 64 } });
+  });
+});
+
+describe('KB_SCOPE=server: a knowledge base per server', () => {
+  it("one server's articles, autocomplete, list, summaries, passages and votes never reach another", async () => {
+    const { fake, dir } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME });
+    const added = await addTyped(fake, OTHER, BAKERY);
+    expect(added.callback.body).toEqual({ type: 5, data: { flags: 64 } });
+    await finalEdit(fake, added.submit, /Added/);
+    expect(existsSync(join(dir, 'data', 'servers', OTHER, 'catalog.sqlite'))).toBe(true);
+
+    const inOther = await ask(fake, { guildId: OTHER }, 'Which bakery won the national sourdough award?');
+    expect(inOther.embed.description).toMatch(/Mill Lane/);
+    expect(JSON.stringify(inOther.embed.fields)).toContain('this server');
+    const inHome = await ask(fake, { guildId: HOME }, 'Which bakery won the national sourdough award?');
+    expect(inHome.text).not.toMatch(/Mill Lane|Village bakery/);
+    const dm = await ask(fake, { dm: true }, 'Which bakery won the national sourdough award?');
+    expect(dm.text).not.toMatch(/Mill Lane|Village bakery/);
+
+    // Both still answer from the base layer, and say so.
+    const seedInOther = await ask(fake, { guildId: OTHER }, WHERE);
+    expect(seedInOther.embed.description).toContain('Qatar');
+    expect(JSON.stringify(seedInOther.embed.fields)).toContain('shared library');
+
+    const auto = await fake.sendAutocomplete({
+      name: 'kb',
+      options: [{ type: 1, name: 'remove', options: [{ type: 3, name: 'article', value: 'village', focused: true }] }],
+      guildId: HOME,
+      memberPermissions: MOD_PERMS,
+    });
+    expect((await auto.waitForCallback()).body.data.choices).toEqual([]);
+    const summaryAuto = await fake.sendAutocomplete({
+      name: 'summary',
+      options: [{ type: 1, name: 'article', options: [{ type: 3, name: 'article', value: 'village', focused: true }] }],
+      guildId: HOME,
+    });
+    expect(JSON.stringify((await summaryAuto.waitForCallback()).body)).not.toMatch(/bakery/i);
+    const list = await kbCommand(fake, HOME, 'list');
+    expect(JSON.stringify((await list.waitForCallback()).body)).not.toMatch(/bakery/i);
+    const stats = await kbCommand(fake, OTHER, 'stats');
+    expect(JSON.stringify((await stats.waitForCallback()).body)).toMatch(/"Articles","value":"1"/);
+
+    // "Show passages" and votes of the other server's answer, clicked (forged) from the home server.
+    const passagesId = inOther.edit.body.components[0].components[0].custom_id as string;
+    const forged = await fake.sendButton({ customId: passagesId, guildId: HOME });
+    expect(JSON.stringify((await forged.waitForCallback()).body)).not.toMatch(/Mill Lane/);
+    const own = await fake.sendButton({ customId: passagesId, guildId: OTHER });
+    expect(JSON.stringify((await own.waitForCallback()).body)).toMatch(/Mill Lane/);
+  });
+
+  it('the home server manages the base layer every server answers from', async () => {
+    const { fake, kb } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME });
+    const added = await addTyped(fake, HOME, BAKERY);
+    await finalEdit(fake, added.submit, /Added/);
+    expect(kb.listArticles()).toHaveLength(2);
+    const inOther = await ask(fake, { guildId: OTHER }, 'Which bakery won the national sourdough award?');
+    expect(inOther.embed.description).toMatch(/Mill Lane/);
+    expect(JSON.stringify(inOther.embed.fields)).toContain('shared library');
+  });
+
+  it('a server removed from the bot starts its retention clock; an invited one is known again', async () => {
+    const { fake, bot } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME });
+    await addTyped(fake, OTHER, BAKERY);
+    await fake.removeGuild(OTHER);
+    const servers = bot.context.servers;
+    await expect.poll(() => servers.serverStatus(OTHER)?.leftAt ?? null).not.toBeNull();
+    const { id } = await fake.addGuild({ name: 'Newcomer' });
+    await expect.poll(() => servers.serverStatus(id)?.leftAt).toBeNull();
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
  *                  [--skip-scale] [--skip-peer]
+ * npm run bench -- --servers N [--corpus DIR] [--idle-ms MS]   (see scripts/bench/servers.ts)
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
  * latency, HNSW recall against exact search, a synthetic scale test, and a LangChain.js peer on
@@ -27,7 +28,9 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [
   --questions N  questions for the latency test (default 200)
   --qa FILE      SQuAD file for hit@1/hit@5 against the peer (default ../shared/eval/squadshifts/new_wiki_v1.0.json if present)
   --sample N     questions taken from --qa (default 800)
-  --model ID     embedding model (default EMBEDDING_MODEL or auto)`;
+  --model ID     embedding model (default EMBEDDING_MODEL or auto)
+  --servers N    instead: N servers with a knowledge base each (KB_SCOPE=server): RSS as they are added, cold-server latency
+  --idle-ms MS   with --servers: close a server's knowledge base after MS idle (default 2000)`;
 
 const { values } = parseCli(USAGE, {
   corpus: { type: 'string' },
@@ -39,9 +42,24 @@ const { values } = parseCli(USAGE, {
   model: { type: 'string' },
   'skip-scale': { type: 'boolean' },
   'skip-peer': { type: 'boolean' },
+  servers: { type: 'string' },
+  'idle-ms': { type: 'string' },
 });
 if (values.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+if (values.servers) {
+  // A knowledge base per server: memory with many servers, first question of a cold one.
+  const { runServersBench } = await import('./bench/servers.js');
+  await runServersBench({
+    servers: Number(values.servers),
+    corpus: resolve(values.corpus ?? 'knowledge'),
+    idleMs: Number(values['idle-ms'] ?? 2000),
+    model: values.model ?? process.env.EMBEDDING_MODEL ?? 'auto',
+    out: resolve(values.out ?? 'bench-results/servers.json'),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   process.exit(0);
 }
 const corpus = resolve(values.corpus ?? 'knowledge');

@@ -19,7 +19,7 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { buildPdf } from './fixtures/pdf.js';
-import { FakeDiscord, snowflake, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
+import { FakeDiscord, snowflake, type FakeDiscordOptions, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
@@ -33,11 +33,14 @@ const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
 class SlowEmbedder implements Embedder {
   private readonly inner = new HashEmbedder();
   delayMs = 0;
+  /** When set, every embedding request fails with it (an embedding worker that died). */
+  failWith: Error | undefined;
   get info() {
     return this.inner.info;
   }
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failWith) throw this.failWith;
     return this.inner.embed(texts);
   }
   async close(): Promise<void> {}
@@ -58,8 +61,8 @@ afterEach(async () => {
 
 type Env = Record<string, string> | ((fake: FakeDiscord) => Promise<Record<string, string>>);
 
-async function boot(envOrSetup: Env = {}, options: StartBotOptions = {}, extra: RawArticle[] = []): Promise<Booted> {
-  const fake = await FakeDiscord.start();
+async function boot(envOrSetup: Env = {}, options: StartBotOptions = {}, extra: RawArticle[] = [], fakeOptions: FakeDiscordOptions = {}): Promise<Booted> {
+  const fake = await FakeDiscord.start(fakeOptions);
   const env = typeof envOrSetup === 'function' ? await envOrSetup(fake) : envOrSetup;
   const dir = mkdtempSync(join(tmpdir(), 'bot-kb-'));
   const knowledge = join(dir, 'knowledge');
@@ -194,7 +197,9 @@ describe('/kb add', () => {
     expect((await intruder.waitForCallback()).body.data.content).toMatch(/Only the moderator who ran the command/);
 
     const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
-    expect((await click.waitForCallback()).body).toMatchObject({ type: 7, data: { content: 'Replacing…' } });
+    // Acknowledged before any work, then the message says what is happening, then the result.
+    expect((await click.waitForCallback()).body).toEqual({ type: 6 });
+    await finalEdit(fake, click, /Replacing…/);
     const done = await finalEdit(fake, click, /Replaced/);
     expect(done.body.embeds[0].title).toBe(`Replaced: ${SEED_TITLE}`);
     expect(base.getArticle(SEED_ID)!.paragraphs).toBe(1);
@@ -212,10 +217,25 @@ describe('/kb add', () => {
     await base.ingest([{ title: SEED_TITLE, body: 'Someone else edited the article meanwhile, through npm run ingest of the knowledge folder.', origin: 'x.md' }]);
     const version = base.stats().version;
     const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
-    const again = await click.waitForCallback();
-    expect(again.body.type).toBe(7);
-    expect(again.body.data.embeds[0].title).toBe('Replace an existing article?');
+    expect((await click.waitForCallback()).body.type).toBe(6);
+    const again = await finalEdit(fake, click, /Replace an existing article/);
+    expect(again.body.embeds[0].title).toBe('Replace an existing article?');
     expect(buttonIds(again)[0]).not.toBe(ok);
+    expect(base.stats().version).toBe(version);
+  });
+
+  it('a failure after "Replacing…" ends in an apology with an error id in that same message, never "Replacing…"', async () => {
+    const { fake, kb: base, embedder } = await boot();
+    const version = base.stats().version;
+    const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'v3.txt', data: `${SEED_TITLE}\n\nA third version of the article whose embedding will fail half-way through the replacement.` }) }]);
+    const [ok] = buttonIds(await finalEdit(fake, sent, /Replace an existing article/));
+    embedder.failWith = new Error('embedding worker died');
+    const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
+    await click.waitForCallback();
+    const failed = await finalEdit(fake, click, /error id|went wrong/i);
+    expect(textOf(failed)).toMatch(/[0-9a-f]{8}/);
+    const message = fake.getMessage(fake.channelId, click.messageId);
+    expect(JSON.stringify(message)).not.toMatch(/Replacing…/);
     expect(base.stats().version).toBe(version);
   });
 
@@ -409,6 +429,23 @@ describe('/kb reindex', () => {
     expect(textOf(edits.at(-1)!)).toMatch(/Reindexed/);
     const post = await fake.waitForRequest((r) => r.method === 'POST' && r.path === `/channels/${logChannelId}/messages` && /reindexed/.test(r.body.content));
     expect(post.body.content).toMatch(/41 articles/);
+  });
+});
+
+describe('/kb reindex longer than Discord lets a reply be edited', () => {
+  it('posts its result in the log channel, saying why, when the 15-minute token has expired', async () => {
+    const many: RawArticle[] = Array.from({ length: 12 }, (_, i) => ({
+      title: `Ferry log ${i}`,
+      body: `On day ${i} the ferry crossed ${i % 4} times and the harbour master noted calm seas at the breakwater.`,
+      origin: `ferry-${i}`,
+    }));
+    const { fake, embedder, logChannelId } = await boot({}, {}, many, { interactionTokenTtlMs: 400 });
+    embedder.delayMs = 700; // one embedding request outlasts the token
+    const sent = await kb(fake, 'reindex');
+    expect((await sent.waitForCallback()).body).toEqual({ type: 5, data: { flags: 64 } });
+    const post = await fake.waitForRequest((r) => r.method === 'POST' && r.path === `/channels/${logChannelId}/messages` && /15 minutes/.test(r.body.content ?? ''));
+    expect(post.body.embeds[0].title).toMatch(/Reindexed/);
+    expect(post.body.allowed_mentions).toEqual({ parse: [] });
   });
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { startBot, type RunningBot } from '../src/bot/client.js';
+import { startBot, type RunningBot, type StartBotOptions } from '../src/bot/client.js';
 import { loadConfig } from '../src/config.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
@@ -47,7 +47,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function boot(env: Record<string, string>, guilds = [OTHER]): Promise<Booted> {
+async function boot(env: Record<string, string>, guilds = [OTHER], options: StartBotOptions = {}): Promise<Booted> {
   const fake = await FakeDiscord.start({ guildId: HOME, guildName: 'Home Newsroom', guilds: guilds.map((id) => ({ id, name: `Server ${id.slice(0, 3)}` })) });
   const dir = mkdtempSync(join(tmpdir(), 'bot-tenancy-'));
   const knowledge = join(dir, 'knowledge');
@@ -67,7 +67,7 @@ async function boot(env: Record<string, string>, guilds = [OTHER]): Promise<Boot
     ...env,
   });
   const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
-  const bot = await startBot(app);
+  const bot = await startBot(app, options);
   cleanups.push(async () => {
     await bot.stop();
     await fake.close();
@@ -247,5 +247,22 @@ describe('KB_SCOPE=server: a knowledge base per server', () => {
     await expect.poll(() => servers.serverStatus(OTHER)?.leftAt ?? null).not.toBeNull();
     const { id } = await fake.addGuild({ name: 'Newcomer' });
     await expect.poll(() => servers.serverStatus(id)?.leftAt).toBeNull();
+  });
+
+  it('while the bot runs, housekeeping purges a server left past KB_RETENTION_DAYS and blanks old question text (both tables)', async () => {
+    const { fake, bot, dir } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME, KB_RETENTION_DAYS: '0' }, [OTHER], {
+      settings: { housekeepingIntervalMs: 50 },
+    });
+    await addTyped(fake, OTHER, BAKERY);
+    await expect.poll(() => existsSync(join(dir, 'data', 'servers', OTHER, 'catalog.sqlite'))).toBe(true);
+    const store = bot.context.store;
+    const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    const id = store.recordQuestion({ via: 'slash', userId: 'u', guildId: HOME, question: 'an old question?', outcome: 'answered', answer: 'an old answer [1]', at: old });
+    store.recordFeedback({ questionId: id, userId: 'u', guildId: HOME, vote: 'up', at: old });
+    await expect.poll(() => store.getQuestion(id)?.question ?? null).toBeNull();
+    expect(store.listFeedback({ guildId: HOME })[0]).toMatchObject({ question: '', answer: '' });
+
+    await fake.removeGuild(OTHER);
+    await expect.poll(() => existsSync(join(dir, 'data', 'servers', OTHER))).toBe(false);
   });
 });

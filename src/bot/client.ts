@@ -184,7 +184,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   warnIfHomeless(servers.policy, readyClient.guilds.cache.size, logger);
   const keepHouse = () => track(housekeep(servers, logger));
   keepHouse();
-  housekeeping = setInterval(keepHouse, HOUSEKEEPING_INTERVAL_MS);
+  housekeeping = setInterval(keepHouse, settings.housekeepingIntervalMs ?? HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
   logger.info(
     {

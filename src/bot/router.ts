@@ -30,10 +30,14 @@ function questionChars(interaction: Interaction): number | undefined {
   return undefined;
 }
 
-/** Ends an interaction with `payload`, whatever state it is in: reply, or edit the deferred reply. */
+/**
+ * Ends an interaction with `payload`, whatever state it is in: reply, or edit the deferred reply,
+ * or (a button that already changed its message, e.g. to "Replacing…") replace that message, so
+ * nothing is left saying work is in progress.
+ */
 async function finish(interaction: Interaction, payload: MessagePayload): Promise<void> {
   if (!interaction.isRepliable()) return;
-  if (interaction.deferred) await interaction.editReply(payload);
+  if (interaction.deferred || (interaction.replied && interaction.isMessageComponent())) await interaction.editReply(payload);
   else if (interaction.replied) await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
   else await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });
 }

@@ -28,6 +28,8 @@ export interface BotSettings {
   kbLogChannelId?: string;
   /** How often a running `/kb reindex` edits its progress message. Default 3,000 ms. */
   kbProgressIntervalMs?: number;
+  /** How often old question text is blanked and servers left long ago are purged. Default daily. */
+  housekeepingIntervalMs?: number;
 }
 
 /**

@@ -92,6 +92,11 @@ export interface FakeDiscordOptions {
   everyonePermissions?: bigint;
   /** Interaction callbacks later than this are rejected with 10062 Unknown interaction (default 3000). */
   interactionResponseWindowMs?: number;
+  /**
+   * How long an interaction's token accepts edits and follow-ups (Discord: 15 minutes); after it,
+   * webhook calls fail with 401 / 50027 "Invalid Webhook Token". Lower it to test long tasks.
+   */
+  interactionTokenTtlMs?: number;
   /** Extra guilds (servers) the bot is in besides the default one, see `fake.addGuild`. */
   guilds?: GuildOptions[];
   /**
@@ -589,6 +594,7 @@ export class FakeDiscord {
       botPermissions: options.botPermissions ?? DEFAULT_BOT_PERMISSIONS,
       everyonePermissions: options.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS,
       interactionResponseWindowMs: options.interactionResponseWindowMs ?? 3_000,
+      interactionTokenTtlMs: options.interactionTokenTtlMs ?? 15 * 60_000,
       shards: Math.max(1, Math.floor(options.shards ?? 1)),
       log: options.log,
     };
@@ -2478,6 +2484,13 @@ export class FakeDiscord {
     return st;
   }
 
+  /** The interaction of a webhook call (edits, follow-ups), while its token is still valid. */
+  private webhookInteraction(token: string): InteractionState & { message: Json | null } {
+    const st = this.interactionOr404(token);
+    if (Date.now() - st.createdAt > this.opts.interactionTokenTtlMs) throw new ApiError(401, 50027, 'Invalid Webhook Token');
+    return st;
+  }
+
   private interactionCallback(ctx: RouteContext): RouteResult {
     const st = this.interactionOr404(ctx.params.token!, ctx.params.id!);
     if (st.acknowledged) throw new ApiError(400, 40060, 'Interaction has already been acknowledged.');
@@ -2599,7 +2612,7 @@ export class FakeDiscord {
   private webhookMessage(ctx: RouteContext): RouteResult {
     const { app, token, mid } = ctx.params as { app: string; token: string; mid: string };
     if (app !== this.applicationId) throw unknown('Webhook', 10015);
-    const st = this.interactionOr404(token);
+    const st = this.webhookInteraction(token);
     let message: Json | null | undefined;
     if (mid === '@original') {
       message = st.original as Json | null;
@@ -2639,7 +2652,7 @@ export class FakeDiscord {
   private followUp(ctx: RouteContext): RouteResult {
     const { app, token } = ctx.params as { app: string; token: string };
     if (app !== this.applicationId) throw unknown('Webhook', 10015);
-    const st = this.interactionOr404(token);
+    const st = this.webhookInteraction(token);
     if (!st.acknowledged) throw unknown('Webhook', 10015); // follow-ups need an acknowledged interaction
     const body = ctx.body ?? {};
     const fields = this.messageFields(body, ctx.files, true);

@@ -14,13 +14,14 @@ import {
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type MessageCreateOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
 import { MAX_TITLE_CHARS, type KnowledgeAdmin } from '../../core/admin/index.js';
 import { UserInputError, type Actor, type ReindexProgress } from '../../core/knowledge-base.js';
 import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
-import { renderNotice, truncate } from '../render.js';
+import { renderNotice, truncate, type MessagePayload } from '../render.js';
 import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
 import {
   KB_BUTTON,
@@ -277,14 +278,45 @@ async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext
       clearInterval(timer);
       await editing;
       ctx.logger.info({ userId: interaction.user.id, articles: report.articles, passages: report.passages, seconds: report.seconds }, 'kb reindex');
-      await interaction.editReply(renderReindexDone(report));
+      await finalReply(interaction, ctx, renderReindexDone(report), '/kb reindex');
     } catch (error) {
       clearInterval(timer);
       await editing;
       if (!(error instanceof UserInputError)) throw error;
-      await interaction.editReply(renderNotice(error.message));
+      await finalReply(interaction, ctx, renderNotice(error.message), '/kb reindex');
     }
   }
+}
+
+/** Discord's error for an interaction token past its 15 minutes. */
+const TOKEN_EXPIRED = 50027;
+
+/**
+ * The last word of a long task. An interaction's token lets the bot edit its reply for 15 minutes
+ * only; past that, the result goes to the knowledge-base log channel when there is one, else to
+ * the channel the command was used in, saying why it arrives there.
+ */
+async function finalReply(interaction: ChatInputCommandInteraction, ctx: BotContext, payload: MessagePayload, what: string): Promise<void> {
+  try {
+    await interaction.editReply(payload);
+    return;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== TOKEN_EXPIRED) throw error;
+    ctx.logger.warn({ userId: interaction.user.id, guildId: interaction.guildId, what }, 'the reply can no longer be edited (15-minute token); posting the result in a channel');
+  }
+  const note = `${what} by ${interaction.user.username} finished after Discord's 15 minutes for editing its reply, so its result is posted here.`;
+  for (const channelId of [ctx.settings.kbLogChannelId, interaction.channelId]) {
+    if (!channelId) continue;
+    try {
+      const channel = await interaction.client.channels.fetch(channelId);
+      if (!channel?.isSendable() || ('guildId' in channel && channel.guildId !== interaction.guildId)) continue;
+      await channel.send({ ...payload, content: truncate(note, 2000), allowedMentions: { parse: [] } } as MessageCreateOptions);
+      return;
+    } catch (error) {
+      ctx.logger.warn({ err: error, channelId, what }, 'could not post the result in the channel');
+    }
+  }
+  ctx.logger.warn({ what, userId: interaction.user.id }, 'the result of a long task could not be shown anywhere; see this log');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,16 +374,19 @@ export const kbButton: ButtonHandler = {
       return;
     }
     const staged = taken.data;
+    // Acknowledge before any work (a large article's preview can take longer than Discord's
+    // 3 seconds); every path below ends by editing this message.
+    await interaction.deferUpdate();
     if (staged.kind === 'add') {
       // What would be replaced changed since the question (another edit landed): ask again.
       const preview = admin.preview(staged.raw);
       if (replacedKey(preview.replaces) !== staged.replaces && preview.replaces.length > 0) {
         const token = admin.stage(interaction.user.id, { ...staged, replaces: replacedKey(preview.replaces) });
-        await interaction.update(renderReplaceConfirm(preview, token));
+        await interaction.editReply(renderReplaceConfirm(preview, token));
         return;
       }
     }
-    await interaction.update(renderNotice(staged.kind === 'add' ? 'Replacing…' : 'Removing…'));
+    await interaction.editReply(renderNotice(staged.kind === 'add' ? 'Replacing…' : 'Removing…'));
     await userErrors(
       async () => {
         if (staged.kind === 'add') {

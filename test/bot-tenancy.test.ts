@@ -218,6 +218,15 @@ describe('KB_SCOPE=server: a knowledge base per server', () => {
     expect(JSON.stringify((await summaryAuto.waitForCallback()).body)).not.toMatch(/bakery/i);
     const list = await kbCommand(fake, HOME, 'list');
     expect(JSON.stringify((await list.waitForCallback()).body)).not.toMatch(/bakery/i);
+    const show = await kbCommand(fake, HOME, 'show', [{ type: 3, name: 'article', value: 'village-bakery-wins-national-award' }]);
+    expect((await show.waitForCallback()).body.data.content).toMatch(/No article matches/);
+    const summaryArgs = [{ type: 1, name: 'article', options: [{ type: 3, name: 'article', value: BAKERY.title }] }];
+    const summaryHome = await fake.sendSlashCommand({ name: 'summary', options: summaryArgs, guildId: HOME });
+    await summaryHome.waitForCallback();
+    expect(JSON.stringify((await summaryHome.waitForEditOriginal()).body)).not.toMatch(/Mill Lane/);
+    const summaryOther = await fake.sendSlashCommand({ name: 'summary', options: summaryArgs, guildId: OTHER });
+    await summaryOther.waitForCallback();
+    expect(JSON.stringify((await summaryOther.waitForEditOriginal()).body)).toMatch(/Mill Lane/);
     const stats = await kbCommand(fake, OTHER, 'stats');
     expect(JSON.stringify((await stats.waitForCallback()).body)).toMatch(/"Articles","value":"1"/);
 

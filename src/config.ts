@@ -38,6 +38,10 @@ const schema = z.object({
   MAX_CONCURRENT_ANSWERS: int(1, 64).default(4),
   ANSWER_TIMEOUT_MS: int(1000, 600_000).default(20_000),
   DISCORD_MESSAGE_CONTENT_INTENT: bool.default(false),
+  DISCORD_SHARDS: optional(z.union([z.literal('auto'), int(1, 10_000)], { message: 'must be auto or a number of shards' })),
+  DISCORD_SHARD_PROCESSES: int(1, 64).default(1),
+  HEALTH_PORT: optional(int(0, 65_535)),
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   KB_MODERATOR_ROLE_IDS: z
     .string()
     .default('')
@@ -83,7 +87,11 @@ export interface Config {
     answerTimeoutMs: number;
     /** The privileged Message Content intent is enabled in the portal: plain follow-ups in the bot's threads are answered. */
     messageContentIntent?: boolean;
+    /** Gateway shards run in this process: 'auto' (Discord's recommendation) or a count; absent = one connection. */
+    shards?: 'auto' | number;
   };
+  /** The operator's HTTP endpoint (/healthz, /metrics); absent = off. */
+  health?: { host: string; port: number };
   /** Moderating the knowledge base (`/kb`). */
   kb: {
     /** Roles whose members may use `/kb` besides those with Manage Server. */
@@ -138,6 +146,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.LLM_BASE_URL && !e.LLM_MODEL) {
     throw new ConfigError('Invalid settings (see .env.example):\n  LLM_MODEL=(unset): required when LLM_BASE_URL is set (the model name the server knows, e.g. llama3.1:8b)');
   }
+  if (e.DISCORD_SHARD_PROCESSES > 1) {
+    throw new ConfigError(
+      `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: shards in several processes must share one knowledge base in PostgreSQL (DATABASE_URL), and this version keeps it in DATA_DIR, which one process owns. Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`,
+    );
+  }
   return {
     knowledgeDir: resolve(e.KNOWLEDGE_DIR),
     dataDir: resolve(e.DATA_DIR),
@@ -153,7 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrent: e.MAX_CONCURRENT_ANSWERS,
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
       messageContentIntent: e.DISCORD_MESSAGE_CONTENT_INTENT,
+      ...(e.DISCORD_SHARDS !== undefined ? { shards: e.DISCORD_SHARDS } : {}),
     },
+    ...(e.HEALTH_PORT !== undefined ? { health: { host: e.HEALTH_HOST, port: e.HEALTH_PORT } } : {}),
     kb: {
       moderatorRoleIds: e.KB_MODERATOR_ROLE_IDS,
       logChannelId: e.KB_LOG_CHANNEL_ID,

@@ -184,6 +184,7 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     }
     const ms = performance.now() - started;
     const outcome: QuestionOutcome = result.answered ? 'answered' : 'no-answer';
+    ctx.metrics?.observeQuestion(outcome, ms);
     const questionId = record({ ...base, outcome, answer: result.answer, sources: storedSources(result), ms });
     const written = isWritten(result) ? writtenLog(result) : {};
     const level = isWritten(result) && result.fallbackReason && MODEL_FAILURE.test(result.fallbackReason) ? 'warn' : 'info';
@@ -197,6 +198,7 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     return { outcome, payload, questionId, result };
   } catch (error) {
     const ms = performance.now() - started;
+    ctx.metrics?.observeQuestion(error instanceof TimeoutError ? 'timeout' : isUserInputError(error) ? 'rejected' : 'error', ms);
     if (error instanceof TimeoutError) {
       record({ ...base, outcome: 'timeout', ms });
       ctx.logger.warn({ ...logContext, ms: Math.round(ms), timeoutMs: error.ms, queued: ctx.limiter.waiting }, 'question timed out');

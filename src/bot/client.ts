@@ -9,6 +9,8 @@ import { renderAuditLog } from './kb/render.js';
 import type { TenancyPolicy } from '../core/servers/policy.js';
 import type { ServerRegistry } from '../core/servers/registry.js';
 import { SummaryService } from '../core/summarize/service.js';
+import { cached, startHealthServer, type HealthReport, type HealthServer } from '../ops/health.js';
+import { BotMetrics, type ShardView } from '../ops/metrics.js';
 import { ConcurrencyLimiter, Cooldown } from './limits.js';
 import { handleMessage } from './messages.js';
 import { defaultRegistry, handleInteraction, type Registry } from './router.js';
@@ -44,6 +46,8 @@ export interface StartBotOptions {
 export interface RunningBot {
   client: Client<true>;
   context: BotContext;
+  /** The operator's endpoint (/healthz, /metrics), when HEALTH_PORT is set. */
+  health?: HealthServer;
   /** Stops taking new questions, lets answers in progress finish (up to 5 s), disconnects, closes the store. */
   stop(): Promise<void>;
 }
@@ -105,12 +109,20 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
 
   const client = new Client({
     intents: botIntents(settings),
+    ...shardOptions(config.discord.shards),
     // Belt and braces: every payload sets allowedMentions too.
     allowedMentions: { parse: [], repliedUser: false },
     ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
     ...options.clientOptions,
   });
   joinedServers = () => client.guilds.cache.size;
+  const metrics = new BotMetrics({
+    shards: () => shardViews(client),
+    openServers: () => servers.openServers.length,
+    embeddingQueue: () => app.embedder.queuedTexts ?? 0,
+  });
+  ctx.metrics = metrics;
+  const stopMetering = [app.kb.onChange((event) => metrics.observeChange(event)), servers.onServerChange((_, event) => metrics.observeChange(event))];
 
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
@@ -156,8 +168,11 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway resumed'));
 
   let housekeeping: NodeJS.Timeout | undefined;
+  let health: HealthServer | undefined;
   const closeStore = async () => {
     clearInterval(housekeeping);
+    for (const stop of stopMetering) stop();
+    await health?.close();
     stopAuditLog();
     await servers.close();
     if (ownsStore) store.close();
@@ -186,6 +201,21 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   keepHouse();
   housekeeping = setInterval(keepHouse, settings.housekeepingIntervalMs ?? HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
+  if (config.health) {
+    try {
+      health = await startHealthServer({
+        ...config.health,
+        metrics,
+        health: healthCheck(readyClient, app, settings.healthProbeIntervalMs ?? 15_000),
+        log: (message, error) => logger.warn({ err: error }, message),
+      });
+      logger.info({ url: health.url }, 'health and metrics endpoint listening (/healthz, /metrics)');
+    } catch (error) {
+      await readyClient.destroy();
+      await closeStore();
+      throw new Error(`HEALTH_PORT=${config.health.port}: cannot listen on ${config.health.host} (${(error as Error).message}). Pick a free port or unset HEALTH_PORT.`, { cause: error });
+    }
+  }
   logger.info(
     {
       user: readyClient.user.tag,
@@ -203,6 +233,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   return {
     client: readyClient,
     context: ctx,
+    ...(health ? { health } : {}),
     stop() {
       stopped ??= (async () => {
         stopping = true;
@@ -248,6 +279,51 @@ async function housekeep(servers: ServerRegistry, logger: App['logger']): Promis
   } catch (error) {
     logger.warn({ err: error }, 'housekeeping (question retention, server purge) failed');
   }
+}
+
+/** discord.js sharding options: every shard in this process ('auto': as many as Discord recommends). */
+function shardOptions(shards: 'auto' | number | undefined): Partial<ClientOptions> {
+  if (shards === undefined) return {};
+  if (shards === 'auto') return { shards: 'auto' };
+  return { shards: Array.from({ length: shards }, (_, i) => i), shardCount: shards };
+}
+
+/** Each gateway shard of this process: status, heartbeat ping and its servers. */
+function shardViews(client: Client): ShardView[] {
+  return [...client.ws.shards.values()].map((shard) => ({
+    id: shard.id,
+    status: shard.status,
+    ping: shard.ping,
+    guilds: client.guilds.cache.filter((g) => g.shardId === shard.id).size,
+  }));
+}
+
+/** What `/healthz` checks: every shard connected, the store answering, the model embedding (probed at most every `probeIntervalMs`). */
+function healthCheck(client: Client<true>, app: App, probeIntervalMs: number): () => Promise<HealthReport> {
+  const probeModel = cached(async (): Promise<HealthReport['model']> => {
+    const model = app.embedder.info.model;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+      });
+      const [vector] = await Promise.race([app.embedder.embed(['health check']), timeout]).finally(() => clearTimeout(timer));
+      return vector?.length === app.embedder.info.dimension ? { ok: true, model } : { ok: false, model, error: 'wrong vector size' };
+    } catch (error) {
+      return { ok: false, model, error: (error as Error).message };
+    }
+  }, probeIntervalMs);
+  return async () => {
+    const shards = shardViews(client).map((s) => ({ id: s.id, ready: s.status === 0, status: s.status, pingMs: s.ping, guilds: s.guilds }));
+    let store: HealthReport['store'];
+    try {
+      store = { ok: true, articles: app.kb.stats().articles };
+    } catch (error) {
+      store = { ok: false, error: (error as Error).message };
+    }
+    const model = await probeModel();
+    return { ok: shards.length > 0 && shards.every((s) => s.ready) && store.ok && model.ok, shards, store, model };
+  };
 }
 
 /** Posts audit entries to the log channel; failures are logged, never thrown. */

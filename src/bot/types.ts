@@ -12,6 +12,7 @@ import type { ChatClient } from '../core/llm/index.js';
 import type { FeedbackStore } from '../core/store/feedback.js';
 import type { SummaryService } from '../core/summarize/service.js';
 import type { Logger } from '../logger.js';
+import type { BotMetrics } from '../ops/metrics.js';
 import type { ConcurrencyLimiter, Cooldown } from './limits.js';
 
 /** Bot settings (from `config.discord` and `config.maxQuestionChars`). */
@@ -28,6 +29,8 @@ export interface BotSettings {
   kbLogChannelId?: string;
   /** How often a running `/kb reindex` edits its progress message. Default 3,000 ms. */
   kbProgressIntervalMs?: number;
+  /** `/healthz` embeds a probe at most this often (every scrape must not cost a model call). Default 15,000 ms. */
+  healthProbeIntervalMs?: number;
   /** How often old question text is blanked and servers left long ago are purged. Default daily. */
   housekeepingIntervalMs?: number;
 }
@@ -58,6 +61,8 @@ export interface BotContext {
    * answers are checked and fall back to the extractive one (see `askWritten`).
    */
   llm?: ChatClient;
+  /** Counters and histograms for `/metrics` (HEALTH_PORT). */
+  metrics?: BotMetrics;
 }
 
 /**

@@ -23,6 +23,15 @@ export class DeferredEmbedder implements Embedder {
     return (this.real ?? (await this.loaded)).embed(texts);
   }
 
+  get queuedTexts(): number | undefined {
+    return this.real?.queuedTexts;
+  }
+
+  /** The model has finished loading (questions are embedded without waiting). */
+  get ready(): boolean {
+    return this.real !== undefined;
+  }
+
   async close(): Promise<void> {
     const real = await this.loaded.catch(() => undefined);
     await real?.close();

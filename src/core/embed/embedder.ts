@@ -18,4 +18,6 @@ export interface Embedder {
   embed(texts: string[]): Promise<Float32Array[]>;
   /** Release threads and native memory. */
   close(): Promise<void>;
+  /** Texts handed over and not yet embedded (the embedding queue, for operators), when known. */
+  readonly queuedTexts?: number;
 }

@@ -43,6 +43,10 @@ export class WorkerPoolEmbedder implements Embedder {
     return this.workers.length;
   }
 
+  get queuedTexts(): number {
+    return this.pending.reduce((a, b) => a + b, 0);
+  }
+
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length < 2 * this.workers.length) return this.run(this.leastBusy(), texts);
     const slice = Math.ceil(texts.length / this.workers.length);

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnowledgeAdmin, type AdminOptions } from '../admin/index.js';
 import type { Embedder } from '../embed/embedder.js';
-import { KnowledgeBase, type Actor, type KnowledgeBaseOptions } from '../knowledge-base.js';
+import { KnowledgeBase, type Actor, type ChangeEvent, type KnowledgeBaseOptions } from '../knowledge-base.js';
 import { FeedbackStore } from '../store/feedback.js';
 import { ServerDirectory } from '../store/servers.js';
 import { SummaryService } from '../summarize/service.js';
@@ -92,6 +92,7 @@ export class ServerRegistry {
   private readonly directory: ServerDirectory;
   private readonly baseSummaries: SummaryService;
   private closed = false;
+  private readonly changeListeners = new Set<(serverId: string, event: ChangeEvent) => void>();
 
   constructor(private readonly opts: ServerRegistryOptions) {
     this.directory = new ServerDirectory(opts.base.catalog.db);
@@ -178,6 +179,12 @@ export class ServerRegistry {
     };
   }
 
+  /** Calls `listener` after every committed change of any server's own knowledge base. Returns an unsubscribe function. */
+  onServerChange(listener: (serverId: string, event: ChangeEvent) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** Runs `work` with the scope of `serverId`, releasing it afterwards. */
   async use<T>(serverId: string | null, work: (scope: ServerScope) => Promise<T>): Promise<T> {
     const lease = await this.acquire(serverId);
@@ -202,6 +209,9 @@ export class ServerRegistry {
       embedder: this.opts.embedder,
       onModelMismatch: 'stale',
       log: (line) => this.opts.log?.(`server ${serverId}: ${line}`),
+    });
+    kb.onChange((event) => {
+      for (const listener of this.changeListeners) listener(serverId, event);
     });
     try {
       this.directory.joined(serverId, this.now());

@@ -374,7 +374,10 @@ describe('sentence features and the learned scorer', () => {
       return row;
     };
     const [central, aside] = scoreFeatures(
-      [at({ textrank: 1, lead: 1 / 2, leadSlow: 1 / 1.25, relpos: 0.05 }), at({ textrank: 0, lead: 1 / 21, leadSlow: 1 / 6, relpos: 0.9 })],
+      [
+        at({ textrank: 1, lead: 1 / 2, leadSlow: 1 / 1.25, relpos: 0.05, top1: 0, top2: 1, top3: 1, top4: 1, top5: 1 }),
+        at({ textrank: 0, lead: 1 / 21, leadSlow: 1 / 6, relpos: 0.9, top1: 0, top2: 0, top3: 0, top4: 0, top5: 0 }),
+      ],
       DEFAULT_MODEL,
     );
     expect(central).toBeGreaterThan(aside);

@@ -13,9 +13,11 @@
  * - `textrank`: lexical TextRank (the baseline's graph: shared stemmed content words over
  *   log lengths, PageRank);
  * - `lexrank`: continuous LexRank — PageRank over the embedding cosines (negatives dropped);
- * - `lead`: 1 / (1 + position) among the candidates, `leadSlow`: 1 / (1 + position / 4) and
- *   `relpos`: position / (n − 1). The lead prior is whatever weights the model learns for these
- *   three (a sharp and a gentle decay, and a linear trend), not a hand-set plateau;
+ * - the lead prior, as a flexible basis over the position among the candidates: `lead`
+ *   1 / (1 + position), `leadSlow` 1 / (1 + position / 4), `relpos` position / (n − 1), and the
+ *   steps `top1`…`top5` (1 for the first J candidates). Its shape and strength are whatever the
+ *   fit learns from the data (on CNN/DailyMail: mostly a plateau over the first three and a slow
+ *   decay), not a hand-set plateau, and a refit on another corpus learns that corpus's lead;
  * - `specific`: share of (non-initial) capitalised words and figures — names, places, numbers;
  * - `words`: length in words / 30 (the budget is in words, so density matters);
  * - `long`: 1 above {@link LONG_SENTENCE_WORDS} words (run-ons, lists, split failures);
@@ -27,10 +29,13 @@
 import { pageRank, textRankScores } from './baselines.js';
 import { rougeNTokens, rougeTokens } from './rouge.js';
 
-export const FEATURE_NAMES = ['centroid', 'forward', 'textrank', 'lexrank', 'lead', 'leadSlow', 'relpos', 'specific', 'words', 'long', 'quote', 'caption'] as const;
+export const FEATURE_NAMES = ['centroid', 'forward', 'textrank', 'lexrank', 'lead', 'leadSlow', 'relpos', 'top1', 'top2', 'top3', 'top4', 'top5', 'specific', 'words', 'long', 'quote', 'caption'] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 export const LONG_SENTENCE_WORDS = 60;
+
+/** Step features `topJ` = 1 for the first J candidates: let the fit find where the lead ends. */
+const TOP_STEPS = [1, 2, 3, 4, 5];
 
 /** "Retread: David Cameron with ..." — a caption-style label (1–3 words, then a colon). */
 const CAPTION_LABEL = /^[A-Z][\w'’-]*(?: [\w'’-]+){0,2}:\s/;
@@ -109,6 +114,7 @@ export function sentenceFeatures(input: FeatureInput): number[][] {
     1 / (1 + k),
     1 / (1 + k / 4),
     n > 1 ? k / (n - 1) : 0,
+    ...TOP_STEPS.map((j) => (k < j ? 1 : 0)),
     specificity(text),
     words[k] / 30,
     words[k] > LONG_SENTENCE_WORDS ? 1 : 0,

@@ -86,20 +86,25 @@ export function countWords(text: string): number {
  * The product may use the all-data fit; the README reports only out-of-fold figures.
  */
 export const DEFAULT_MODEL: Readonly<LinearModel> = {
-  bias: -0.031,
+  bias: -0.0123,
   weights: {
-    centroid: 0.0131,
-    forward: 0.0423,
-    textrank: 0.1272,
-    lexrank: 0.0094,
-    lead: -0.1578,
-    leadSlow: 0.3077,
-    relpos: -0.0072,
-    specific: 0.1143,
-    words: -0.0567,
-    long: -0.1427,
-    quote: -0.0165,
-    caption: -0.001,
+    centroid: 0.0142,
+    forward: 0.0356,
+    textrank: 0.1297,
+    lexrank: 0.0102,
+    lead: 0.0152,
+    leadSlow: 0.1713,
+    relpos: -0.0102,
+    top1: -0.2089,
+    top2: -0.0038,
+    top3: 0.115,
+    top4: -0.0335,
+    top5: 0.0229,
+    specific: 0.1091,
+    words: -0.0625,
+    long: -0.1116,
+    quote: -0.0148,
+    caption: 0.005,
   },
 };
 

@@ -18,30 +18,7 @@ import {
 import { FEATURE_NAMES, fitLinearModel, lexRankScores, scoreFeatures, sentenceFeatures, sentenceTargets } from '../src/core/summarize/features.js';
 import { baselineAtBudget, foldOf } from '../src/cli/eval-summaries.js';
 import { splitSentences } from '../src/core/text/sentences.js';
-import { wordTokens } from '../src/core/text/tokens.js';
-
-/** A real, tiny, deterministic Embedder: bag of words hashed (FNV-1a) into 64 dims, unit length. */
-class HashingEmbedder implements Embedder {
-  readonly info = { model: 'test-hash-64', dimension: 64, normalized: true };
-  calls = 0;
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    this.calls++;
-    return texts.map((text) => {
-      const v = new Float32Array(64);
-      for (const w of wordTokens(text)) {
-        let h = 0x811c9dc5;
-        for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193) >>> 0;
-        v[h % 64] += 1;
-      }
-      let norm = 0;
-      for (const x of v) norm += x * x;
-      norm = Math.sqrt(norm);
-      if (norm > 0) for (let i = 0; i < v.length; i++) v[i] /= norm;
-      return v;
-    });
-  }
-  async close(): Promise<void> {}
-}
+import { HashingEmbedder } from './fixtures/hashing-embedder.js';
 
 const STORY = [
   'The city council of Northbridge approved a new budget of $4.2 million for public libraries on Monday.',

@@ -15,7 +15,7 @@ import {
   summarizeArticle,
   type SummaryPassage,
 } from '../src/core/summarize/summarizer.js';
-import { FEATURE_NAMES, fitLinearModel, lexRankScores, scoreFeatures, sentenceFeatures, sentenceTargets } from '../src/core/summarize/features.js';
+import { FEATURE_NAMES, LEAD_PRIOR, fitLinearModel, lexRankScores, scoreFeatures, sentenceFeatures, sentenceTargets } from '../src/core/summarize/features.js';
 import { baselineAtBudget, foldOf } from '../src/cli/eval-summaries.js';
 import { splitSentences } from '../src/core/text/sentences.js';
 import { HashingEmbedder } from './fixtures/hashing-embedder.js';
@@ -326,7 +326,7 @@ describe('sentence features and the learned scorer', () => {
       const targets = features.map((r) => 1 + 2 * r[FEATURE_NAMES.indexOf('centroid')] - 0.5 * r[FEATURE_NAMES.indexOf('words')]);
       return { features, targets };
     });
-    const model = fitLinearModel(articles, 1e-9);
+    const model = fitLinearModel(articles, 1e-9, []);
     expect(model.bias).toBeCloseTo(1, 4);
     expect(model.weights.centroid).toBeCloseTo(2, 4);
     expect(model.weights.words).toBeCloseTo(-0.5, 4);
@@ -335,6 +335,22 @@ describe('sentence features and the learned scorer', () => {
     // A large penalty shrinks the weights towards zero.
     expect(Math.abs(fitLinearModel(articles, 100).weights.centroid)).toBeLessThan(0.1);
     expect(() => fitLinearModel([])).toThrow(/no training sentences/);
+  });
+
+  it('keeps the lead prior monotone: a position feature never gets a negative weight', () => {
+    // Targets that reward the SECOND sentence and punish the first (a teaser-hook corpus): free,
+    // the fit learns a negative `top1`; constrained, `top1` is pinned to 0 and the rest refitted.
+    const articles = Array.from({ length: 6 }, (_, a) => {
+      const features = Array.from({ length: 12 }, (_, k) => FEATURE_NAMES.map((name) => (name === 'top1' ? (k < 1 ? 1 : 0) : name === 'top2' ? (k < 2 ? 1 : 0) : name === 'centroid' ? ((k * 7 + a) % 5) / 4 : 0)));
+      const targets = features.map((_, k) => (k === 1 ? 1 : 0) + 0.1 * features[k][FEATURE_NAMES.indexOf('centroid')]);
+      return { features, targets };
+    });
+    expect(fitLinearModel(articles, 1e-6, []).weights.top1).toBeLessThan(-0.5);
+    const model = fitLinearModel(articles, 1e-6);
+    for (const name of LEAD_PRIOR) expect(model.weights[name]).toBeGreaterThanOrEqual(0);
+    expect(model.weights.top1).toBe(0);
+    expect(model.weights.top2).toBeGreaterThan(0.3);
+    expect(model.weights.centroid).toBeGreaterThan(0);
   });
 
   it('labels the greedy ROUGE oracle: the sentences that make up the reference', () => {
@@ -352,8 +368,8 @@ describe('sentence features and the learned scorer', () => {
     };
     const [central, aside] = scoreFeatures(
       [
-        at({ textrank: 1, lead: 1 / 2, leadSlow: 1 / 1.25, relpos: 0.05, top1: 0, top2: 1, top3: 1, top4: 1, top5: 1 }),
-        at({ textrank: 0, lead: 1 / 21, leadSlow: 1 / 6, relpos: 0.9, top1: 0, top2: 0, top3: 0, top4: 0, top5: 0 }),
+        at({ textrank: 1, lead: 1 / 2, leadSlow: 1 / 1.25, early: 0.95, top1: 0, top2: 1, top3: 1, top4: 1, top5: 1 }),
+        at({ textrank: 0, lead: 1 / 21, leadSlow: 1 / 6, early: 0.1, top1: 0, top2: 0, top3: 0, top4: 0, top5: 0 }),
       ],
       DEFAULT_MODEL,
     );

@@ -28,6 +28,8 @@
  *    is the standard deviation over the folds' means, and "Δ" is the product minus a baseline on
  *    the same articles (mean ± sd over folds). The default model's own rows in (1) and (2) are
  *    in-sample whenever the input is the set it was fitted on (CNN/DailyMail dev): read (3).
+ *    One more row per budget shows the same fits without the monotone lead prior (see
+ *    `LEAD_PRIOR`): what learning one corpus's lead quirks would add on that corpus. Not shipped.
  *
  * The last logged line is one JSON object with every figure.
  */
@@ -103,7 +105,14 @@ export interface Figures {
   outOfFold: {
     folds: number;
     l2: number;
-    byLength: Record<SummaryLength, { budget: number } & Record<BudgetSystem, FoldFigures> & { delta: Record<Exclude<BudgetSystem, 'ours'>, RougeFigures & { sd: RougeFigures }> }>;
+    byLength: Record<
+      SummaryLength,
+      { budget: number } & Record<BudgetSystem, FoldFigures> & {
+          delta: Record<Exclude<BudgetSystem, 'ours'>, RougeFigures & { sd: RougeFigures }>;
+          /** The same fit without the monotone lead prior (what one corpus's lead quirks are worth; not shipped). */
+          freeLeadPrior: FoldFigures & { deltaLead: RougeFigures & { sd: RougeFigures } };
+        }
+    >;
     /** The model fitted on ALL the articles (what DEFAULT_MODEL holds when this input is its dev set). */
     fullFit: LinearModel;
   };
@@ -238,7 +247,11 @@ export async function runSummaryEval(input: string, opts: SummaryEvalOptions): P
   const training = (keep: (d: number) => boolean) =>
     prepared.flatMap((p, d) => (keep(d) && !p.whole ? [{ features: p.features, targets: targets[d] }] : []));
   const foldModels: LinearModel[] = [];
-  for (let f = 0; f < folds; f++) foldModels.push(fitLinearModel(training((d) => foldOf(d, n, folds) !== f), l2));
+  const freeModels: LinearModel[] = [];
+  for (let f = 0; f < folds; f++) {
+    foldModels.push(fitLinearModel(training((d) => foldOf(d, n, folds) !== f), l2));
+    freeModels.push(fitLinearModel(training((d) => foldOf(d, n, folds) !== f), l2, []));
+  }
   const fullFit = fitLinearModel(training(() => true), l2);
 
   const byLength = {} as Figures['outOfFold']['byLength'];
@@ -246,6 +259,7 @@ export async function runSummaryEval(input: string, opts: SummaryEvalOptions): P
     const maxWords = SUMMARY_LENGTHS[len].maxWords;
     const rows = {} as Record<BudgetSystem, Scored[]>;
     for (const { key } of BUDGET_SYSTEMS) rows[key] = docs.map((_, d) => atBudget(d, key, maxWords, foldModels[foldOf(d, n, folds)]));
+    const free = docs.map((_, d) => atBudget(d, 'ours', maxWords, freeModels[foldOf(d, n, folds)]));
     const foldMeans = (xs: Scored[], pick: (s: Scored) => number): number[] =>
       Array.from({ length: folds }, (_, f) => 100 * mean(xs.filter((_, d) => foldOf(d, n, folds) === f).map(pick)));
     const picks: [keyof RougeFigures, (s: Scored) => number][] = [
@@ -259,17 +273,20 @@ export async function runSummaryEval(input: string, opts: SummaryEvalOptions): P
       for (const [name, pick] of picks) spread[name] = round2(sd(foldMeans(rows[key], pick)));
       entry[key] = { ...figuresOf(rows[key]), sd: spread };
     }
-    entry.delta = {} as (typeof entry)['delta'];
-    for (const base of ['lead', 'textrank', 'lexrank'] as const) {
-      const d = {} as RougeFigures & { sd: RougeFigures };
-      d.sd = {} as RougeFigures;
+    const delta = (ours: Scored[], base: Scored[]): RougeFigures & { sd: RougeFigures } => {
+      const d = { sd: {} } as RougeFigures & { sd: RougeFigures };
       for (const [name, pick] of picks) {
-        const diff = foldMeans(rows.ours, pick).map((v, f) => v - foldMeans(rows[base], pick)[f]);
-        d[name] = round2(100 * mean(rows.ours.map((r, i) => pick(r) - pick(rows[base][i]))));
+        const diff = foldMeans(ours, pick).map((v, f) => v - foldMeans(base, pick)[f]);
+        d[name] = round2(100 * mean(ours.map((r, i) => pick(r) - pick(base[i]))));
         d.sd[name] = round2(sd(diff));
       }
-      entry.delta[base] = d;
-    }
+      return d;
+    };
+    entry.delta = {} as (typeof entry)['delta'];
+    for (const base of ['lead', 'textrank', 'lexrank'] as const) entry.delta[base] = delta(rows.ours, rows[base]);
+    const freeSpread = {} as RougeFigures;
+    for (const [name, pick] of picks) freeSpread[name] = round2(sd(foldMeans(free, pick)));
+    entry.freeLeadPrior = { ...figuresOf(free), sd: freeSpread, deltaLead: delta(free, rows.lead) };
     byLength[len] = entry;
   }
 
@@ -288,6 +305,7 @@ export async function runSummaryEval(input: string, opts: SummaryEvalOptions): P
   };
 
   const f2 = (x: number) => x.toFixed(2);
+  const sign = (x: number) => (x >= 0 ? `+${f2(x)}` : f2(x));
   opts.log('');
   opts.log(`Today's table (each system at its own length; default model):`);
   opts.log('| System | ROUGE-1 F1 | ROUGE-2 F1 | ROUGE-L F1 | Words |');
@@ -319,9 +337,11 @@ export async function runSummaryEval(input: string, opts: SummaryEvalOptions): P
     }
     for (const { key, label } of BUDGET_SYSTEMS.filter((s) => s.key !== 'ours')) {
       const d = e.delta[key as Exclude<BudgetSystem, 'ours'>];
-      const sign = (x: number) => (x >= 0 ? `+${f2(x)}` : f2(x));
       opts.log(`| ${len} | Δ vs ${label} | ${sign(d.rouge1)} ± ${f2(d.sd.rouge1)} | ${sign(d.rouge2)} ± ${f2(d.sd.rouge2)} | ${sign(d.rougeL)} ± ${f2(d.sd.rougeL)} | |`);
     }
+    const fl = e.freeLeadPrior;
+    opts.log(`| ${len} (${e.budget} words) | Ours, lead prior unconstrained (not shipped) | ${f2(fl.rouge1)} ± ${f2(fl.sd.rouge1)} | ${f2(fl.rouge2)} ± ${f2(fl.sd.rouge2)} | ${f2(fl.rougeL)} ± ${f2(fl.sd.rougeL)} | ${fl.words.toFixed(1)} |`);
+    opts.log(`| ${len} | Δ unconstrained vs Lead (fair) | ${sign(fl.deltaLead.rouge1)} ± ${f2(fl.deltaLead.sd.rouge1)} | ${sign(fl.deltaLead.rouge2)} ± ${f2(fl.deltaLead.sd.rouge2)} | ${sign(fl.deltaLead.rougeL)} ± ${f2(fl.deltaLead.sd.rougeL)} | |`);
   }
   opts.log(`Model fitted on all ${n} articles: ${JSON.stringify(figures.outOfFold.fullFit)}`);
   opts.log(`Articles: ${n} · ${figures.seconds.toFixed(2)} s`);

@@ -13,11 +13,11 @@
  * - `textrank`: lexical TextRank (the baseline's graph: shared stemmed content words over
  *   log lengths, PageRank);
  * - `lexrank`: continuous LexRank — PageRank over the embedding cosines (negatives dropped);
- * - the lead prior, as a flexible basis over the position among the candidates: `lead`
- *   1 / (1 + position), `leadSlow` 1 / (1 + position / 4), `relpos` position / (n − 1), and the
- *   steps `top1`…`top5` (1 for the first J candidates). Its shape and strength are whatever the
- *   fit learns from the data (on CNN/DailyMail: mostly a plateau over the first three and a slow
- *   decay), not a hand-set plateau, and a refit on another corpus learns that corpus's lead;
+ * - the lead prior ({@link LEAD_PRIOR}), as a basis over the position among the candidates:
+ *   `lead` 1 / (1 + position), `leadSlow` 1 / (1 + position / 4), `early` 1 − position / (n − 1),
+ *   and the steps `top1`…`top5` (1 for the first J candidates). Its shape and strength are what
+ *   the fit learns (on CNN/DailyMail: a plateau over the first three, a smaller one to five, a
+ *   slow decay), not hand-set; the fit only keeps it monotone (weights ≥ 0);
  * - `specific`: share of (non-initial) capitalised words and figures — names, places, numbers;
  * - `words`: length in words / 30 (the budget is in words, so density matters);
  * - `long`: 1 above {@link LONG_SENTENCE_WORDS} words (run-ons, lists, split failures);
@@ -29,13 +29,20 @@
 import { pageRank, textRankScores } from './baselines.js';
 import { rougeNTokens, rougeTokens } from './rouge.js';
 
-export const FEATURE_NAMES = ['centroid', 'forward', 'textrank', 'lexrank', 'lead', 'leadSlow', 'relpos', 'top1', 'top2', 'top3', 'top4', 'top5', 'specific', 'words', 'long', 'quote', 'caption'] as const;
+export const FEATURE_NAMES = ['centroid', 'forward', 'textrank', 'lexrank', 'lead', 'leadSlow', 'early', 'top1', 'top2', 'top3', 'top4', 'top5', 'specific', 'words', 'long', 'quote', 'caption'] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 export const LONG_SENTENCE_WORDS = 60;
 
 /** Step features `topJ` = 1 for the first J candidates: let the fit find where the lead ends. */
 const TOP_STEPS = [1, 2, 3, 4, 5];
+
+/**
+ * The position features. Each is non-increasing in the position and the fit keeps their weights
+ * ≥ 0, so the learned lead prior never ranks a sentence higher for coming later: one corpus's
+ * quirk (CNN/DailyMail's first sentence is often a teaser hook) cannot become a rule.
+ */
+export const LEAD_PRIOR: readonly FeatureName[] = ['lead', 'leadSlow', 'early', 'top1', 'top2', 'top3', 'top4', 'top5'];
 
 /** "Retread: David Cameron with ..." — a caption-style label (1–3 words, then a colon). */
 const CAPTION_LABEL = /^[A-Z][\w'’-]*(?: [\w'’-]+){0,2}:\s/;
@@ -113,7 +120,7 @@ export function sentenceFeatures(input: FeatureInput): number[][] {
     lexrank[k],
     1 / (1 + k),
     1 / (1 + k / 4),
-    n > 1 ? k / (n - 1) : 0,
+    n > 1 ? 1 - k / (n - 1) : 1,
     ...TOP_STEPS.map((j) => (k < j ? 1 : 0)),
     specificity(text),
     words[k] / 30,
@@ -151,7 +158,7 @@ export interface TrainingArticle {
  * `l2` is per training sentence, so the same value regularises a small and a large set alike.
  * Deterministic; throws on an empty training set.
  */
-export function fitLinearModel(articles: TrainingArticle[], l2 = 0.05): LinearModel {
+export function fitLinearModel(articles: TrainingArticle[], l2 = 0.05, nonNegative: readonly FeatureName[] = LEAD_PRIOR): LinearModel {
   const rows = articles.flatMap((a) => a.features);
   const ys = articles.flatMap((a) => a.targets);
   const m = rows.length;
@@ -179,7 +186,23 @@ export function fitLinearModel(articles: TrainingArticle[], l2 = 0.05): LinearMo
     for (let q = 0; q < p; q++) A[p][q] = A[q][p];
     A[p][p] += l2 * m;
   }
-  const w = solve(A, b);
+  // Sign constraints by an active set: a constrained weight that comes out negative is pinned
+  // to 0 and the rest refitted, until none is negative (at most d rounds).
+  const constrained = new Set(nonNegative.map((name) => FEATURE_NAMES.indexOf(name)));
+  const free = FEATURE_NAMES.map(() => true);
+  let w = new Array<number>(d).fill(0);
+  for (let round = 0; round <= d; round++) {
+    const idx = free.flatMap((ok, f) => (ok ? [f] : []));
+    const sub = solve(
+      idx.map((p) => idx.map((q) => A[p][q])),
+      idx.map((p) => b[p]),
+    );
+    w = new Array<number>(d).fill(0);
+    idx.forEach((f, i) => (w[f] = sub[i]));
+    const negative = idx.filter((f) => constrained.has(f) && w[f] < 0);
+    if (negative.length === 0) break;
+    for (const f of negative) free[f] = false;
+  }
   const weights = {} as Record<FeatureName, number>;
   let bias = yMean;
   FEATURE_NAMES.forEach((name, f) => {

@@ -83,7 +83,10 @@ export function countWords(text: string): number {
 /**
  * Fitted by `fitLinearModel` on all 100 CNN/DailyMail development articles (`npm run eval --
  * --summaries ../shared/eval/cnndm/train_sample.csv` prints the fit and its out-of-fold figures).
- * The product may use the all-data fit; the README reports only out-of-fold figures.
+ * The product uses the all-data fit; the README reports only out-of-fold figures. Read the
+ * weights with the features' scales in mind (graph and centroid features span [0, 1] per article,
+ * `words` is words / 30): the largest are TextRank, specificity and the lead plateau (`top3`),
+ * the embedding centroid and LexRank add little once TextRank is in.
  */
 export const DEFAULT_MODEL: Readonly<LinearModel> = {
   bias: -0.0106,

@@ -153,14 +153,19 @@ export interface TrainingArticle {
 }
 
 /**
- * Ridge regression of the sentence targets on the features (closed form, columns standardised
- * over the training sentences, intercept unpenalised), returned in the raw feature scale.
- * `l2` is per training sentence, so the same value regularises a small and a large set alike.
+ * Ridge regression of the sentence targets on the features, within articles (both centred per
+ * article, so the bias is 0: only differences between sentences of one article are learned),
+ * closed form on columns standardised over the training sentences, returned in the raw feature
+ * scale. `l2` is per training sentence, so the same value regularises a small and a large set
+ * alike. Weights of the `nonNegative` features (default the lead prior) are kept ≥ 0.
  * Deterministic; throws on an empty training set.
  */
 export function fitLinearModel(articles: TrainingArticle[], l2 = 0.05, nonNegative: readonly FeatureName[] = LEAD_PRIOR): LinearModel {
-  const rows = articles.flatMap((a) => a.features);
-  const ys = articles.flatMap((a) => a.targets);
+  // Within-article (fixed-effects) fit: features and targets are centred per article. Selection
+  // only compares sentences of one article (scores are min-max scaled within it), so what differs
+  // between articles — how long, how summarisable — is noise to the fit, not signal.
+  const rows = articles.flatMap((a) => centred(a.features));
+  const ys = articles.flatMap((a) => centred(a.targets.map((t) => [t])).map((r) => r[0]));
   const m = rows.length;
   if (m === 0) throw new Error('fitLinearModel: no training sentences');
   const d = FEATURE_NAMES.length;
@@ -210,6 +215,14 @@ export function fitLinearModel(articles: TrainingArticle[], l2 = 0.05, nonNegati
     bias -= (w[f] * mean[f]) / sd[f];
   });
   return { bias, weights };
+}
+
+/** Each column minus its mean over the rows. */
+function centred(rows: number[][]): number[][] {
+  const d = rows[0]?.length ?? 0;
+  const mu = new Array<number>(d).fill(0);
+  for (const r of rows) for (let f = 0; f < d; f++) mu[f] += r[f] / rows.length;
+  return rows.map((r) => r.map((v, f) => v - mu[f]));
 }
 
 /** Gaussian elimination with partial pivoting; A is symmetric positive definite here. */

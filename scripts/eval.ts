@@ -1,6 +1,6 @@
 /**
  * npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
- * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
+ * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long] [--folds N]
  *
  * Measures retrieval and answers on a SQuAD v1.1 file, or summaries against reference summaries.
  * Prints a table; the last line is one JSON object with every figure.
@@ -19,8 +19,10 @@ const USAGE = `Usage:
                    accuracy and the share of answers with a valid citation beside the extractive figures
       --sample N   ask N questions spread evenly over the file (deterministic)
       --keep DIR   keep the index in DIR so a re-run does not embed again
-  npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long]
-      ROUGE-1/2/L F1 of the summariser, Lead-3 and TextRank against reference summaries`;
+  npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long] [--folds N]
+      ROUGE-1/2/L F1 of the summariser, Lead-3 and TextRank against reference summaries:
+      today's table at --length, every system at equal word budgets (short/medium/long), and the
+      summariser's out-of-fold figures (model refitted on N−1 folds, default N = 5) with their spread`;
 
 const { values } = parseCli(USAGE, {
   qa: { type: 'string' },
@@ -28,6 +30,7 @@ const { values } = parseCli(USAGE, {
   sample: { type: 'string' },
   keep: { type: 'string' },
   length: { type: 'string' },
+  folds: { type: 'string' },
   llm: { type: 'boolean' },
 });
 if (values.help || (!values.qa && !values.summaries)) {
@@ -55,7 +58,9 @@ await runCli(async (config, logger) => {
       const { runSummaryEval } = await import('../src/cli/eval-summaries.js');
       const length = (values.length ?? 'medium') as 'short' | 'medium' | 'long';
       if (!['short', 'medium', 'long'].includes(length)) throw new Error(`--length must be short, medium or long, got ${values.length}`);
-      await runSummaryEval(values.summaries, { embedder, length, log: (l) => console.log(l) });
+      const folds = values.folds === undefined ? undefined : Number(values.folds);
+      if (folds !== undefined && (!Number.isInteger(folds) || folds < 2)) throw new Error(`--folds must be a whole number of at least 2, got ${values.folds}`);
+      await runSummaryEval(values.summaries, { embedder, length, folds, log: (l) => console.log(l) });
     }
   } finally {
     await embedder.close();

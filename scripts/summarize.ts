@@ -9,11 +9,12 @@ import { parseCli } from '../src/cli/args.js';
 import { formatSummaryForTerminal } from '../src/cli/format.js';
 import { runCli } from '../src/cli/run.js';
 import { SUMMARY_LENGTH_NAMES, SummaryService, type SummaryLength } from '../src/core/summarize/service.js';
+import { SUMMARY_LENGTHS } from '../src/core/summarize/summarizer.js';
 
 const USAGE = `Usage: npm run summarize -- --article "Title" | --topic "text" [--length short|medium|long] [--json]
   --article TITLE   summarise one article (its id, its title, or a unique part of the title)
   --topic TEXT      summarise what the knowledge base says about a topic, across articles
-  --length L        short (2–3 sentences), medium (4–5, the default) or long (about 8)
+  --length L        short (up to ${SUMMARY_LENGTHS.short.maxWords} words), medium (${SUMMARY_LENGTHS.medium.maxWords}, the default) or long (${SUMMARY_LENGTHS.long.maxWords})
   --json            print the whole result (sentences, sources, markers) as JSON`;
 
 const { values, positionals } = parseCli(USAGE, {

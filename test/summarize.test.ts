@@ -3,36 +3,22 @@ import type { Embedder } from '../src/core/embed/embedder.js';
 import { lead3, pageRank, textRank, textRankScores, textRankSimilarity } from '../src/core/summarize/baselines.js';
 import { lcsLength, rouge, rougeL, rougeN, rougeTokens } from '../src/core/summarize/rouge.js';
 import {
+  DEFAULT_MODEL,
+  SUMMARY_LENGTHS,
+  countWords,
+  fillBudget,
   isFragment,
+  prepareArticle,
+  selectSentences,
+  DEFAULT_TUNING,
   stripDateline,
   summarizeArticle,
   type SummaryPassage,
 } from '../src/core/summarize/summarizer.js';
+import { FEATURE_NAMES, LEAD_PRIOR, fitLinearModel, lexRankScores, scoreFeatures, sentenceFeatures, sentenceTargets } from '../src/core/summarize/features.js';
+import { baselineAtBudget, foldOf } from '../src/cli/eval-summaries.js';
 import { splitSentences } from '../src/core/text/sentences.js';
-import { wordTokens } from '../src/core/text/tokens.js';
-
-/** A real, tiny, deterministic Embedder: bag of words hashed (FNV-1a) into 64 dims, unit length. */
-class HashingEmbedder implements Embedder {
-  readonly info = { model: 'test-hash-64', dimension: 64, normalized: true };
-  calls = 0;
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    this.calls++;
-    return texts.map((text) => {
-      const v = new Float32Array(64);
-      for (const w of wordTokens(text)) {
-        let h = 0x811c9dc5;
-        for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193) >>> 0;
-        v[h % 64] += 1;
-      }
-      let norm = 0;
-      for (const x of v) norm += x * x;
-      norm = Math.sqrt(norm);
-      if (norm > 0) for (let i = 0; i < v.length; i++) v[i] /= norm;
-      return v;
-    });
-  }
-  async close(): Promise<void> {}
-}
+import { HashingEmbedder } from './fixtures/hashing-embedder.js';
 
 const STORY = [
   'The city council of Northbridge approved a new budget of $4.2 million for public libraries on Monday.',
@@ -165,18 +151,35 @@ describe('summarizeArticle', () => {
     }
   });
 
-  it('honours the length options', async () => {
+  it('honours the word budgets of the length options', async () => {
     const e = new HashingEmbedder();
-    const short = await summarizeArticle(article, e, { length: 'short' });
-    const medium = await summarizeArticle(article, e, { length: 'medium' });
-    const long = await summarizeArticle(article, e, { length: 'long' });
-    expect(short.sentences.length).toBeGreaterThanOrEqual(2);
-    expect(short.sentences.length).toBeLessThanOrEqual(3);
-    expect(medium.sentences.length).toBeGreaterThanOrEqual(4);
-    expect(medium.sentences.length).toBeLessThanOrEqual(5);
-    expect(long.sentences.length).toBeGreaterThan(medium.sentences.length);
-    expect(long.sentences.length).toBeLessThanOrEqual(8);
-    expect(short.sentences.map((s) => s.text).join(' ').length).toBeLessThanOrEqual(550);
+    const words = async (length: 'short' | 'medium' | 'long') =>
+      countWords((await summarizeArticle(article, e, { length })).sentences.map((s) => s.text).join(' '));
+    const [short, medium, long] = [await words('short'), await words('medium'), await words('long')];
+    expect(short).toBeLessThanOrEqual(SUMMARY_LENGTHS.short.maxWords);
+    expect(medium).toBeLessThanOrEqual(SUMMARY_LENGTHS.medium.maxWords);
+    expect(long).toBeLessThanOrEqual(SUMMARY_LENGTHS.long.maxWords);
+    expect(short).toBeLessThan(medium);
+    expect(medium).toBeLessThan(long);
+    // The budget is filled, not merely respected: each length is within a sentence of its budget.
+    expect(short).toBeGreaterThan(SUMMARY_LENGTHS.short.maxWords - 20);
+    expect(medium).toBeGreaterThan(SUMMARY_LENGTHS.medium.maxWords - 20);
+  });
+
+  it('gives comparable lengths whatever the sentence length of the corpus', async () => {
+    // Terse wire copy (~8 words a sentence) and long-winded features (~30): a sentence count
+    // would make "medium" three times longer on the second; a word budget does not.
+    const terse = STORY.map((s) => `${s.split(' ').slice(0, 8).join(' ').replace(/[,.]$/, '')}.`);
+    const wordy = STORY.map((s, i) => `${s.replace(/\.$/, '')}; meanwhile ${STORY[(i + 7) % STORY.length].replace(/^\w/, (c) => c.toLowerCase())}`);
+    for (const length of ['short', 'medium', 'long'] as const) {
+      const budget = SUMMARY_LENGTHS[length].maxWords;
+      for (const sentences of [terse, wordy]) {
+        const { sentences: picked } = await summarizeArticle(passagesOf(sentences), new HashingEmbedder(), { length });
+        const words = countWords(picked.map((s) => s.text).join(' '));
+        expect(words).toBeLessThanOrEqual(budget);
+        expect(words).toBeGreaterThanOrEqual(budget - 34); // at most one long sentence short of it
+      }
+    }
   });
 
   it('embeds all sentences in one batched call', async () => {
@@ -273,9 +276,139 @@ describe('summarizeArticle', () => {
     const same = 'Officials said the meeting would take place on the coast.';
     const tied = splitSentences(Array.from({ length: 6 }, (_, i) => same.replace('coast', `coast ${i + 1}`)).join(' '));
     expect(tied).toHaveLength(6);
-    const t1 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, { length: 'short', tuning: { wLead: 0, wForward: 0, duplicateCosine: 2, duplicateOverlap: 2 } });
-    const t2 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, { length: 'short', tuning: { wLead: 0, wForward: 0, duplicateCosine: 2, duplicateOverlap: 2 } });
+    const blank = { bias: 0, weights: { ...DEFAULT_MODEL.weights } };
+    for (const k of Object.keys(blank.weights) as (keyof typeof blank.weights)[]) blank.weights[k] = 0;
+    const options = { budget: { maxWords: 33 }, tuning: { model: blank, duplicateCosine: 2, duplicateOverlap: 2 } };
+    const t1 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, options);
+    const t2 = await summarizeArticle([{ paragraph: 1, text: tied.join(' ') }], flat, options);
     expect(t1).toEqual(t2);
     expect(t1.sentences.map((s) => s.text)).toEqual(tied.slice(0, 3));
+  });
+});
+
+describe('sentence features and the learned scorer', () => {
+  it('LexRank ranks the sentence most similar to the others first', () => {
+    const sim = [
+      [1, 0.9, 0.8, 0.1],
+      [0.9, 1, 0.85, 0.1],
+      [0.8, 0.85, 1, 0],
+      [0.1, 0.1, 0, 1],
+    ];
+    const scores = lexRankScores(sim);
+    expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(scores.indexOf(Math.max(...scores))).toBe(1);
+    expect(scores[3]).toBe(Math.min(...scores));
+  });
+
+  it('computes one row per sentence, graph and centroid features scaled to [0, 1] within the article', () => {
+    const texts = STORY.slice(0, 6);
+    const n = texts.length;
+    const sim = texts.map((_, i) => texts.map((_, j) => (i === j ? 1 : 0.2 + 0.1 * ((i + j) % 3))));
+    const rows = sentenceFeatures({ texts, words: texts.map(countWords), sim, centroidCosine: texts.map((_, i) => i / 10) });
+    expect(rows).toHaveLength(n);
+    for (const row of rows) expect(row).toHaveLength(FEATURE_NAMES.length);
+    for (const name of ['centroid', 'forward', 'textrank', 'lexrank'] as const) {
+      const col = rows.map((r) => r[FEATURE_NAMES.indexOf(name)]);
+      expect(Math.min(...col)).toBe(0);
+      expect(Math.max(...col)).toBe(1);
+    }
+    const lead = rows.map((r) => r[FEATURE_NAMES.indexOf('lead')]);
+    expect(lead[0]).toBe(1);
+    expect([...lead].sort((a, b) => b - a)).toEqual(lead); // decays with position
+  });
+
+  it('fits a linear relation exactly when there is one (ridge within articles, tiny penalty)', () => {
+    // y = 1 + 2·centroid − 0.5·words + an offset per article, every other feature noise: the fit must find it.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const articles = Array.from({ length: 5 }, (_, a) => {
+      const features = Array.from({ length: 40 }, () => FEATURE_NAMES.map(() => rand()));
+      const targets = features.map((r) => 1 + a + 2 * r[FEATURE_NAMES.indexOf('centroid')] - 0.5 * r[FEATURE_NAMES.indexOf('words')]);
+      return { features, targets };
+    });
+    const model = fitLinearModel(articles, 1e-9, []);
+    // Fitted within articles: the constant 1 is an article-level offset and does not show.
+    expect(model.bias).toBeCloseTo(0, 6);
+    expect(model.weights.centroid).toBeCloseTo(2, 4);
+    expect(model.weights.words).toBeCloseTo(-0.5, 4);
+    expect(Math.abs(model.weights.textrank)).toBeLessThan(1e-4);
+    const [a, b] = scoreFeatures(articles[0].features.slice(0, 2), model);
+    expect(a - b).toBeCloseTo(articles[0].targets[0] - articles[0].targets[1], 4);
+    // A large penalty shrinks the weights towards zero.
+    expect(Math.abs(fitLinearModel(articles, 100).weights.centroid)).toBeLessThan(0.1);
+    expect(() => fitLinearModel([])).toThrow(/no training sentences/);
+  });
+
+  it('keeps the lead prior monotone: a position feature never gets a negative weight', () => {
+    // Targets that reward the SECOND sentence and punish the first (a teaser-hook corpus): free,
+    // the fit learns a negative `top1`; constrained, `top1` is pinned to 0 and the rest refitted.
+    const articles = Array.from({ length: 6 }, (_, a) => {
+      const features = Array.from({ length: 12 }, (_, k) => FEATURE_NAMES.map((name) => (name === 'top1' ? (k < 1 ? 1 : 0) : name === 'top2' ? (k < 2 ? 1 : 0) : name === 'centroid' ? ((k * 7 + a) % 5) / 4 : 0)));
+      const targets = features.map((_, k) => (k === 1 ? 1 : 0) + 0.1 * features[k][FEATURE_NAMES.indexOf('centroid')]);
+      return { features, targets };
+    });
+    expect(fitLinearModel(articles, 1e-6, []).weights.top1).toBeLessThan(-0.5);
+    const model = fitLinearModel(articles, 1e-6);
+    for (const name of LEAD_PRIOR) expect(model.weights[name]).toBeGreaterThanOrEqual(0);
+    expect(model.weights.top1).toBe(0);
+    expect(model.weights.top2).toBeGreaterThan(0.3);
+    expect(model.weights.centroid).toBeGreaterThan(0);
+  });
+
+  it('labels the greedy ROUGE oracle: the sentences that make up the reference', () => {
+    const reference = `${STORY[3]} ${STORY[10]}`;
+    expect(sentenceTargets(reference, STORY)).toEqual(STORY.map((_, k) => (k === 3 || k === 10 ? 1 : 0)));
+    expect(sentenceTargets('', STORY.slice(0, 3))).toEqual([0, 0, 0]);
+  });
+
+  it('the default model prefers sentences that are central AND early over a late aside', () => {
+    const base = FEATURE_NAMES.map(() => 0.5);
+    const at = (changes: Partial<Record<(typeof FEATURE_NAMES)[number], number>>) => {
+      const row = [...base];
+      for (const [k, v] of Object.entries(changes)) row[FEATURE_NAMES.indexOf(k as (typeof FEATURE_NAMES)[number])] = v;
+      return row;
+    };
+    const [central, aside] = scoreFeatures(
+      [
+        at({ textrank: 1, lead: 1 / 2, leadSlow: 1 / 1.25, early: 0.95, top1: 0, top2: 1, top3: 1, top4: 1, top5: 1 }),
+        at({ textrank: 0, lead: 1 / 21, leadSlow: 1 / 6, early: 0.1, top1: 0, top2: 0, top3: 0, top4: 0, top5: 0 }),
+      ],
+      DEFAULT_MODEL,
+    );
+    expect(central).toBeGreaterThan(aside);
+  });
+});
+
+describe('word budgets and selection', () => {
+  it('fillBudget takes the ranking best first, skips what does not fit and returns article order', () => {
+    // words: s0 10, s1 30, s2 25, s3 5. Ranking s2, s0, s1, s3: 25 + 10, s1 skipped, then s3 if it fits.
+    expect(fillBudget([2, 0, 1, 3], [10, 30, 25, 5], 40)).toEqual([0, 2, 3]);
+    expect(fillBudget([2, 0, 1, 3], [10, 30, 25, 5], 39)).toEqual([0, 2]);
+    expect(fillBudget([1, 0], [50, 60], 40)).toEqual([1]); // nothing fits: the best one alone
+    expect(fillBudget([], [], 40)).toEqual([]);
+  });
+
+  it('selectSentences is pure: the same prepared article gives the same summary under any budget order', async () => {
+    const prepared = await prepareArticle(passagesOf(STORY), new HashingEmbedder());
+    const a = selectSentences(prepared, DEFAULT_TUNING, { maxWords: 60 });
+    selectSentences(prepared, DEFAULT_TUNING, { maxWords: 160 });
+    expect(selectSentences(prepared, DEFAULT_TUNING, { maxWords: 60 })).toEqual(a);
+    expect(countWords(a.sentences.map((s) => s.text).join(' '))).toBeLessThanOrEqual(60);
+  });
+
+  it('the eval baselines fill the same budget from the same candidates, and folds partition the articles', async () => {
+    const prepared = await prepareArticle(passagesOf(STORY), new HashingEmbedder());
+    const lead = baselineAtBudget(prepared, 'lead', 40);
+    expect(lead).toEqual(STORY.slice(0, lead.length));
+    expect(countWords(lead.join(' '))).toBeLessThanOrEqual(40);
+    for (const system of ['textrank', 'lexrank'] as const) {
+      const picked = baselineAtBudget(prepared, system, 40);
+      expect(countWords(picked.join(' '))).toBeLessThanOrEqual(40);
+      expect(countWords(picked.join(' '))).toBeGreaterThan(20);
+    }
+    const folds = Array.from({ length: 23 }, (_, i) => foldOf(i, 23, 5));
+    expect(new Set(folds)).toEqual(new Set([0, 1, 2, 3, 4]));
+    expect([...folds].sort((a, b) => a - b)).toEqual(folds);
+    for (let f = 0; f < 5; f++) expect(folds.filter((x) => x === f).length).toBeGreaterThanOrEqual(4);
   });
 });

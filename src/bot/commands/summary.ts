@@ -17,6 +17,7 @@ import {
   type SlashCommandSubcommandBuilder,
 } from 'discord.js';
 import type { SummaryLength } from '../../core/summarize/service.js';
+import { SUMMARY_LENGTHS } from '../../core/summarize/summarizer.js';
 import { renderCooldown, renderNotice, truncate } from '../render.js';
 import { runSummary, type SummaryKind } from '../summary/run.js';
 import type { BotContext } from '../types.js';
@@ -30,9 +31,9 @@ const CHOICE_MAX = 100;
 const ARTICLE_REF_MAX = 300;
 
 const LENGTH_CHOICES: { name: string; value: SummaryLength }[] = [
-  { name: 'short (2–3 sentences)', value: 'short' },
-  { name: 'medium (4–5 sentences)', value: 'medium' },
-  { name: 'long (about 8 sentences)', value: 'long' },
+  { name: `short (up to ${SUMMARY_LENGTHS.short.maxWords} words)`, value: 'short' },
+  { name: `medium (up to ${SUMMARY_LENGTHS.medium.maxWords} words)`, value: 'medium' },
+  { name: `long (up to ${SUMMARY_LENGTHS.long.maxWords} words)`, value: 'long' },
 ];
 const DEFAULT_LENGTH: SummaryLength = 'medium';
 

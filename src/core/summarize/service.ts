@@ -26,14 +26,14 @@ import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens } from '../text/tokens.js';
 import type { ScoredPassage, Source } from '../types.js';
-import { SUMMARY_LENGTHS, summarizeArticle as extractSummary, type SummaryLength } from './summarizer.js';
+import { SUMMARY_LENGTHS, countWords, summarizeArticle as extractSummary, type SummaryLength } from './summarizer.js';
 import { relevantPassages, summarizeTopicPassages, type TopicTuning } from './topic.js';
 
 export type { SummaryLength } from './summarizer.js';
 export const SUMMARY_LENGTH_NAMES: readonly SummaryLength[] = ['short', 'medium', 'long'];
 
 /** Bump when the summariser's output for the same article can change: cached rows are then ignored. */
-export const SUMMARY_ALGORITHM_VERSION = 1;
+export const SUMMARY_ALGORITHM_VERSION = 2;
 
 export interface SummaryResultSentence {
   text: string;
@@ -211,7 +211,7 @@ export class SummaryService {
 
   /**
    * An extractive summary of one article, in article order, every sentence marked with the
-   * paragraph it comes from. A one-paragraph article that fits the length's character budget is
+   * paragraph it comes from. A one-paragraph article that fits the length's word budget is
    * returned whole; an article with nothing to summarise gives `found: false`. Cached.
    */
   async summarizeArticle(articleRef: string, length: SummaryLength = 'medium'): Promise<SummaryResult> {
@@ -238,7 +238,7 @@ export class SummaryService {
     let picked: { text: string; paragraph: number; score: number }[];
     const paragraphs = new Set(texts.map((p) => p.paragraph));
     const whole = texts.map((p) => p.text).join(' ');
-    if (paragraphs.size === 1 && whole.length <= SUMMARY_LENGTHS[length].maxChars) {
+    if (paragraphs.size === 1 && countWords(whole) <= SUMMARY_LENGTHS[length].maxWords) {
       // A one-paragraph article is its own summary.
       picked = texts.flatMap((p) => splitSentences(p.text).map((text) => ({ text, paragraph: p.paragraph, score: 1 })));
     } else {

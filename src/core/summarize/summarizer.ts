@@ -12,32 +12,23 @@
  *    publication stamps ("PUBLISHED: .", "Last updated at 3:31 PM on 19th July 2011 .") and
  *    page furniture ("Scroll down for video ."). If nothing survives, every sentence is a candidate.
  *    A leading news-agency dateline ("Beirut (CNN) -- ") is trimmed from the returned text.
- * 4. Embed all candidates in ONE `embedder.embed` call (vectors are re-normalised) and score
- *      wCentral · centrality + wForward · forwardCentrality + wLead · leadPrior
- *        + wSpecific · specificity − wLength · words / 30
- *    - centrality: cosine to the article centroid (mean of the sentence vectors), min-max scaled
- *      within the article — coverage of what the article is about;
- *    - forwardCentrality: mean cosine to the sentences that come AFTER it (PACSUM-style directed
- *      centrality), min-max scaled — a sentence that the rest of the story elaborates on;
- *    - leadPrior: 1 for the first `plateau` (3) candidates, then 1 / (1 + (position − plateau + 1)
- *      / leadScale); position is the 0-based rank among candidates, so bylines and stamps do not
- *      push the lead down. A flat top, because news often opens with a hook and states the facts
- *      in sentences 2–3;
- *    - specificity: share of words (after the first) that are capitalised or contain a digit —
- *      names, places, figures;
- *    - sentences longer than `maxWords` (60) words are multiplied by `longPenalty`, image captions
- *      ("Retread: David Cameron with ...") by `captionPenalty`.
+ *    These are generic page-furniture rules, not a model of one agency's lead.
+ * 4. Embed all candidates in ONE `embedder.embed` call (vectors re-normalised), compute the
+ *    features of `features.ts` — embedding centroid, forward centrality, TextRank, LexRank, lead
+ *    position, specificity, length, quote, caption — and score each sentence with a linear model
+ *    ({@link DEFAULT_MODEL}) whose weights, the strength of the lead prior included, are fitted
+ *    by ridge regression (`fitLinearModel`); the eval reports them out of fold only.
  * 5. Select with MMR: repeatedly take the candidate maximising
- *      λ · score − (1 − λ) · max cosine to the already-selected sentences,
- *    never taking a near-duplicate (cosine ≥ `duplicateCosine` to a selected sentence, or
- *    ≥ `duplicateOverlap` of its content words contained in one), until the length budget is met.
+ *      λ · score − (1 − λ) · max cosine to the already-selected sentences
+ *    (scores min-max scaled within the article, so λ means the same on any article), never taking
+ *    a near-duplicate (cosine ≥ `duplicateCosine` to a selected sentence, or ≥ `duplicateOverlap`
+ *    of its content words contained in one), while the summary stays within the word budget.
  * 6. Return the selection in article order.
  *
- * Length budgets ({@link SUMMARY_LENGTHS}): a sentence is added while fewer than `maxSentences`
- * are selected and (fewer than `minSentences` are selected or the summary stays within
- * `maxChars`); a sentence that would break the character budget is skipped and the next best
- * one tried. A single sentence longer than the whole budget is only used when nothing else is
- * available.
+ * Length ({@link SUMMARY_LENGTHS}) is a word budget, not a sentence count: a sentence is added
+ * while the summary stays within `maxWords`; one that would break the budget is skipped and the
+ * next best tried. Sentence counts would make "short" mean 40 words on one corpus and 120 on
+ * another. A single sentence longer than the whole budget is only used when nothing else fits.
  *
  * Small articles: an empty article gives no sentences; an article with at most two distinct
  * sentences is returned whole (no embedding call); a short article is never padded.
@@ -45,6 +36,9 @@
 import type { Embedder } from '../embed/embedder.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
+import { dot, minMax, scoreFeatures, sentenceFeatures, type LinearModel } from './features.js';
+
+export { dot, specificity } from './features.js';
 
 export type SummaryLength = 'short' | 'medium' | 'long';
 
@@ -65,76 +59,84 @@ export interface Summary {
 }
 
 export interface LengthBudget {
-  minSentences: number;
-  maxSentences: number;
-  /** Character budget for the joined summary, honoured once `minSentences` are selected. */
-  maxChars: number;
+  /** Words in the joined summary ({@link countWords}). */
+  maxWords: number;
 }
 
 /**
- * short ≈ 2–3 sentences, medium ≈ 4–5, long ≈ 8. Characters count the sentence texts joined by
- * single spaces.
+ * short ≈ a headline paragraph (a CNN/DailyMail highlight set is ~55 words), medium ≈ 100 words,
+ * long ≈ 160 words — on every corpus, whatever its sentence length.
  */
 export const SUMMARY_LENGTHS: Readonly<Record<SummaryLength, LengthBudget>> = {
-  short: { minSentences: 2, maxSentences: 3, maxChars: 550 },
-  medium: { minSentences: 4, maxSentences: 5, maxChars: 800 },
-  long: { minSentences: 6, maxSentences: 8, maxChars: 1400 },
+  short: { maxWords: 60 },
+  medium: { maxWords: 100 },
+  long: { maxWords: 160 },
 };
 
-/** Scoring knobs; defaults tuned on CNN/DailyMail (see `scripts/eval-summaries.ts`). */
+/** Words as a reader counts them: whitespace-separated pieces with a letter or digit. */
+export function countWords(text: string): number {
+  let n = 0;
+  for (const w of text.split(/\s+/)) if (/[\p{L}\p{N}]/u.test(w)) n++;
+  return n;
+}
+
+/**
+ * Fitted by `fitLinearModel` on all 100 CNN/DailyMail development articles (`npm run eval --
+ * --summaries ../shared/eval/cnndm/train_sample.csv` prints the fit and its out-of-fold figures).
+ * The product uses the all-data fit; the README reports only out-of-fold figures. Read the
+ * weights with the features' scales in mind (graph and centroid features span [0, 1] per article,
+ * `words` is words / 30): the largest are TextRank, specificity and the lead plateau (`top3`),
+ * the embedding centroid and LexRank add little once TextRank is in.
+ */
+export const DEFAULT_MODEL: Readonly<LinearModel> = {
+  bias: 0,
+  weights: {
+    centroid: 0.0132,
+    forward: 0.0469,
+    textrank: 0.1296,
+    lexrank: 0.0111,
+    lead: 0,
+    leadSlow: 0,
+    early: 0.0639,
+    top1: 0,
+    top2: 0,
+    top3: 0.0788,
+    top4: 0,
+    top5: 0.0173,
+    specific: 0.1264,
+    words: -0.0698,
+    long: -0.1473,
+    quote: -0.0178,
+    caption: 0.0076,
+  },
+};
+
 export interface SummarizerTuning {
-  /** Weight of the cosine to the centroid of all candidate sentences (min-max scaled). */
-  wCentral: number;
-  /** Weight of the cosine to the centroid of the lead (first `leadSentences` candidates), min-max scaled. */
-  wLeadSim: number;
-  leadSentences: number;
-  /** Weight of forward centrality (mean cosine to the sentences that FOLLOW; PACSUM-style), min-max scaled. */
-  wForward: number;
-  /** Weight of the position prior. */
-  wLead: number;
-  /** prior = 1 for the first `plateau` candidates, then 1 / (1 + (position − plateau + 1) / leadScale). */
-  plateau: number;
-  leadScale: number;
-  /** Weight of specificity: share of capitalised (not sentence-initial) words and numbers. */
-  wSpecific: number;
-  /** Subtracted per 30 words: favours dense sentences at equal merit. */
-  wLength: number;
-  /** MMR trade-off: 1 = relevance only, 0 = novelty only. */
+  model: LinearModel;
+  /**
+   * MMR trade-off: 1 = score only, 0 = novelty only. The default is 1: out of fold a novelty term
+   * cost ROUGE at every length, and near-duplicates are excluded outright by the two thresholds.
+   */
   lambda: number;
   duplicateCosine: number;
   duplicateOverlap: number;
   minWords: number;
-  maxWords: number;
-  /** Score multipliers for very long sentences (> maxWords) and image captions. */
-  longPenalty: number;
-  captionPenalty: number;
 }
 
 export const DEFAULT_TUNING: Readonly<SummarizerTuning> = {
-  wCentral: 0.5,
-  wLeadSim: 0,
-  leadSentences: 3,
-  wForward: 0.5,
-  wLead: 1,
-  plateau: 3,
-  leadScale: 1,
-  wSpecific: 1.5,
-  wLength: 0.1,
-  lambda: 0.9,
+  model: DEFAULT_MODEL,
+  lambda: 1,
   duplicateCosine: 0.9,
   duplicateOverlap: 0.7,
   minWords: 6,
-  maxWords: 60,
-  longPenalty: 0.7,
-  captionPenalty: 0.7,
 };
 
 export interface SummarizeOptions {
   /** Default 'medium'. */
   length?: SummaryLength;
-  /** Override parts of the chosen length's budget (experiments; the product uses `length`). */
+  /** Override the chosen length's budget (experiments and equal-budget evaluation). */
   budget?: Partial<LengthBudget>;
-  /** Override scoring knobs (for tuning and experiments). */
+  /** Override scoring knobs (fitting and experiments). */
   tuning?: Partial<SummarizerTuning>;
 }
 
@@ -149,20 +151,7 @@ interface Sentence {
 const PUBLICATION_STAMP = /^(?:last\s+)?(?:published|updated|posted|modified)\b/i;
 const PAGE_FURNITURE = /^(?:scroll down|click here|read more|see more|watch the video|video:)/i;
 const AGENCY_DATELINE = /^(?:[A-Z][\w.'’-]*(?:[ ,]+[A-Z][\w.'’-]*){0,5}\s*)?\((?:CNN|AP|Reuters|AFP|EW\.com|CNN Money)\)\s*(?:--|—|–|-)?\s*/;
-/** "Retread: David Cameron ..." — a Daily Mail style image caption label (1–3 capitalised words). */
-const CAPTION_LABEL = /^[A-Z][\w'’-]*(?: [\w'’-]+){0,2}:\s/;
 
-/** Share of words after the first that are capitalised or contain a digit: names, places, figures. */
-export function specificity(text: string): number {
-  const words = text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
-  if (words.length < 2) return 0;
-  let n = 0;
-  for (let i = 1; i < words.length; i++) {
-    const w = words[i].replace(/^[("'‘“]+/, '');
-    if (/^\p{Lu}/u.test(w) || /\d/.test(w)) n++;
-  }
-  return n / (words.length - 1);
-}
 
 /** Number of words that contain a letter (numbers and times do not count). */
 function letterWords(text: string): number {
@@ -217,28 +206,13 @@ function centroidOf(vectors: Float32Array[]): Float32Array {
   return unit(c);
 }
 
-/** Scales values to [0, 1] within the article (all 1 when they are equal). */
-function minMax(values: number[]): number[] {
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const span = hi - lo;
-  return values.map((v) => (span > 1e-9 ? (v - lo) / span : 1));
-}
-
-/** Dot product; the cosine of two unit vectors. */
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
 /** What {@link selectByMmr} needs to know about the candidate sentences (indexes 0..n-1). */
 export interface MmrInput {
   scores: number[];
   /** Weight of the score against the similarity to what is already chosen. */
   lambda: number;
-  /** Characters of each candidate. */
-  lengths: number[];
+  /** Words of each candidate ({@link countWords}). */
+  words: number[];
   budget: LengthBudget;
   similarity: (a: number, b: number) => number;
   /** Candidate `k` says nothing new once `chosen` is in: never pick it. */
@@ -248,20 +222,20 @@ export interface MmrInput {
 }
 
 /**
- * Maximal marginal relevance under a length budget, shared by article and topic summaries:
+ * Maximal marginal relevance under a word budget, shared by article and topic summaries:
  * repeatedly takes the candidate with the best `lambda * score - (1 - lambda) * similarity to the
- * chosen ones`, skips one that would break the character budget once `minSentences` are chosen,
- * and drops near-duplicates of each pick. Returns the chosen indexes in the order picked; ties go
- * to the earlier candidate, so the output is deterministic.
+ * chosen ones`, skips one that would break the budget, and drops near-duplicates of each pick.
+ * Returns the chosen indexes in the order picked (possibly none, when nothing fits); ties go to
+ * the earlier candidate, so the output is deterministic.
  */
 export function selectByMmr(input: MmrInput): number[] {
-  const { scores, lambda, lengths, budget, similarity, isDuplicate } = input;
+  const { scores, lambda, words, budget, similarity, isDuplicate } = input;
   const n = scores.length;
   const excluded = input.excluded ? [...input.excluded] : new Array<boolean>(n).fill(false);
   const maxSim = new Array<number>(n).fill(0);
   const selected: number[] = [];
-  let chars = 0;
-  while (selected.length < budget.maxSentences) {
+  let used = 0;
+  for (;;) {
     let best = -1;
     let bestValue = -Infinity;
     for (let k = 0; k < n; k++) {
@@ -274,19 +248,36 @@ export function selectByMmr(input: MmrInput): number[] {
     }
     if (best < 0) break;
     excluded[best] = true;
-    const added = lengths[best] + (selected.length > 0 ? 1 : 0);
-    const fits = chars + added <= budget.maxChars;
-    if (!fits && (selected.length >= budget.minSentences || lengths[best] > budget.maxChars)) continue;
+    if (used + words[best] > budget.maxWords) continue;
     selected.push(best);
-    chars += added;
+    used += words[best];
     for (let k = 0; k < n; k++) {
       if (excluded[k]) continue;
-      const s = similarity(k, best);
-      if (s > maxSim[k]) maxSim[k] = s;
-      if (isDuplicate(k, best)) excluded[k] = true;
+      if (used + words[k] > budget.maxWords) excluded[k] = true; // can never fit any more
+      else if (isDuplicate(k, best)) excluded[k] = true;
+      else {
+        const s = similarity(k, best);
+        if (s > maxSim[k]) maxSim[k] = s;
+      }
     }
   }
   return selected;
+}
+
+/**
+ * Fills a word budget from a ranking, best first, skipping what does not fit; returns indexes in
+ * article order. The equal-budget rule the eval applies to every system (Lead, TextRank, ours).
+ */
+export function fillBudget(ranking: number[], words: number[], maxWords: number): number[] {
+  const chosen: number[] = [];
+  let used = 0;
+  for (const k of ranking) {
+    if (used + words[k] > maxWords) continue;
+    chosen.push(k);
+    used += words[k];
+  }
+  if (chosen.length === 0 && ranking.length > 0) chosen.push(ranking[0]); // one over-long sentence beats nothing
+  return chosen.sort((a, b) => a - b);
 }
 
 /** Share of a's distinct content words that also occur in b. */
@@ -297,21 +288,28 @@ export function containment(a: Set<string>, b: Set<string>): number {
   return n / a.size;
 }
 
-export async function summarizeArticle(
-  passages: SummaryPassage[],
-  embedder: Embedder,
-  options: SummarizeOptions = {},
-): Promise<Summary> {
-  const tuning: SummarizerTuning = { ...DEFAULT_TUNING, ...options.tuning };
-  const budget: LengthBudget = { ...SUMMARY_LENGTHS[options.length ?? 'medium'], ...options.budget };
+/** An article split, filtered, embedded and featurised: everything selection needs, no model yet. */
+export interface PreparedArticle {
+  /** Returned as is (nothing to choose): empty, or at most two distinct sentences. */
+  whole: SummarySentence[] | null;
+  /** Candidate sentences in article order (datelines trimmed). */
+  texts: string[];
+  paragraphs: number[];
+  words: number[];
+  /** Pairwise cosines, n × n. */
+  sim: Float64Array[];
+  /** Feature rows ({@link FEATURE_NAMES} order). */
+  features: number[][];
+}
 
+/** Steps 1–4 without the scoring: the part that costs an embedding call. */
+export async function prepareArticle(passages: SummaryPassage[], embedder: Embedder, minWords = DEFAULT_TUNING.minWords): Promise<PreparedArticle> {
+  const empty = { texts: [], paragraphs: [], words: [], sim: [], features: [] };
   const all = distinctSentences(passages);
-  if (all.length === 0) return { sentences: [] };
   if (all.length <= 2) {
-    return { sentences: all.map((s) => ({ text: s.text, paragraph: s.paragraph, score: 1 })) };
+    return { ...empty, whole: all.map((s) => ({ text: s.text, paragraph: s.paragraph, score: 1 })) };
   }
-
-  let candidates = all.filter((s) => !isFragment(s.text, tuning.minWords));
+  let candidates = all.filter((s) => !isFragment(s.text, minWords));
   if (candidates.length === 0) candidates = all;
   const texts = candidates.map((s) => stripDateline(s.text));
 
@@ -326,35 +324,23 @@ export async function summarizeArticle(
     for (let j = i + 1; j < n; j++) sim[i][j] = sim[j][i] = dot(vectors[i], vectors[j]);
   }
   const centroid = centroidOf(vectors);
-  const leadCentroid = centroidOf(vectors.slice(0, Math.max(1, tuning.leadSentences)));
-  const central = minMax(vectors.map((v) => dot(v, centroid)));
-  const leadSim = minMax(vectors.map((v) => dot(v, leadCentroid)));
-  const forward = minMax(
-    sim.map((row, k) => {
-      let sum = 0;
-      for (let j = k + 1; j < n; j++) sum += row[j];
-      return sum / Math.max(1, n - 1);
-    }),
-  );
+  const words = texts.map(countWords);
+  const features = sentenceFeatures({ texts, words, sim, centroidCosine: vectors.map((v) => dot(v, centroid)) });
+  return { whole: null, texts, paragraphs: candidates.map((s) => s.paragraph), words, sim, features };
+}
 
-  const scores = candidates.map((s, k) => {
-    const prior = k < tuning.plateau ? 1 : 1 / (1 + (k - tuning.plateau + 1) / tuning.leadScale);
-    let score =
-      tuning.wCentral * central[k] +
-      tuning.wLeadSim * leadSim[k] +
-      tuning.wForward * forward[k] +
-      tuning.wLead * prior +
-      tuning.wSpecific * specificity(texts[k]);
-    if (s.words > tuning.maxWords) score *= tuning.longPenalty;
-    if (CAPTION_LABEL.test(texts[k])) score *= tuning.captionPenalty;
-    return score - (tuning.wLength * s.words) / 30;
-  });
-
+/** Steps 5–6: pure; the same prepared article can be summarised under any model and budget. */
+export function selectSentences(prepared: PreparedArticle, tuning: SummarizerTuning, budget: LengthBudget): Summary {
+  if (prepared.whole) return { sentences: prepared.whole };
+  const { texts, sim, words } = prepared;
+  const n = texts.length;
+  const scores = scoreFeatures(prepared.features, tuning.model);
+  const scaled = minMax(scores);
   const tokenSets = texts.map((t) => new Set(contentTokens(t)));
   const selected = selectByMmr({
-    scores,
+    scores: scaled,
     lambda: tuning.lambda,
-    lengths: texts.map((t) => t.length),
+    words,
     budget,
     similarity: (a, b) => sim[a][b],
     isDuplicate: (k, best) => sim[k][best] >= tuning.duplicateCosine || containment(tokenSets[k], tokenSets[best]) >= tuning.duplicateOverlap,
@@ -365,9 +351,19 @@ export async function summarizeArticle(
     for (let k = 1; k < n; k++) if (scores[k] > scores[best]) best = k;
     selected.push(best);
   }
-
   selected.sort((a, b) => a - b);
   return {
-    sentences: selected.map((k) => ({ text: texts[k], paragraph: candidates[k].paragraph, score: scores[k] })),
+    sentences: selected.map((k) => ({ text: texts[k], paragraph: prepared.paragraphs[k], score: scores[k] })),
   };
+}
+
+export async function summarizeArticle(
+  passages: SummaryPassage[],
+  embedder: Embedder,
+  options: SummarizeOptions = {},
+): Promise<Summary> {
+  const tuning: SummarizerTuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const budget: LengthBudget = { ...SUMMARY_LENGTHS[options.length ?? 'medium'], ...options.budget };
+  const prepared = await prepareArticle(passages, embedder, tuning.minWords);
+  return selectSentences(prepared, tuning, budget);
 }

@@ -21,7 +21,7 @@
  *    where the cosines are min-max scaled over the candidates. Only sentences that contain a
  *    topic word themselves, or whose cosine to the topic is within 80 % of the best one, are
  *    eligible: a relevant paragraph's aside is not a summary of the topic.
- * 4. MMR selection within the length budget ({@link SUMMARY_LENGTHS}); a candidate that repeats
+ * 4. MMR selection within the length's word budget ({@link SUMMARY_LENGTHS}); a candidate that repeats
  *    a selected sentence is never taken — cosine ≥ `duplicateCosine`, or word-trigram Jaccard ≥
  *    `duplicateTrigram`, or either sentence's non-topic content words contained in the other's
  *    at ≥ `duplicateOverlap`. Topic words are left out of that overlap: every candidate shares them.
@@ -33,7 +33,7 @@ import { textSimilarity } from '../retrieve.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
 import type { ScoredPassage } from '../types.js';
-import { SUMMARY_LENGTHS, containment, dot, isFragment, selectByMmr, stripDateline, type SummaryLength } from './summarizer.js';
+import { SUMMARY_LENGTHS, containment, countWords, dot, isFragment, selectByMmr, stripDateline, type SummaryLength } from './summarizer.js';
 
 export interface TopicTuning {
   minPassageCoverage: number;
@@ -223,7 +223,7 @@ export async function summarizeTopicPassages(
   const selected = selectByMmr({
     scores,
     lambda: t.lambda,
-    lengths: candidates.map((c) => c.text.length),
+    words: candidates.map((c) => countWords(c.text)),
     budget,
     similarity: (a, b) => dot(vectors[a], vectors[b]),
     isDuplicate,

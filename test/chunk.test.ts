@@ -74,3 +74,40 @@ describe('paragraph rules', () => {
     expect(slugify('???')).toBe('article');
   });
 });
+
+describe('long paragraphs keep every character (issue 12, item 5)', () => {
+  const squeeze = (s: string) => s.replace(/\s+/g, '');
+
+  it('splits a 3,200-character Chinese paragraph at 。 and keeps all of it', () => {
+    const sentence = '美国与哈马斯之间前所未有的会谈于三月在卡塔尔举行，标志着美国长期以来避免与被视为恐怖组织的哈马斯接触的立场发生了重大转变。';
+    let paragraph = '';
+    while (paragraph.length < 3200) paragraph += sentence;
+    const chunked = chunkArticle({ title: '会谈', body: paragraph, origin: 'zh.txt' });
+    expect(chunked.passages.length).toBeGreaterThanOrEqual(4);
+    for (const p of chunked.passages) {
+      expect(p.text.length).toBeLessThanOrEqual(1000);
+      expect(p.text.endsWith('。')).toBe(true);
+    }
+    expect(squeeze(chunked.passages.map((p) => p.text).join(''))).toBe(squeeze(paragraph));
+  });
+
+  it('keeps a token longer than the limit whole across pieces', () => {
+    const token = 'x'.repeat(2500);
+    const paragraph = `See the link ${token} for the full text of the agreement that was signed.`;
+    const pieces = splitLongParagraph(paragraph, 1000);
+    for (const p of pieces) expect(p.length).toBeLessThanOrEqual(1000);
+    expect(squeeze(pieces.join(''))).toBe(squeeze(paragraph));
+  });
+
+  it('leaves no tiny leftover piece (a 3-character passage) after a split', () => {
+    const long = `${'The envoy spoke at length about the talks and the hostages and what comes next '.repeat(13).slice(0, 998).trim()}.`;
+    const paragraph = `${long} Ok.`;
+    const chunked = chunkArticle({ title: 'Envoy', body: `${paragraph}`, origin: 'e.txt' });
+    expect(chunked.passages.length).toBeGreaterThan(1);
+    for (const p of chunked.passages) {
+      expect(p.text.length).toBeGreaterThanOrEqual(60);
+      expect(p.text.length).toBeLessThanOrEqual(1000);
+    }
+    expect(squeeze(chunked.passages.map((p) => p.text).join(''))).toBe(squeeze(paragraph));
+  });
+});

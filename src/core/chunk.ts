@@ -91,38 +91,83 @@ export function dedupeParagraphs(paragraphs: string[], title: string, threshold 
   return { kept, dropped };
 }
 
-/** Splits a long paragraph into pieces of at most `maxChars`, at sentence boundaries where possible. */
-export function splitLongParagraph(paragraph: string, maxChars: number): string[] {
-  if (paragraph.length <= maxChars) return [paragraph];
-  const pieces: string[] = [];
-  let current = '';
-  for (const sentence of splitSentences(paragraph)) {
-    // A single sentence longer than the limit is cut at word boundaries as a last resort.
-    for (const part of sentence.length > maxChars ? hardWrap(sentence, maxChars) : [sentence]) {
-      if (current && current.length + 1 + part.length > maxChars) {
-        pieces.push(current);
-        current = part;
-      } else {
-        current = current ? `${current} ${part}` : part;
-      }
+/**
+ * Splits a long paragraph into pieces of at most `maxChars`, at sentence boundaries where possible.
+ * Every character of the paragraph (whitespace aside) is in exactly one piece: a sentence longer
+ * than the limit is cut at a space, and a run without spaces (a URL, Chinese text without
+ * terminators) at the limit. A last piece shorter than `minChars` is evened out with the one before
+ * it, so a split never leaves a 3-character passage behind.
+ */
+export function splitLongParagraph(paragraph: string, maxChars: number, minChars = 0): string[] {
+  const text = paragraph.replace(/\s+/g, ' ').trim();
+  if (text.length <= maxChars) return text ? [text] : [];
+  const ends = sentenceEnds(text);
+  const ranges: [number, number][] = [];
+  let start = 0;
+  let e = 0;
+  while (start < text.length) {
+    if (text.length - start <= maxChars) {
+      ranges.push([start, text.length]);
+      break;
     }
+    const limit = start + maxChars;
+    while (e < ends.length && ends[e] <= start) e++;
+    let cut = -1;
+    while (e < ends.length && ends[e] <= limit) cut = ends[e++];
+    if (cut === -1) cut = wordCut(text, start, limit);
+    ranges.push([start, cut]);
+    start = cut;
+    while (text[start] === ' ') start++;
   }
-  if (current) pieces.push(current);
-  return pieces;
+  if (ranges.length >= 2 && trimmedLength(text, ranges[ranges.length - 1]) < minChars) {
+    const [a] = ranges[ranges.length - 2];
+    const [, z] = ranges[ranges.length - 1];
+    const cut = balancedCut(text, a, z, ends, maxChars, minChars);
+    if (cut !== undefined) ranges.splice(ranges.length - 2, 2, [a, cut], [cut, z]);
+  }
+  return ranges.map(([a, b]) => text.slice(a, b).trim()).filter(Boolean);
 }
 
-function hardWrap(text: string, maxChars: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > maxChars) {
-      out.push(line);
-      line = '';
-    }
-    line = line ? `${line} ${word}` : word.slice(0, maxChars);
+/** Offsets just after each sentence of `text` (whitespace already normalised). */
+function sentenceEnds(text: string): number[] {
+  const ends: number[] = [];
+  let from = 0;
+  for (const sentence of splitSentences(text)) {
+    const at = text.indexOf(sentence, from);
+    if (at === -1) continue;
+    from = at + sentence.length;
+    ends.push(from);
   }
-  if (line) out.push(line);
-  return out;
+  return ends;
+}
+
+/** Where to cut a run with no sentence end before `limit`: the last space, else the limit (never inside a surrogate pair). */
+function wordCut(text: string, start: number, limit: number): number {
+  const space = text.lastIndexOf(' ', limit);
+  if (space > start) return space;
+  const code = text.charCodeAt(limit - 1);
+  return code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit;
+}
+
+function trimmedLength(text: string, [a, b]: [number, number]): number {
+  return text.slice(a, b).trim().length;
+}
+
+/** A cut in [a, z) near the middle, both sides within the limits: a sentence end, else a space, else the middle. */
+function balancedCut(text: string, a: number, z: number, ends: number[], maxChars: number, minChars: number): number | undefined {
+  const ok = (c: number) => {
+    const left = trimmedLength(text, [a, c]);
+    const right = trimmedLength(text, [c, z]);
+    return left >= minChars && right >= minChars && left <= maxChars && right <= maxChars;
+  };
+  const mid = a + Math.floor((z - a) / 2);
+  const byDistance = (x: number, y: number) => Math.abs(x - mid) - Math.abs(y - mid);
+  const sentence = ends.filter((c) => c > a && c < z && ok(c)).sort(byDistance)[0];
+  if (sentence !== undefined) return sentence;
+  for (let d = 0; d < (z - a) / 2; d++) {
+    for (const c of [mid - d, mid + d]) if (text[c] === ' ' && ok(c)) return c;
+  }
+  return ok(mid) ? mid : undefined;
 }
 
 /** Merges paragraphs shorter than `minChars` into the following paragraph (the previous one at the end). */
@@ -158,7 +203,7 @@ export function chunkArticle(article: RawArticle, options: ChunkOptions = {}, id
   const passages: Passage[] = [];
   merged.forEach((paragraph, index) => {
     const number = index + 1;
-    const pieces = splitLongParagraph(paragraph, opts.maxChars);
+    const pieces = splitLongParagraph(paragraph, opts.maxChars, opts.minChars);
     pieces.forEach((text, part) => {
       passages.push({
         id: pieces.length === 1 ? `${id}#${number}` : `${id}#${number}.${part + 1}`,

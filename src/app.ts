@@ -136,7 +136,8 @@ export async function ingestDirectory(
   const { articles, skipped } = await loadDirectory(dir);
   const reindexed = kb.needsReindex ? await kb.reindex({ actor: INGEST_ACTOR }) : undefined;
   const report = await kb.ingest(articles, { onProgress, actor: INGEST_ACTOR });
-  return { ...report, skipped, ...(reindexed ? { reindexed } : {}) };
+  const refused = report.refused.map((r) => ({ file: r.origin, reason: r.reason }));
+  return { ...report, skipped: [...skipped, ...refused], ...(reindexed ? { reindexed } : {}) };
 }
 
 /** Builds the index from the knowledge folder when it is empty (first start), logging what it did. */

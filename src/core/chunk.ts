@@ -68,15 +68,18 @@ function jaccard(a: Set<string>, b: Set<string>): number {
 
 /**
  * Keeps the first occurrence of each paragraph; drops later exact or near-exact repeats
- * (and repeats of the title). Returns the kept paragraphs and how many were dropped.
+ * (and repeats of the title, unless the title is all the text there is). Returns the kept
+ * paragraphs and how many were dropped.
  */
 export function dedupeParagraphs(paragraphs: string[], title: string, threshold = DEFAULTS.nearDuplicate): { kept: string[]; dropped: number } {
   const kept: string[] = [];
   const seen: Set<string>[] = [];
   const titleKey = wordTokens(title).join(' ');
   let dropped = 0;
+  let titleLine: string | undefined;
   for (const p of paragraphs) {
     if (titleKey && wordTokens(p).join(' ') === titleKey) {
+      titleLine ??= p;
       dropped++;
       continue;
     }
@@ -88,6 +91,8 @@ export function dedupeParagraphs(paragraphs: string[], title: string, threshold 
     seen.push(sh);
     kept.push(p);
   }
+  // A one-line note: its only text is the title, which is then the content, not a repeat.
+  if (kept.length === 0 && titleLine !== undefined) return { kept: [titleLine], dropped: dropped - 1 };
   return { kept, dropped };
 }
 

@@ -141,6 +141,8 @@ export interface IngestReport {
   written: ChunkedArticle[];
   /** Audit rows of the change. */
   audit: AuditEntry[];
+  /** Articles not stored, and why (an article without any text to index is never stored empty). */
+  refused: { id: string; title: string; origin: string; reason: string }[];
 }
 
 export interface AskOptions {
@@ -467,13 +469,19 @@ export class KnowledgeBase {
       let embedMs = 0;
       const actor = opts.actor ?? LOCAL_ACTOR;
       const audit: AuditEntry[] = [];
-      const chunked = assignIds(raw.map((a) => chunkArticle(a, this.opts.chunk)));
-      const bodies = new Map(chunked.map((c, i) => [c.id, splitParagraphs(raw[i].body).join('\n\n')]));
+      const refused: IngestReport['refused'] = [];
+      const all = raw.map((a) => ({ raw: a, article: chunkArticle(a, this.opts.chunk) }));
+      for (const { article } of all) {
+        if (article.passages.length === 0) refused.push({ id: article.id, title: article.title, origin: article.origin, reason: 'no text to index' });
+      }
+      const usable = all.filter((c) => c.article.passages.length > 0);
+      const chunked = assignIds(usable.map((c) => c.article));
+      const bodies = new Map(chunked.map((c, i) => [c.id, splitParagraphs(usable[i].raw.body).join('\n\n')]));
       // Articles replaced under another id (same URL, new title) go in the same commit as the first write.
       let removals = (opts.remove ?? []).filter((id) => !chunked.some((c) => c.id === id) && this.catalog.getArticle(id));
       const report: IngestReport = {
         articles: chunked.length, added: 0, updated: 0, unchanged: 0, passages: 0, embedded: 0,
-        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [],
+        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [], refused,
       };
       type Plan = { article: ChunkedArticle; reuse: Map<string, Float32Array>; isNew: boolean };
       const plans: Plan[] = [];

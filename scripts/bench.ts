@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
- *                  [--skip-scale] [--skip-peer]
+ *                  [--skip-scale] [--skip-peer] [--dedupe] [--upload-stress]
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
  * latency, HNSW recall against exact search, a synthetic scale test, and a LangChain.js peer on
@@ -27,7 +27,10 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [
   --questions N  questions for the latency test (default 200)
   --qa FILE      SQuAD file for hit@1/hit@5 against the peer (default ../shared/eval/squadshifts/new_wiki_v1.0.json if present)
   --sample N     questions taken from --qa (default 800)
-  --model ID     embedding model (default EMBEDDING_MODEL or auto)`;
+  --model ID     embedding model (default EMBEDDING_MODEL or auto)
+  --dedupe       only time paragraph de-duplication on 8,000 paragraphs
+  --upload-stress  only: a 5 MB text file and a compressed-stream PDF uploaded while 20 questions
+                 are asked; prints the worst event-loop delay and the questions' p95`;
 
 const { values } = parseCli(USAGE, {
   corpus: { type: 'string' },
@@ -39,9 +42,19 @@ const { values } = parseCli(USAGE, {
   model: { type: 'string' },
   'skip-scale': { type: 'boolean' },
   'skip-peer': { type: 'boolean' },
+  dedupe: { type: 'boolean' },
+  'upload-stress': { type: 'boolean' },
 });
 if (values.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+if (values.dedupe) {
+  (await import('./bench/dedupe.js')).runDedupeBench();
+  process.exit(0);
+}
+if (values['upload-stress']) {
+  await (await import('./bench/upload-stress.js')).runUploadStress();
   process.exit(0);
 }
 const corpus = resolve(values.corpus ?? 'knowledge');

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chunkArticle, dedupeParagraphs, mergeShortParagraphs, slugify, splitLongParagraph, splitParagraphs } from '../src/core/chunk.js';
 import { markdownToArticle } from '../src/core/load/index.js';
+import { wordTokens } from '../src/core/text/tokens.js';
+import { benchParagraphs } from '../scripts/bench/dedupe.js';
 
 const SEED = 'knowledge/hamas-us-hostage-negotiations.md';
 
@@ -37,7 +39,7 @@ describe('paragraph rules', () => {
     const a = 'The talks took place in Qatar in March and marked a departure from the usual stance of the United States.';
     const b = 'The talks took place in Qatar in March, and marked a departure from the usual stance of the United States.';
     const c = 'Hamas later rejected the offer after a week of silence from both sides of the negotiating table.';
-    expect(dedupeParagraphs([a, b, c], 'Title')).toEqual({ kept: [a, c], dropped: 1 });
+    expect(dedupeParagraphs([a, b, c], 'Title')).toMatchObject({ kept: [a, c], dropped: 1 });
   });
 
   it('merges a dateline into the next paragraph', () => {
@@ -109,5 +111,46 @@ describe('long paragraphs keep every character (issue 12, item 5)', () => {
       expect(p.text.length).toBeLessThanOrEqual(1000);
     }
     expect(squeeze(chunked.passages.map((p) => p.text).join(''))).toBe(squeeze(paragraph));
+  });
+});
+
+describe('de-duplication is near-linear (issue 12, item 1)', () => {
+  /** The definition: every paragraph against every kept one (3-word shingles, Jaccard). */
+  function reference(paragraphs: string[], title: string, threshold = 0.9) {
+    const shingles = (t: string) => {
+      const w = wordTokens(t);
+      return new Set(w.length < 3 ? [w.join(' ')] : w.slice(0, -2).map((_, i) => w.slice(i, i + 3).join(' ')));
+    };
+    const jaccard = (a: Set<string>, b: Set<string>) => {
+      let inter = 0;
+      for (const x of a) if (b.has(x)) inter++;
+      return inter / (a.size + b.size - inter);
+    };
+    const titleKey = wordTokens(title).join(' ');
+    const kept: string[] = [];
+    const seen: Set<string>[] = [];
+    for (const p of paragraphs) {
+      if (wordTokens(p).join(' ') === titleKey) continue;
+      const sh = shingles(p);
+      if (seen.some((s) => jaccard(s, sh) >= threshold)) continue;
+      seen.push(sh);
+      kept.push(p);
+    }
+    return kept;
+  }
+
+  it('keeps exactly what comparing every pair keeps', () => {
+    const paragraphs = benchParagraphs(600, 3);
+    paragraphs.push(paragraphs[5], `${paragraphs[9]}`.toUpperCase(), 'Title', 'one two', 'one two', '...', '!!!');
+    expect(dedupeParagraphs(paragraphs, 'Title').kept).toEqual(reference(paragraphs, 'Title'));
+    expect(dedupeParagraphs(paragraphs, 'Title', 0.5).kept).toEqual(reference(paragraphs, 'Title', 0.5));
+  });
+
+  it('compares a few candidate pairs per paragraph on 8,800 paragraphs, not every pair', () => {
+    const paragraphs = benchParagraphs();
+    const result = dedupeParagraphs(paragraphs, 'Title');
+    expect(result.dropped).toBeGreaterThan(700);
+    // Every pair would be ~35 million comparisons.
+    expect(result.comparisons).toBeLessThan(paragraphs.length * 2);
   });
 });

@@ -48,52 +48,90 @@ export function splitParagraphs(body: string): string[] {
     .filter((p) => p.length > 0);
 }
 
-function shingles(text: string): Set<string> {
-  const words = wordTokens(text);
+/** Word 3-shingles of a paragraph (its words joined, when it has fewer than three). */
+function shingles(words: string[]): string[] {
+  if (words.length < 3) return [words.join(' ')];
   const set = new Set<string>();
-  if (words.length < 3) {
-    set.add(words.join(' '));
-    return set;
-  }
-  for (let i = 0; i + 3 <= words.length; i++) set.add(words.slice(i, i + 3).join(' '));
-  return set;
+  for (let i = 0; i + 3 <= words.length; i++) set.add(`${words[i]} ${words[i + 1]} ${words[i + 2]}`);
+  return [...set];
 }
 
-function jaccard(a: Set<string>, b: Set<string>): number {
+/** |a ∩ b| / |a ∪ b| of two sets given as arrays of distinct strings (`b` as a Set). */
+function jaccard(a: string[], b: Set<string>): number {
   let inter = 0;
   for (const x of a) if (b.has(x)) inter++;
-  const union = a.size + b.size - inter;
+  const union = a.length + b.size - inter;
   return union === 0 ? 1 : inter / union;
 }
 
 /**
  * Keeps the first occurrence of each paragraph; drops later exact or near-exact repeats
  * (and repeats of the title, unless the title is all the text there is). Returns the kept
- * paragraphs and how many were dropped.
+ * paragraphs, how many were dropped, and how many paragraph pairs were compared.
+ *
+ * Near-linear: exact repeats are found in a hash set; for near repeats, each paragraph's shingles
+ * are ordered rarest first (over the whole article) and only kept paragraphs sharing one of the
+ * first |s| − ⌈t·|s|⌉ + 1 of them are compared (prefix filtering: two sets with Jaccard ≥ t always
+ * share a shingle in those prefixes), after a size filter. The result is exactly the one of
+ * comparing every pair.
  */
-export function dedupeParagraphs(paragraphs: string[], title: string, threshold = DEFAULTS.nearDuplicate): { kept: string[]; dropped: number } {
-  const kept: string[] = [];
-  const seen: Set<string>[] = [];
+export function dedupeParagraphs(
+  paragraphs: string[],
+  title: string,
+  threshold = DEFAULTS.nearDuplicate,
+): { kept: string[]; dropped: number; comparisons: number } {
   const titleKey = wordTokens(title).join(' ');
+  const words = paragraphs.map((p) => wordTokens(p));
+  const sets = words.map(shingles);
+  const frequency = new Map<string, number>();
+  for (const set of sets) for (const s of set) frequency.set(s, (frequency.get(s) ?? 0) + 1);
+  const rarestFirst = (a: string, b: string) => frequency.get(a)! - frequency.get(b)! || (a < b ? -1 : a > b ? 1 : 0);
+
+  const kept: string[] = [];
+  const keptSets: Set<string>[] = [];
+  const exact = new Set<string>();
+  /** Shingle → kept paragraphs (indexes into keptSets) with it in their prefix. */
+  const prefixIndex = new Map<string, number[]>();
   let dropped = 0;
+  let comparisons = 0;
   let titleLine: string | undefined;
-  for (const p of paragraphs) {
-    if (titleKey && wordTokens(p).join(' ') === titleKey) {
+  paragraphs.forEach((p, i) => {
+    const key = words[i].join(' ');
+    if (titleKey && key === titleKey) {
       titleLine ??= p;
       dropped++;
-      continue;
+      return;
     }
-    const sh = shingles(p);
-    if (seen.some((s) => jaccard(s, sh) >= threshold)) {
+    if (exact.has(key)) {
       dropped++;
-      continue;
+      return;
     }
-    seen.push(sh);
+    const sh = sets[i].sort(rarestFirst);
+    const prefix = sh.length - Math.ceil(threshold * sh.length) + 1;
+    const candidates = new Set<number>();
+    for (let j = 0; j < Math.min(prefix, sh.length); j++) for (const k of prefixIndex.get(sh[j]) ?? []) candidates.add(k);
+    for (const k of candidates) {
+      const other = keptSets[k];
+      if (Math.min(other.size, sh.length) < threshold * Math.max(other.size, sh.length)) continue;
+      comparisons++;
+      if (jaccard(sh, other) >= threshold) {
+        dropped++;
+        return;
+      }
+    }
+    const index = keptSets.length;
+    keptSets.push(new Set(sh));
+    exact.add(key);
     kept.push(p);
-  }
+    for (let j = 0; j < Math.min(prefix, sh.length); j++) {
+      const list = prefixIndex.get(sh[j]);
+      if (list) list.push(index);
+      else prefixIndex.set(sh[j], [index]);
+    }
+  });
   // A one-line note: its only text is the title, which is then the content, not a repeat.
-  if (kept.length === 0 && titleLine !== undefined) return { kept: [titleLine], dropped: dropped - 1 };
-  return { kept, dropped };
+  if (kept.length === 0 && titleLine !== undefined) return { kept: [titleLine], dropped: dropped - 1, comparisons };
+  return { kept, dropped, comparisons };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeAnswer, type ComposeOptions } from './answer.js';
-import { chunkArticle, hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
+import { hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
 import { diversify, fuse, type FusionOptions } from './retrieve.js';
 import { AuditLog, type Actor, type AuditEntry, type AuditEntryInput } from './store/audit.js';
@@ -14,6 +14,7 @@ import {
   type IndexModel,
   type StoredPassage,
 } from './store/catalog.js';
+import { chunkArticles } from './offload/thread.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
 import type { AskResult, ChunkedArticle, RawArticle, ScoredPassage } from './types.js';
@@ -470,7 +471,8 @@ export class KnowledgeBase {
       const actor = opts.actor ?? LOCAL_ACTOR;
       const audit: AuditEntry[] = [];
       const refused: IngestReport['refused'] = [];
-      const all = raw.map((a) => ({ raw: a, article: chunkArticle(a, this.opts.chunk) }));
+      // Chunked on the parse worker (a 5 MB article never stalls the event loop).
+      const all = (await chunkArticles(raw, this.opts.chunk)).map((article, i) => ({ raw: raw[i], article }));
       for (const { article } of all) {
         if (article.passages.length === 0) refused.push({ id: article.id, title: article.title, origin: article.origin, reason: 'no text to index' });
       }
@@ -598,10 +600,13 @@ export class KnowledgeBase {
       const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 
       const records = this.catalog.listArticles();
-      const chunked = records.map((a) => {
-        const body = this.catalog.articleBody(a.id) ?? bodyFromPassages(this.catalog.articlePassages(a.id));
-        return { record: a, body, article: chunkArticle({ title: a.title, body, url: a.url, date: a.date, origin: a.origin }, this.opts.chunk, a.id) };
-      });
+      const bodies = records.map((a) => this.catalog.articleBody(a.id) ?? bodyFromPassages(this.catalog.articlePassages(a.id)));
+      const articles = await chunkArticles(
+        records.map((a, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, origin: a.origin })),
+        this.opts.chunk,
+        records.map((a) => a.id),
+      );
+      const chunked = records.map((a, i) => ({ record: a, body: bodies[i], article: articles[i] }));
       const all = chunked.flatMap((c) => c.article.passages);
       const progress: ReindexProgress = { phase: 'embedding', articles: records.length, passages: all.length, embedded: 0 };
       opts.onProgress?.({ ...progress });

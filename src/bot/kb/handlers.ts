@@ -324,7 +324,7 @@ export const kbButton: ButtonHandler = {
     const staged = taken.data;
     if (staged.kind === 'add') {
       // What would be replaced changed since the question (another edit landed): ask again.
-      const preview = admin.preview(staged.raw);
+      const preview = await admin.preview(staged.raw);
       if (replacedKey(preview.replaces) !== staged.replaces && preview.replaces.length > 0) {
         const token = admin.stage(interaction.user.id, { ...staged, replaces: replacedKey(preview.replaces) });
         await interaction.update(renderReplaceConfirm(preview, token));

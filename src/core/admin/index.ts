@@ -17,10 +17,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chunkArticle, splitParagraphs } from '../chunk.js';
+import { splitParagraphs } from '../chunk.js';
+import { chunkArticles } from '../offload/thread.js';
 import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
-import { isSupportedFile, LoadError, loadBuffer } from '../load/index.js';
+import { isSupportedFile, LoadError, loadBuffer, type ParseLimits } from '../load/index.js';
 import type { Actor, AuditEntry } from '../store/audit.js';
 import type { ArticleRecord } from '../store/catalog.js';
 import type { RawArticle } from '../types.js';
@@ -48,6 +49,8 @@ export interface AdminOptions {
   fetch?: FetchOptions;
   /** Time limit for downloading an upload. Default 15 s. */
   downloadTimeoutMs?: number;
+  /** Limits on reading an upload or a fetched page (time, pages, text size, expansion); see ParseLimits. */
+  parse?: Partial<ParseLimits>;
   /** How long a pending confirmation (replace, remove) stays valid. Default 15 minutes. */
   confirmationTtlMs?: number;
   now?: () => number;
@@ -175,7 +178,7 @@ export class KnowledgeAdmin {
     this.checkUpload(upload);
     try {
       const bytes = await downloadLimited(upload.url, { maxBytes: this.maxUploadBytes, timeoutMs: this.opts.downloadTimeoutMs });
-      return await loadBuffer(upload.name, bytes, { origin });
+      return await loadBuffer(upload.name, bytes, { origin, limits: this.opts.parse });
     } catch (error) {
       uploadError(`"${upload.name}"`, error);
     }
@@ -184,7 +187,7 @@ export class KnowledgeAdmin {
   /** Fetches a web page (http/https only, public addresses only, time and size limits) and loads its main text. */
   async loadUrl(url: string): Promise<RawArticle> {
     try {
-      return await fetchArticle(url.trim(), { maxBytes: this.maxUploadBytes, ...this.opts.fetch });
+      return await fetchArticle(url.trim(), { maxBytes: this.maxUploadBytes, parse: this.opts.parse, ...this.opts.fetch });
     } catch (error) {
       uploadError(url.trim().slice(0, 200), error);
     }
@@ -204,9 +207,9 @@ export class KnowledgeAdmin {
   // Changes
   // -------------------------------------------------------------------------------------------
 
-  /** What adding `raw` would do, without changing anything. */
-  preview(raw: RawArticle): AddPreview {
-    const chunked = chunkArticle(raw);
+  /** What adding `raw` would do, without changing anything (chunked off the main thread). */
+  async preview(raw: RawArticle): Promise<AddPreview> {
+    const [chunked] = await chunkArticles([raw]);
     const replaces: ArticleRecord[] = [];
     const byId = this.kb.getArticle(chunked.id);
     if (byId) replaces.push(byId);
@@ -235,7 +238,7 @@ export class KnowledgeAdmin {
         `The index was built with ${stats.indexModel?.model} but the embedding model now is ${stats.model.model}: run \`/kb reindex\` first, then add articles. Nothing was changed.`,
       );
     }
-    const preview = this.preview(raw);
+    const preview = await this.preview(raw);
     if (preview.passages === 0) throw new UserInputError(`"${preview.title}" has no text to index. Nothing was changed.`);
     if (preview.unchanged) {
       const stored = preview.replaces[0];

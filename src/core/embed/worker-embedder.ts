@@ -2,11 +2,7 @@
  * WorkerEmbedder: runs createEmbedder(spec) on a worker thread so that model inference never
  * blocks the main event loop (Discord heartbeats, other users' questions).
  *
- * Works from compiled JavaScript and from TypeScript sources (tsx, vitest). When this module is a
- * `.ts` file the worker is a small bootstrap that loads embed-worker.ts through tsx's `tsImport`.
- * (On Node 20 `execArgv: ['--import', 'tsx']` does not work for workers: module hooks passed to a
- * Worker are ignored and tsx only registers itself on the main thread, so the worker fails with
- * ERR_UNKNOWN_FILE_EXTENSION; `tsImport` registers a scoped loader that works inside the worker.)
+ * Works from compiled JavaScript and from TypeScript sources (tsx, vitest): see ../worker-thread.ts.
  *
  * Limit: a spec other than `"bundled"` loads onnxruntime-node in the worker, and onnxruntime-node
  * 1.21 supports one thread per process (see transformers-embedder.ts). So at most one such worker
@@ -14,11 +10,8 @@
  * start() rejects with an explanation instead of letting the process abort. `"bundled"` workers
  * have no such limit.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import type { EmbedderSpec } from './create-embedder.js';
 import type { FromWorker, ToWorker } from './embed-worker.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
@@ -172,30 +165,6 @@ export class WorkerEmbedder implements Embedder {
 }
 
 
-function isTypeScriptSource(): boolean {
-  return /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
-}
-
-function createWorker(workerData: unknown): Worker {
-  if (!isTypeScriptSource()) return new Worker(new URL('./embed-worker.js', import.meta.url), { workerData });
-  const entry = new URL('./embed-worker.ts', import.meta.url).href;
-  const tsxApi = tsxEsmApiUrl();
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** file: URL of tsx's ESM API (its `require` variant cannot load the ESM loader on this version). */
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  let pkgJson: string;
-  try {
-    pkgJson = require.resolve('tsx/package.json');
-  } catch {
-    throw new Error('WorkerEmbedder: running from .ts sources needs the tsx package (npm install -D tsx)');
-  }
-  const api = join(dirname(pkgJson), 'dist', 'esm', 'api', 'index.mjs');
-  if (!existsSync(api)) throw new Error(`WorkerEmbedder: tsx ESM API not found at ${api}`);
-  return pathToFileURL(api).href;
+function createWorker(workerData: unknown) {
+  return startWorker(new URL('./embed-worker', import.meta.url), { workerData });
 }

@@ -26,9 +26,9 @@ import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import ipaddr from 'ipaddr.js';
 import type { RawArticle } from '../types.js';
-import { decodeText, LoadError } from './decode.js';
-import { htmlToArticle } from './html.js';
+import { LoadError } from './decode.js';
 import { loadBuffer } from './index.js';
+import type { ParseLimits } from './parse.js';
 
 /** One resolved address, as `dns.promises.lookup(host, { all: true })` returns it. */
 export interface ResolvedAddress {
@@ -64,6 +64,8 @@ export interface FetchOptions {
    * Literal IP hosts are never looked up.
    */
   lookup?: LookupFunction;
+  /** Limits on reading the page once downloaded (time, pages, text size; see ParseLimits). */
+  parse?: Partial<ParseLimits>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -71,7 +73,7 @@ export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_REDIRECTS = 3;
 export const DEFAULT_USER_AGENT = 'article-qa-bot/0.1 (knowledge base fetcher)';
 
-/** Media type → how it is read. `.html` is read here (htmlToArticle); the others go through loadBuffer. */
+/** Media type → how it is read (every type through loadBuffer, on the parse worker). */
 const CONTENT_TYPES: Record<string, '.html' | '.txt' | '.md' | '.pdf'> = {
   'text/html': '.html',
   'application/xhtml+xml': '.html',
@@ -136,7 +138,7 @@ export function checkAddress(ip: string): string | null {
 
 /**
  * Downloads `url` and returns its main text as an article: HTML through Readability
- * (`htmlToArticle`), text / Markdown / PDF through `loadBuffer`. `url` on the article is the final
+ * (`htmlToArticle`), text / Markdown / PDF alike, through `loadBuffer` (parse worker, parse limits). `url` on the article is the final
  * URL after redirects (or the page's canonical URL); `origin` is the URL as asked for.
  * Every failure is a LoadError whose `file` is `url` and whose `reason` a moderator can act on.
  */
@@ -167,13 +169,8 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
   const origin = safeHref(url);
   try {
     const name = fileNameFor(download.url, download.ext);
-    if (download.ext === '.html') {
-      const text = decodeText(download.body, name, {
-        fallbackEncoding: download.charset ?? sniffMetaCharset(download.body),
-      });
-      return { ...htmlToArticle(text, name, download.url.href), origin };
-    }
-    return { ...(await loadBuffer(name, download.body, { url: download.url.href })), origin };
+    // Read on the parse worker, within the parse limits (the download's timer is over by now).
+    return { ...(await loadBuffer(name, download.body, { url: download.url.href, charset: download.charset, limits: options.parse })), origin };
   } catch (err) {
     throw asLoadError(url, err);
   }
@@ -503,11 +500,6 @@ function extensionOf(pathOrName: string): string {
 }
 
 /** The charset a page declares in its first 2 KB (`<meta charset>` or http-equiv), if any. */
-function sniffMetaCharset(bytes: Uint8Array): string | undefined {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 2048)).toString('latin1');
-  return head.match(/<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i)?.[1];
-}
-
 function safeHref(url: string): string {
   try {
     return new URL(url.trim()).href;

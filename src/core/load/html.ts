@@ -122,8 +122,9 @@ export function htmlToArticle(html: string, origin: string, url?: string): RawAr
   return article;
 }
 
-export function loadHtml(bytes: Uint8Array, origin: string, url?: string): RawArticle {
-  return htmlToArticle(decodeText(bytes, origin, { fallbackEncoding: sniffCharset(bytes) }), origin, url);
+/** `charset`: what the server declared (Content-Type), preferred over the page's own `<meta charset>`. */
+export function loadHtml(bytes: Uint8Array, origin: string, url?: string, charset?: string): RawArticle {
+  return htmlToArticle(decodeText(bytes, origin, { fallbackEncoding: charset ?? sniffCharset(bytes) }), origin, url);
 }
 
 /** The charset a page declares in its first KB (`<meta charset>` or http-equiv), if any. */

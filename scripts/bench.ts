@@ -54,7 +54,7 @@ if (values.dedupe) {
   process.exit(0);
 }
 if (values['upload-stress']) {
-  await (await import('./bench/upload-stress.js')).runUploadStress();
+  await (await import('./bench/upload-stress.js')).runUploadStress({ corpus: values.corpus, model: values.model });
   process.exit(0);
 }
 const corpus = resolve(values.corpus ?? 'knowledge');

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { splitParagraphs } from '../chunk.js';
+import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
 import { chunkArticles } from '../offload/thread.js';
 import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
@@ -123,6 +123,14 @@ interface Pending {
   data: unknown;
 }
 
+/**
+ * What a confirmation covers: the ids and content hashes of the articles that would be replaced.
+ * `add(..., { replace: true, confirmed })` replaces only while this is still what it would replace.
+ */
+export function replacementKey(articles: { id: string; hash: string }[]): string {
+  return articles.map((a) => `${a.id}@${a.hash}`).sort().join(',');
+}
+
 /** Turns loader and download failures into messages a moderator can act on. */
 function uploadError(name: string, error: unknown): never {
   if (error instanceof LoadError) throw new UserInputError(`Could not add ${name}: ${error.reason}. Nothing was changed.`);
@@ -137,6 +145,8 @@ export class KnowledgeAdmin {
   private readonly sync: boolean;
   private readonly pending = new Map<string, Pending>();
   private readonly now: () => number;
+  /** Per-article locks (`id:<id>`, `url:<url>`): the tail of each key's queue. */
+  private readonly locks = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: AdminOptions) {
     this.kb = opts.kb;
@@ -228,10 +238,54 @@ export class KnowledgeAdmin {
   }
 
   /**
-   * Adds an article. When it would replace stored articles (same title or same URL) and `replace`
-   * is not set, nothing changes and the preview comes back for a confirmation.
+   * Runs `work` holding the locks of `keys` (taken in sorted order, so two callers never wait on
+   * each other). Changes to one article, from any member, run one after another.
    */
-  async add(raw: RawArticle, actor: Actor, options: { replace?: boolean } = {}): Promise<AddOutcome> {
+  private async locked<T>(keys: string[], work: () => Promise<T>): Promise<T> {
+    const releases: (() => void)[] = [];
+    try {
+      for (const key of [...new Set(keys)].sort()) releases.push(await this.acquire(key));
+      return await work();
+    } finally {
+      for (const release of releases.reverse()) release();
+    }
+  }
+
+  private acquire(key: string): Promise<() => void> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => held);
+    this.locks.set(key, tail);
+    return before.then(() => () => {
+      release();
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+  }
+
+  private static lockKeys(article: { id?: string; title?: string; url?: string }): string[] {
+    const keys: string[] = [];
+    if (article.id) keys.push(`id:${article.id}`);
+    if (article.title !== undefined) keys.push(`id:${slugify(normalizeWhitespace(article.title))}`);
+    if (article.url) keys.push(`url:${article.url}`);
+    return keys;
+  }
+
+  /**
+   * Adds an article. When it would replace stored articles (same title or same URL) and `replace`
+   * is not set, nothing changes and the preview comes back for a confirmation. With `confirmed`
+   * (the {@link replacementKey} of the preview the moderator confirmed), it replaces only while
+   * that is still what it would replace, and asks again otherwise.
+   *
+   * The decision (preview, replace or ask) and the writes (knowledge folder, catalog) happen
+   * under the article's lock (its id and URL), so two overlapping adds of the same title never
+   * both skip the confirmation, and a remove never runs between the decision and the write.
+   */
+  add(raw: RawArticle, actor: Actor, options: { replace?: boolean; confirmed?: string } = {}): Promise<AddOutcome> {
+    return this.locked(KnowledgeAdmin.lockKeys(raw), () => this.addLocked(raw, actor, options));
+  }
+
+  private async addLocked(raw: RawArticle, actor: Actor, options: { replace?: boolean; confirmed?: string }): Promise<AddOutcome> {
     if (this.kb.needsReindex) {
       const stats = this.kb.stats();
       throw new UserInputError(
@@ -257,6 +311,9 @@ export class KnowledgeAdmin {
       };
     }
     if (preview.replaces.length > 0 && !options.replace) return { status: 'needs-confirmation', preview };
+    if (preview.replaces.length > 0 && options.confirmed !== undefined && options.confirmed !== replacementKey(preview.replaces)) {
+      return { status: 'needs-confirmation', preview };
+    }
 
     let article = raw;
     let file: string | undefined;
@@ -316,8 +373,13 @@ export class KnowledgeAdmin {
     }
   }
 
-  /** Removes an article (and moves its knowledge-folder file to `.trash/`). */
+  /** Removes an article (and moves its knowledge-folder file to `.trash/`), under the article's lock. */
   async remove(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
+    const url = this.kb.getArticle(id)?.url;
+    return this.locked(KnowledgeAdmin.lockKeys({ id, url }), () => this.removeLocked(id, actor));
+  }
+
+  private async removeLocked(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
     const record = this.kb.getArticle(id);
     if (!record) throw new UserInputError(`There is no article with the id "${id}" (any more). Nothing was changed.`);
     let trashed: TrashedFile[] = [];

@@ -40,3 +40,43 @@ describe('a one-line note (issue 12, item 6)', () => {
     expect(report.refused).toEqual([{ id: 'nothing-here', title: 'Nothing here', origin: 'empty.md', reason: 'no text to index' }]);
   });
 });
+
+describe('the same title from another file (issue 12, item 4)', () => {
+  const cup = (origin: string, n: number) => ({
+    title: 'Cup Final',
+    body: `Report ${n}: Rovers met United in the cup final at Wembley, and the match ended ${n} to one after extra time.`,
+    origin,
+  });
+
+  it('gets its own id on a later ingest instead of replacing the first, and says so', async () => {
+    await kb.ingest([cup('a.md', 1)]);
+    const report = await kb.ingest([cup('b.md', 2)]);
+    expect(report.updated).toBe(0);
+    expect(report.added).toBe(1);
+    const ids = kb.listArticles().map((a) => a.id).sort();
+    expect(ids).toHaveLength(2);
+    expect(kb.getArticle('cup-final')?.origin).toBe('a.md');
+    expect(kb.articleBody('cup-final')).toContain('Report 1:');
+    const other = ids.find((id) => id !== 'cup-final')!;
+    expect(other).toMatch(/^cup-final-[0-9a-f]{6}$/);
+    expect(report.renamed).toEqual([{ id: other, title: 'Cup Final', origin: 'b.md', clashesWith: { id: 'cup-final', origin: 'a.md' } }]);
+  });
+
+  it('keeps those ids stable: re-ingesting either file updates its own article', async () => {
+    await kb.ingest([cup('a.md', 1)]);
+    await kb.ingest([cup('b.md', 2)]);
+    const again = await kb.ingest([cup('a.md', 3), cup('b.md', 4)]);
+    expect(again.updated).toBe(2);
+    expect(again.added).toBe(0);
+    expect(kb.listArticles()).toHaveLength(2);
+    expect(kb.articleBody('cup-final')).toContain('Report 3:');
+  });
+
+  it('an explicit replace (a confirmed /kb add) still replaces the article of another origin', async () => {
+    await kb.ingest([cup('a.md', 1)]);
+    const report = await kb.ingest([cup('typed', 2)], { replace: ['cup-final'] });
+    expect(report.updated).toBe(1);
+    expect(kb.listArticles()).toHaveLength(1);
+    expect(kb.articleBody('cup-final')).toContain('Report 2:');
+  });
+});

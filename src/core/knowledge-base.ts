@@ -109,6 +109,12 @@ export interface IngestOptions {
   actor?: Actor;
   /** Article ids to remove in the same transaction as the first write (replacing an article under a new id). */
   remove?: string[];
+  /**
+   * Stored article ids that an article from another origin may replace (a confirmed `/kb add`).
+   * Otherwise an article whose title gives the id of a stored article from another file gets an
+   * id of its own (reported in `renamed`), never silently replacing it.
+   */
+  replace?: string[];
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -144,6 +150,8 @@ export interface IngestReport {
   audit: AuditEntry[];
   /** Articles not stored, and why (an article without any text to index is never stored empty). */
   refused: { id: string; title: string; origin: string; reason: string }[];
+  /** Articles stored under an id of their own because their title's id belongs to an article from another origin. */
+  renamed: { id: string; title: string; origin: string; clashesWith: { id: string; origin: string } }[];
 }
 
 export interface AskOptions {
@@ -477,13 +485,14 @@ export class KnowledgeBase {
         if (article.passages.length === 0) refused.push({ id: article.id, title: article.title, origin: article.origin, reason: 'no text to index' });
       }
       const usable = all.filter((c) => c.article.passages.length > 0);
-      const chunked = assignIds(usable.map((c) => c.article));
+      const renamed: IngestReport['renamed'] = [];
+      const chunked = assignIds(usable.map((c) => c.article), (id) => this.catalog.getArticle(id), new Set(opts.replace ?? []), renamed);
       const bodies = new Map(chunked.map((c, i) => [c.id, splitParagraphs(usable[i].raw.body).join('\n\n')]));
       // Articles replaced under another id (same URL, new title) go in the same commit as the first write.
       let removals = (opts.remove ?? []).filter((id) => !chunked.some((c) => c.id === id) && this.catalog.getArticle(id));
       const report: IngestReport = {
         articles: chunked.length, added: 0, updated: 0, unchanged: 0, passages: 0, embedded: 0,
-        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [], refused,
+        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [], refused, renamed,
       };
       type Plan = { article: ChunkedArticle; reuse: Map<string, Float32Array>; isNew: boolean };
       const plans: Plan[] = [];
@@ -897,20 +906,36 @@ export function searchQuery(question: string, history?: string[]): string {
 }
 
 /**
- * Article ids are title slugs. Two different files with the same title in one batch would
- * overwrite each other, so later ones get a suffix from their origin.
+ * Article ids are title slugs. An article whose slug is taken by an article from another origin
+ * (earlier in the batch, or stored with other content) gets the id `<slug>-<hash of its origin>`,
+ * stable across ingests, and is reported in `renamed`; only ids in `replaceable` (a confirmed
+ * replace) go to the newcomer. The same content from another origin is the same article.
  */
-function assignIds(articles: ChunkedArticle[]): ChunkedArticle[] {
+export function originId(slug: string, origin: string): string {
+  return `${slug}-${hashText(origin).slice(0, 6)}`;
+}
+
+function assignIds(
+  articles: ChunkedArticle[],
+  stored: (id: string) => { origin: string; hash: string } | undefined,
+  replaceable: Set<string>,
+  renamed: IngestReport['renamed'],
+): ChunkedArticle[] {
   const seen = new Map<string, string>();
   return articles.map((a) => {
-    const owner = seen.get(a.id);
+    let owner = seen.get(a.id);
+    if (owner === undefined && !replaceable.has(a.id)) {
+      const existing = stored(a.id);
+      if (existing && existing.origin !== a.origin && existing.hash !== a.hash) owner = existing.origin;
+    }
     if (owner === undefined) {
       seen.set(a.id, a.origin);
       return a;
     }
     if (owner === a.origin) return a;
-    const id = `${a.id}-${hashText(a.origin).slice(0, 6)}`;
+    const id = originId(a.id, a.origin);
     seen.set(id, a.origin);
+    renamed.push({ id, title: a.title, origin: a.origin, clashesWith: { id: a.id, origin: owner } });
     return rekey(a, id);
   });
 }

@@ -350,6 +350,8 @@ export class KnowledgeAdmin {
         addedBy: actor.name ?? actor.id,
         actor,
         remove: preview.replaces.map((a) => a.id).filter((id) => id !== preview.id),
+        // Confirmed (or nothing to replace): the stored article of this id is replaced whatever its origin.
+        replace: [preview.id],
       });
       const stored = this.kb.getArticle(preview.id);
       return {

@@ -42,6 +42,18 @@ export interface OpenAppOptions {
    * with a message that says to run `npm run ingest -- --rebuild`. Default 'stale'.
    */
   onModelMismatch?: 'stale' | 'error';
+  /**
+   * No embedding worker runs and none can be started (after back-off): questions cannot be
+   * answered. Default: log it as fatal and stop the process (exit code 1) so a supervisor
+   * restarts it, instead of answering every question with an error id.
+   */
+  onEmbedderUnavailable?: (error: Error) => void;
+}
+
+function stopNotReady(logger: Logger, error: Error): void {
+  logger.fatal(`${error.message} The bot is not ready and stops now (exit code 1); fix the model set-up (EMBEDDING_MODEL, MODELS_DIR) or restart it.`);
+  process.exitCode = 1;
+  process.kill(process.pid, 'SIGTERM');
 }
 
 /**
@@ -57,7 +69,10 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     loadTimeoutMs: config.embedding.loadTimeoutMs,
     indexModel: recorded?.model,
   };
-  const loading = startEmbedder(spec, { log: (line) => logger.info(line) });
+  const loading = startEmbedder(spec, {
+    log: (line) => logger.info(line),
+    onUnavailable: (error) => (options.onEmbedderUnavailable ?? ((e: Error) => stopNotReady(logger, e)))(error),
+  });
   // When the index's model is the one that will load, open the index while the model loads.
   const expected = recorded && willLoad(config.embedding.model, recorded.model) ? recorded : undefined;
   const openKb = (embedder: Embedder) =>

@@ -34,6 +34,7 @@ export class WorkerEmbedder implements Embedder {
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
 
   private constructor(worker: Worker, info: EmbedderInfo) {
     this.worker = worker;
@@ -110,6 +111,21 @@ export class WorkerEmbedder implements Embedder {
     });
   }
 
+  /** Set once the worker has crashed, exited or been closed. */
+  get failed(): Error | null {
+    return this.dead;
+  }
+
+  /** Calls `listener` once if the worker crashes or exits on its own (not when closed). */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  /** Terminates the thread at once, without the close handshake (a hung or misbehaving worker); it counts as a crash. */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   embed(texts: string[]): Promise<Float32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
     if (texts.length === 0) return Promise.resolve([]);
@@ -155,9 +171,11 @@ export class WorkerEmbedder implements Embedder {
     else p.reject(new Error(msg.message));
   }
 
-  /** Marks the worker unusable and rejects everything still waiting. */
+  /** Marks the worker unusable and rejects everything still waiting (listeners first, so a pool retries elsewhere). */
   private fail(err: Error): void {
+    const first = this.dead === null;
     this.dead ??= err;
+    if (first && !this.closing) for (const listener of this.failureListeners.splice(0)) listener(err);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.onClosed?.();

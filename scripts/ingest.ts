@@ -45,6 +45,7 @@ await runCli(async (config, logger) => {
     }
     console.log(`  files skipped:      ${report.skipped.length}`);
     for (const s of report.skipped) console.log(`    - ${s.file}: ${s.reason}`);
+    for (const n of report.notes) console.log(`  note: ${n.file}: ${n.note}`);
     console.log(`  seconds:            ${report.seconds.toFixed(1)} (embedding ${report.embedSeconds.toFixed(1)})`);
     console.log(`  passages/second:    ${report.embedded > 0 ? rate.toFixed(1) : 'n/a (nothing to embed)'}`);
   } finally {

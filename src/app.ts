@@ -132,6 +132,8 @@ function willLoad(setting: string, indexModel: string): boolean {
 
 export interface DirectoryIngestReport extends IngestReport {
   skipped: { file: string; reason: string }[];
+  /** What loading changed in a file's article (a title that was cut). */
+  notes: { file: string; note: string }[];
   /** Set when the stored articles were first re-embedded because EMBEDDING_MODEL changed. */
   reindexed?: ReindexReport;
 }
@@ -152,7 +154,8 @@ export async function ingestDirectory(
   const reindexed = kb.needsReindex ? await kb.reindex({ actor: INGEST_ACTOR }) : undefined;
   const report = await kb.ingest(articles, { onProgress, actor: INGEST_ACTOR });
   const refused = report.refused.map((r) => ({ file: r.origin, reason: r.reason }));
-  return { ...report, skipped: [...skipped, ...refused], ...(reindexed ? { reindexed } : {}) };
+  const notes = articles.flatMap((a) => (a.notes ?? []).map((note) => ({ file: a.origin, note })));
+  return { ...report, skipped: [...skipped, ...refused], notes, ...(reindexed ? { reindexed } : {}) };
 }
 
 /** Builds the index from the knowledge folder when it is empty (first start), logging what it did. */

@@ -35,6 +35,11 @@ export function slugify(title: string): string {
   return slug || 'article';
 }
 
+/** The id of an article whose title's id belongs to an article from another origin: `<slug>-<hash of its origin>`. */
+export function originId(slug: string, origin: string): string {
+  return `${slug}-${hashText(origin).slice(0, 6)}`;
+}
+
 export function normalizeWhitespace(text: string): string {
   return text.normalize('NFC').replace(/[\u00a0\u2000-\u200b\u202f\u205f\u3000]/g, ' ').replace(/\s+/g, ' ').trim();
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeAnswer, type ComposeOptions } from './answer.js';
-import { hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
+import { originId, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
 import { diversify, fuse, type FusionOptions } from './retrieve.js';
 import { AuditLog, type Actor, type AuditEntry, type AuditEntryInput } from './store/audit.js';
@@ -66,6 +66,8 @@ export interface StartupCheck {
   passages: number;
   hnswLive: number;
   lexical: number;
+  /** Where BM25 came from: the snapshot of this catalog version (when it holds exactly the catalog's passages), or the catalog. */
+  lexicalFrom: 'snapshot' | 'catalog';
 }
 
 /** A committed change, as seen by listeners (caches, autocomplete, a log channel). */
@@ -186,7 +188,7 @@ export class KnowledgeBase {
   /** The vectors in HNSW come from another model than the embedder: dense retrieval is off until a reindex. */
   private stale = false;
   /** What the start-up check found. */
-  startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0 };
+  startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
 
   private constructor(
     private readonly opts: KnowledgeBaseOptions,
@@ -294,7 +296,8 @@ export class KnowledgeBase {
         await this.saveVectors(version);
       }
     }
-    this.lexical = this.loadLexical(version) ?? this.buildLexical();
+    const snapshot = this.loadLexical(version);
+    this.lexical = snapshot ?? this.buildLexical();
     this.refreshTitles();
     this.startup = {
       vectors: live === 0 ? 'empty' : loaded ? 'loaded' : 'rebuilt',
@@ -302,6 +305,7 @@ export class KnowledgeBase {
       passages: live,
       hnswLive: this.vectors.size,
       lexical: this.lexical.size,
+      lexicalFrom: snapshot ? 'snapshot' : 'catalog',
     };
     if (this.vectors.size !== live || this.lexical.size !== live) {
       throw new Error(`indexes disagree with the catalog after loading (catalog ${live}, HNSW ${this.vectors.size}, BM25 ${this.lexical.size})`);
@@ -354,7 +358,11 @@ export class KnowledgeBase {
     if (!existsSync(file)) return undefined;
     try {
       const index = new LexicalIndex(this.opts.lexical, readFileSync(file, 'utf8'));
-      return index.size === this.catalog.passageCount() ? index : undefined;
+      // Exactly the catalog's passages (same count, every label present), or it is not used.
+      const labels = this.catalog.labels();
+      if (index.size === labels.length && labels.every((label) => index.has(label))) return index;
+      this.log(`BM25 snapshot ${file} does not match the catalog; rebuilding BM25 from the catalog`);
+      return undefined;
     } catch (error) {
       this.log(`BM25 snapshot ${file} is unreadable (${(error as Error).message}); rebuilding it from the catalog`);
       return undefined;
@@ -911,10 +919,6 @@ export function searchQuery(question: string, history?: string[]): string {
  * stable across ingests, and is reported in `renamed`; only ids in `replaceable` (a confirmed
  * replace) go to the newcomer. The same content from another origin is the same article.
  */
-export function originId(slug: string, origin: string): string {
-  return `${slug}-${hashText(origin).slice(0, 6)}`;
-}
-
 function assignIds(
   articles: ChunkedArticle[],
   stored: (id: string) => { origin: string; hash: string } | undefined,

@@ -21,7 +21,7 @@ import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
 import { chunkArticles } from '../offload/thread.js';
 import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
-import { isSupportedFile, LoadError, loadBuffer, type ParseLimits } from '../load/index.js';
+import { isSupportedFile, LoadError, loadBuffer, MAX_TITLE_CHARS, type ParseLimits } from '../load/index.js';
 import type { Actor, AuditEntry } from '../store/audit.js';
 import type { ArticleRecord } from '../store/catalog.js';
 import type { RawArticle } from '../types.js';
@@ -34,8 +34,8 @@ export { formatBytes } from './download.js';
 export type { Actor, AuditEntry } from '../store/audit.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
-/** Longest title accepted from the modal. */
-export const MAX_TITLE_CHARS = 200;
+/** Longest title accepted from the modal (the loaders cut longer titles to the same length). */
+export { MAX_TITLE_CHARS };
 
 export interface AdminOptions {
   kb: KnowledgeBase;
@@ -53,6 +53,8 @@ export interface AdminOptions {
   parse?: Partial<ParseLimits>;
   /** How long a pending confirmation (replace, remove) stays valid. Default 15 minutes. */
   confirmationTtlMs?: number;
+  /** Total size of what pending confirmations hold (an upload each); over it, the oldest expire. Default 4 × maxUploadBytes. */
+  maxPendingBytes?: number;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -77,6 +79,8 @@ export interface AddPreview {
   replaces: ArticleRecord[];
   /** The stored article with this id has exactly this content: nothing to do. */
   unchanged: boolean;
+  /** What the loader changed that the moderator should know (a title that was cut). */
+  notes: string[];
 }
 
 export interface AddResult {
@@ -94,6 +98,8 @@ export interface AddResult {
   /** The knowledge-folder file written (relative), when syncing. */
   file?: string;
   audit: AuditEntry[];
+  /** What the loader changed that the moderator should know (a title that was cut). */
+  notes: string[];
 }
 
 export type AddOutcome = { status: 'needs-confirmation'; preview: AddPreview } | AddResult;
@@ -121,6 +127,8 @@ interface Pending {
   userId: string;
   expires: number;
   data: unknown;
+  /** Approximate bytes held (the staged data as JSON). */
+  bytes: number;
 }
 
 /**
@@ -234,6 +242,7 @@ export class KnowledgeAdmin {
       duplicatesDropped: chunked.duplicatesDropped,
       replaces,
       unchanged: replaces.length === 1 && byId !== undefined && byId.hash === chunked.hash,
+      notes: raw.notes ?? [],
     };
   }
 
@@ -308,6 +317,7 @@ export class KnowledgeAdmin {
         seconds: 0,
         replaced: [],
         audit: [],
+        notes: preview.notes,
       };
     }
     if (preview.replaces.length > 0 && !options.replace) return { status: 'needs-confirmation', preview };
@@ -367,6 +377,7 @@ export class KnowledgeAdmin {
         replaced: preview.replaces.map((a) => ({ id: a.id, title: a.title })),
         file,
         audit: report.audit,
+        notes: preview.notes,
       };
     } catch (error) {
       if (written && existsSync(written)) rmSync(written, { force: true });
@@ -481,12 +492,32 @@ export class KnowledgeAdmin {
   // Confirmations (replace, remove): a token bound to the member who asked, valid for a while
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Stages an action for a confirmation and returns its token. What pending confirmations hold is
+   * capped in total (`maxPendingBytes`): the oldest ones expire early to make room.
+   */
   stage(userId: string, data: unknown): string {
     const now = this.now();
     for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
     const token = randomBytes(8).toString('hex');
-    this.pending.set(token, { userId, data, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
+    const bytes = Buffer.byteLength(JSON.stringify(data) ?? '');
+    const cap = this.opts.maxPendingBytes ?? 4 * this.maxUploadBytes;
+    let total = this.pendingBytes + bytes;
+    for (const [old, p] of this.pending) {
+      if (total <= cap) break;
+      this.pending.delete(old); // Map order is insertion order: oldest first
+      total -= p.bytes;
+      this.opts.log?.(`a pending confirmation expired early: pending confirmations may hold ${formatBytes(cap)} in all`);
+    }
+    this.pending.set(token, { userId, data, bytes, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
     return token;
+  }
+
+  /** Bytes held by pending confirmations. */
+  get pendingBytes(): number {
+    let total = 0;
+    for (const p of this.pending.values()) total += p.bytes;
+    return total;
   }
 
   /** Takes a staged action (once). Someone else's token is refused and left in place. */

@@ -66,6 +66,8 @@ export interface FetchOptions {
   lookup?: LookupFunction;
   /** Limits on reading the page once downloaded (time, pages, text size; see ParseLimits). */
   parse?: Partial<ParseLimits>;
+  /** Ports allowed besides 80 and 443 (the URL's and every redirect's). Default none. */
+  allowedPorts?: readonly number[];
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -150,6 +152,7 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     allowPrivate: options.allowPrivateAddresses ?? false,
     lookup: options.lookup ?? ((host, opts) => dns.lookup(host, { ...opts, verbatim: true })),
+    allowedPorts: options.allowedPorts ?? [],
   };
 
   const controller = new AbortController();
@@ -183,6 +186,7 @@ interface Settings {
   userAgent: string;
   allowPrivate: boolean | readonly string[];
   lookup: LookupFunction;
+  allowedPorts: readonly number[];
 }
 
 interface Download {
@@ -198,6 +202,7 @@ async function downloadChain(input: string, s: Settings, signal: AbortSignal): P
   let current = parseUrl(input.trim());
   for (let redirects = 0; ; redirects++) {
     const addresses = await resolveChecked(current, s, signal);
+    checkPort(current, s, redirects === 0 ? 'the URL' : 'redirected to a URL that');
     const res = await openRequest(current, addresses, s, signal);
     const status = res.statusCode ?? 0;
 
@@ -248,6 +253,13 @@ function validateUrl(url: URL, what: string): URL {
   }
   if (!url.hostname) throw new Error(`refused: ${what} has no host`);
   return url;
+}
+
+/** Only the web's ports (80, 443) and those of the allow-list: a link must not reach other services on a host. */
+function checkPort(url: URL, s: Settings, what: string): void {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port === 80 || port === 443 || s.allowedPorts.includes(port)) return;
+  throw new Error(`refused: ${what} uses port ${port}; only ports 80 and 443 can be fetched`);
 }
 
 /** Host name without IPv6 brackets (what net.connect and DNS expect). */

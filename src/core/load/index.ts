@@ -14,7 +14,7 @@ export { htmlToArticle } from './html.js';
 export { markdownToArticle } from './markdown.js';
 export { textToArticle } from './text.js';
 export { loadPdf } from './pdf.js';
-export { DEFAULT_PARSE_LIMITS, parseBuffer, SUPPORTED_EXTENSIONS, type LoadOptions, type ParseLimits } from './parse.js';
+export { DEFAULT_PARSE_LIMITS, MAX_TITLE_CHARS, parseBuffer, SUPPORTED_EXTENSIONS, type LoadOptions, type ParseLimits } from './parse.js';
 
 export interface SkippedFile {
   file: string;

@@ -5,6 +5,9 @@
  */
 import type { RawArticle } from '../types.js';
 import { LoadError } from './decode.js';
+import { MAX_TITLE_CHARS } from './limits.js';
+
+export { MAX_TITLE_CHARS } from './limits.js';
 import { loadHtml } from './html.js';
 import { loadMarkdown } from './markdown.js';
 import { loadPdf } from './pdf.js';
@@ -38,6 +41,17 @@ export interface LoadOptions {
   charset?: string;
   /** Bounds on reading the file; unset fields take {@link DEFAULT_PARSE_LIMITS}. */
   limits?: Partial<ParseLimits>;
+}
+
+/** Cuts a title longer than {@link MAX_TITLE_CHARS} at a word boundary, adding "…" and a note that says so. */
+export function capTitle(article: RawArticle): RawArticle {
+  const length = article.title.length;
+  if (length <= MAX_TITLE_CHARS) return article;
+  const cut = article.title.slice(0, MAX_TITLE_CHARS - 1);
+  const space = cut.lastIndexOf(' ');
+  const title = `${(space > MAX_TITLE_CHARS / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+  const note = `the title was ${length.toLocaleString('en-US')} characters long; it was cut to ${MAX_TITLE_CHARS}`;
+  return { ...article, title, notes: [...(article.notes ?? []), note] };
 }
 
 /** Lower-cased extension with its dot ("" when there is none). */
@@ -93,7 +107,7 @@ export async function parseBuffer(name: string, bytes: Uint8Array, opts: LoadOpt
         article = await loadPdf(bytes, origin, opts.url, limits);
     }
     checkTextSize(origin, article.title.length + article.body.length, limits);
-    return article;
+    return capTitle(article);
   } catch (err) {
     // Loaders name the origin; callers asked about `name`.
     if (err instanceof LoadError) throw err.file === name ? err : new LoadError(name, err.reason);

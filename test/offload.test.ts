@@ -3,11 +3,13 @@
  * text-size, expansion and memory limits; the main thread's event loop keeps turning meanwhile.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { LoadError, loadBuffer } from '../src/core/load/index.js';
 import { parseThread } from '../src/core/offload/thread.js';
 import { buildPdf, buildPdfPages } from './fixtures/pdf.js';
@@ -110,5 +112,23 @@ describe('limits on reading a file (item 2)', () => {
   it('refuses a very large HTML page by the text-size limit, on the worker', async () => {
     const html = `<html><head><title>Big page</title></head><body>${'<p>Paragraph of the big page with some words.</p>'.repeat(5000)}</body></html>`;
     await expect(loadBuffer('big.html', Buffer.from(html), { limits: { maxTextChars: 50_000 } })).rejects.toThrow(/longer than the limit of 50,000/);
+  });
+
+  it('an upload over a limit gets a clear message and changes nothing', async () => {
+    const lines = Array.from({ length: 100_000 }, () => 'A'.repeat(60));
+    const pdf = buildPdfPages([lines], { compress: true });
+    const server = http.createServer((_req, res) => res.end(pdf));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bomb.pdf`;
+    const limited = new KnowledgeAdmin({ kb, parse: { maxExpandedBytes: 1024 * 1024 } });
+    const version = kb.stats().version;
+    try {
+      const error = await limited.loadUpload({ name: 'bomb.pdf', size: pdf.length, url }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserInputError);
+      expect((error as Error).message).toBe('Could not add "bomb.pdf": its compressed streams expand to more than the limit of 1 MB. Nothing was changed.');
+      expect(kb.stats().version).toBe(version);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -99,6 +99,14 @@ export async function runUploadStress(options: { corpus?: string; model?: string
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
+    // Also the longest gap between 10 ms ticks, measured directly (the histogram's range is bounded).
+    let last = performance.now();
+    let worstGap = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worstGap = Math.max(worstGap, now - last - 10);
+      last = now;
+    }, 10);
     const started = performance.now();
     const outcomes: string[] = [];
     const upload = async (name: string, bytes: Buffer) => {
@@ -128,10 +136,12 @@ export async function runUploadStress(options: { corpus?: string; model?: string
     })();
     await Promise.all([upload('minutes.txt', text), upload('report.pdf', readable), upload('expanding.pdf', bomb), asking]);
     delay.disable();
+    clearInterval(ticker);
     const q = latency(asked);
     for (const line of outcomes) console.log(line);
     console.log(`upload stress: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
-    console.log(`  worst event-loop delay: ${(delay.max / 1e6).toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms; target < 200 ms)`);
+    const worst = Math.max(worstGap, delay.max / 1e6);
+    console.log(`  worst event-loop delay: ${worst.toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms; target < 200 ms)`);
     console.log(`  20 questions meanwhile: p50 ${q.p50.toFixed(1)} ms, p95 ${q.p95.toFixed(1)} ms, max ${q.max.toFixed(1)} ms`);
     await kb.close();
   } finally {

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
- *                  [--skip-scale] [--skip-peer]
+ *                  [--skip-scale] [--skip-peer] [--dedupe] [--upload-stress]
  * npm run bench -- --servers N [--corpus DIR] [--idle-ms MS]   (see scripts/bench/servers.ts)
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
@@ -30,7 +30,10 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [
   --sample N     questions taken from --qa (default 800)
   --model ID     embedding model (default EMBEDDING_MODEL or auto)
   --servers N    instead: N servers with a knowledge base each (KB_SCOPE=server): RSS as they are added, cold-server latency
-  --idle-ms MS   with --servers: close a server's knowledge base after MS idle (default 2000)`;
+  --idle-ms MS   with --servers: close a server's knowledge base after MS idle (default 2000)
+  --dedupe       only time paragraph de-duplication on 8,000 paragraphs
+  --upload-stress  only: a 5 MB text file and a compressed-stream PDF uploaded while 20 questions
+                 are asked; prints the worst event-loop delay and the questions' p95`;
 
 const { values } = parseCli(USAGE, {
   corpus: { type: 'string' },
@@ -44,6 +47,8 @@ const { values } = parseCli(USAGE, {
   'skip-peer': { type: 'boolean' },
   servers: { type: 'string' },
   'idle-ms': { type: 'string' },
+  dedupe: { type: 'boolean' },
+  'upload-stress': { type: 'boolean' },
 });
 if (values.help) {
   console.log(USAGE);
@@ -60,6 +65,14 @@ if (values.servers) {
     out: resolve(values.out ?? 'bench-results/servers.json'),
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  process.exit(0);
+}
+if (values.dedupe) {
+  (await import('./bench/dedupe.js')).runDedupeBench();
+  process.exit(0);
+}
+if (values['upload-stress']) {
+  await (await import('./bench/upload-stress.js')).runUploadStress({ corpus: values.corpus, model: values.model });
   process.exit(0);
 }
 const corpus = resolve(values.corpus ?? 'knowledge');

@@ -40,8 +40,12 @@ await runCli(async (config, logger) => {
     console.log(`  articles:           ${report.articles} (${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged)`);
     console.log(`  passages:           ${report.passages} (${report.embedded} embedded with ${app.embedder.info.model})`);
     console.log(`  duplicates dropped: ${report.duplicatesDropped}`);
+    for (const r of report.renamed) {
+      console.log(`  "${r.title}" from ${r.origin} is stored as ${r.id}: ${r.clashesWith.id} is the article of ${r.clashesWith.origin}`);
+    }
     console.log(`  files skipped:      ${report.skipped.length}`);
     for (const s of report.skipped) console.log(`    - ${s.file}: ${s.reason}`);
+    for (const n of report.notes) console.log(`  note: ${n.file}: ${n.note}`);
     console.log(`  seconds:            ${report.seconds.toFixed(1)} (embedding ${report.embedSeconds.toFixed(1)})`);
     console.log(`  passages/second:    ${report.embedded > 0 ? rate.toFixed(1) : 'n/a (nothing to embed)'}`);
   } finally {

@@ -72,6 +72,18 @@ export interface OpenAppOptions {
    * with a message that says to run `npm run ingest -- --rebuild`. Default 'stale'.
    */
   onModelMismatch?: 'stale' | 'error';
+  /**
+   * No embedding worker runs and none can be started (after back-off): questions cannot be
+   * answered. Default: log it as fatal and stop the process (exit code 1) so a supervisor
+   * restarts it, instead of answering every question with an error id.
+   */
+  onEmbedderUnavailable?: (error: Error) => void;
+}
+
+function stopNotReady(logger: Logger, error: Error): void {
+  logger.fatal(`${error.message} The bot is not ready and stops now (exit code 1); fix the model set-up (EMBEDDING_MODEL, MODELS_DIR) or restart it.`);
+  process.exitCode = 1;
+  process.kill(process.pid, 'SIGTERM');
 }
 
 /**
@@ -87,7 +99,10 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     loadTimeoutMs: config.embedding.loadTimeoutMs,
     indexModel: recorded?.model,
   };
-  const loading = startEmbedder(spec, { log: (line) => logger.info(line) });
+  const loading = startEmbedder(spec, {
+    log: (line) => logger.info(line),
+    onUnavailable: (error) => (options.onEmbedderUnavailable ?? ((e: Error) => stopNotReady(logger, e)))(error),
+  });
   // When the index's model is the one that will load, open the index while the model loads.
   const expected = recorded && willLoad(config.embedding.model, recorded.model) ? recorded : undefined;
   const openKb = (embedder: Embedder) =>
@@ -147,6 +162,8 @@ function willLoad(setting: string, indexModel: string): boolean {
 
 export interface DirectoryIngestReport extends IngestReport {
   skipped: { file: string; reason: string }[];
+  /** What loading changed in a file's article (a title that was cut). */
+  notes: { file: string; note: string }[];
   /** Set when the stored articles were first re-embedded because EMBEDDING_MODEL changed. */
   reindexed?: ReindexReport;
 }
@@ -166,7 +183,9 @@ export async function ingestDirectory(
   const { articles, skipped } = await loadDirectory(dir);
   const reindexed = kb.needsReindex ? await kb.reindex({ actor: INGEST_ACTOR }) : undefined;
   const report = await kb.ingest(articles, { onProgress, actor: INGEST_ACTOR });
-  return { ...report, skipped, ...(reindexed ? { reindexed } : {}) };
+  const refused = report.refused.map((r) => ({ file: r.origin, reason: r.reason }));
+  const notes = articles.flatMap((a) => (a.notes ?? []).map((note) => ({ file: a.origin, note })));
+  return { ...report, skipped: [...skipped, ...refused], notes, ...(reindexed ? { reindexed } : {}) };
 }
 
 /** Builds the index from the knowledge folder when it is empty (first start), logging what it did. */

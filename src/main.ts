@@ -18,7 +18,7 @@ await runCli(async (config, logger) => {
       logger.info(`${signal}: shutting down`);
       await bot.stop();
       await app.close();
-      process.exit(0);
+      process.exit(process.exitCode ?? 0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));
     process.once('SIGTERM', () => void shutdown('SIGTERM'));

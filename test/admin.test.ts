@@ -310,7 +310,7 @@ describe('bad input leaves the knowledge base unchanged', () => {
       ),
     );
     // Tests only: let the fetcher reach the local server (production refuses loopback, see below).
-    const local = new KnowledgeAdmin({ kb, knowledgeDir: knowledge, fetch: { allowPrivateAddresses: true } });
+    const local = new KnowledgeAdmin({ kb, knowledgeDir: knowledge, fetch: { allowPrivateAddresses: true, allowedPorts: [Number(new URL(base).port)] } });
     const raw = await local.loadUrl(`${base}/story.html`);
     expect(raw.body).toContain('reopened on Friday');
     expect(raw.body).not.toContain('Weather');

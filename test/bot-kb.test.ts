@@ -214,7 +214,9 @@ describe('/kb add', () => {
     const { fake, kb: base } = await boot();
     const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'v2.txt', data: `${SEED_TITLE}\n\nVersion two of the article, with a single paragraph of replacement text.` }) }]);
     const [ok] = buttonIds(await finalEdit(fake, sent, /Replace an existing article/));
-    await base.ingest([{ title: SEED_TITLE, body: 'Someone else edited the article meanwhile, through npm run ingest of the knowledge folder.', origin: 'x.md' }]);
+    // The article's own file, edited and ingested again (another file with its title would get an id of its own).
+    const origin = base.listArticles().find((a) => a.title === SEED_TITLE)!.origin;
+    await base.ingest([{ title: SEED_TITLE, body: 'Someone else edited the article meanwhile, through npm run ingest of the knowledge folder.', origin }]);
     const version = base.stats().version;
     const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
     expect((await click.waitForCallback()).body.type).toBe(6);

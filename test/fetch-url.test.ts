@@ -108,6 +108,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  ports.push(port);
   base = `http://127.0.0.1:${port}`;
 });
 
@@ -133,8 +134,9 @@ function fakeDns(table: Record<string, string[]> = {}) {
   return { lookup, calls };
 }
 
-/** Local server allowed (tests only). */
-const LOCAL: FetchOptions = { allowPrivateAddresses: true };
+/** Local server allowed (tests only), on its port (filled in once it listens). */
+const ports: number[] = [];
+const LOCAL: FetchOptions = { allowPrivateAddresses: true, allowedPorts: ports };
 
 async function loadError(promise: Promise<unknown>): Promise<LoadError> {
   try {
@@ -214,7 +216,7 @@ describe('fetchArticle: successful downloads', () => {
   it('connects to the address it checked: a named host is resolved once and pinned', async () => {
     const dns = fakeDns({ 'news.example.com': ['127.0.0.1'] });
     const url = `http://news.example.com:${port}/article`;
-    const article = await fetchArticle(url, { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup });
+    const article = await fetchArticle(url, { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup, allowedPorts: ports });
     expect(article.title).toBe('Harbour Reopens After Storm');
     expect(article.url).toBe(url);
     expect(dns.calls).toEqual(['news.example.com']);
@@ -253,7 +255,7 @@ amGcW/QJJPS8CJV3AiBqvUq9Ay5Z4EMbZ5B7ahanFUFcEbeX5+gF1pW+rdzFUg==
     try {
       const securePort = (secure.address() as AddressInfo).port;
       const dns = fakeDns({ 'news.example.com': ['127.0.0.1'] });
-      const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup };
+      const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup, allowedPorts: [securePort] };
       const err = await loadError(fetchArticle(`https://news.example.com:${securePort}/article`, opts));
       expect(err.reason).toMatch(/^the site's HTTPS certificate is not valid \(/);
       expect(serverNames).toEqual(['news.example.com']);
@@ -337,7 +339,7 @@ describe('fetchArticle: SSRF refusals', () => {
 
   it('refuses a redirect to a loopback address (the first hop was allowed)', async () => {
     const dns = fakeDns({ 'news.example.com': ['127.0.0.1'] });
-    const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup };
+    const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup, allowedPorts: ports };
     const err = await loadError(fetchArticle(`http://news.example.com:${port}/to-loopback`, opts));
     expect(err.reason).toBe('refused: 127.0.0.1 is a loopback address');
     expect(requests.map((r) => r.url)).toEqual(['/to-loopback']); // /secret never requested
@@ -345,7 +347,7 @@ describe('fetchArticle: SSRF refusals', () => {
 
   it('refuses a redirect to a host that resolves to a private address', async () => {
     const dns = fakeDns({ 'news.example.com': ['127.0.0.1'], 'internal.example': ['10.0.0.5'] });
-    const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup };
+    const opts: FetchOptions = { allowPrivateAddresses: ['news.example.com'], lookup: dns.lookup, allowedPorts: ports };
     const err = await loadError(fetchArticle(`http://news.example.com:${port}/to-internal`, opts));
     expect(err.reason).toBe('refused: internal.example resolves to 10.0.0.5, a private address');
     expect(dns.calls).toEqual(['news.example.com', 'internal.example']);
@@ -452,7 +454,7 @@ describe('fetchArticle: limits and failures', () => {
     await new Promise<void>((resolve) => tmp.listen(0, '127.0.0.1', resolve));
     const closedPort = (tmp.address() as AddressInfo).port;
     await new Promise<void>((resolve) => tmp.close(() => resolve()));
-    const err = await loadError(fetchArticle(`http://127.0.0.1:${closedPort}/`, LOCAL));
+    const err = await loadError(fetchArticle(`http://127.0.0.1:${closedPort}/`, { ...LOCAL, allowedPorts: [closedPort] }));
     expect(err.reason).toBe('could not connect: the server refused the connection');
   });
 });

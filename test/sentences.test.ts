@@ -37,3 +37,15 @@ describe('splitSentences', () => {
     expect(splitSentences('April 10, 2025')).toEqual(['April 10, 2025']);
   });
 });
+
+describe('splitSentences in other scripts (issue 12, item 5)', () => {
+  it('ends a sentence at the full-width terminators 。！？ with no space after them', () => {
+    expect(splitSentences('会谈在卡塔尔举行。哈马斯拒绝了！为什么？没人知道。')).toEqual(['会谈在卡塔尔举行。', '哈马斯拒绝了！', '为什么？', '没人知道。']);
+    expect(splitSentences('「会谈在卡塔尔举行。」他说。')).toEqual(['「会谈在卡塔尔举行。」', '他说。']);
+  });
+
+  it('ends a sentence at the Devanagari danda and the Arabic question mark', () => {
+    expect(splitSentences('वार्ता कतर में हुई। हमास ने इनकार किया।')).toEqual(['वार्ता कतर में हुई।', 'हमास ने इनकार किया।']);
+    expect(splitSentences('أين جرت المحادثات؟ في قطر.')).toEqual(['أين جرت المحادثات؟', 'في قطر.']);
+  });
+});

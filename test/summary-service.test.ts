@@ -192,12 +192,10 @@ describe('SummaryService.summarizeArticle', () => {
     await expect(service.summarizeArticle(SEED_TITLE)).rejects.toThrow(UserInputError);
   });
 
-  it('says so when an article has nothing to summarise', async () => {
-    await kb.ingest([{ title: 'Empty page', body: '   ', origin: 'test' }, football]);
-    const empty = await service.summarizeArticle('empty page');
-    expect(empty).toMatchObject({ kind: 'article', title: 'Empty page', found: false, sentences: [], sources: [] });
-    expect(empty.message).toMatch(/has no text to summarise/);
-    expect(formatSummaryForTerminal(empty)).toContain('has no text to summarise');
+  it('an article with nothing to summarise is never stored (issue 12, item 6), so it is not found', async () => {
+    const report = await kb.ingest([{ title: 'Empty page', body: '   ', origin: 'test' }, football]);
+    expect(report.refused.map((r) => r.title)).toEqual(['Empty page']);
+    await expect(service.summarizeArticle('empty page')).rejects.toThrow(/No article is titled “empty page”/);
   });
 });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import type { ComposeOptions } from './answer.js';
 import { askKnowledge, validateQuestion, type AskOptions, type Retrieved, type RetrieveOptions } from './ask.js';
-import { chunkArticle, hashText, splitParagraphs, type ChunkOptions } from './chunk.js';
+import { originId, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
 import { rankCandidates, type FusionOptions, type PassageCandidate } from './retrieve.js';
 import { AuditLog, type Actor, type AuditEntry, type AuditEntryInput } from './store/audit.js';
@@ -16,6 +16,7 @@ import {
   type IndexModel,
   type StoredPassage,
 } from './store/catalog.js';
+import { chunkArticles } from './offload/thread.js';
 import type { KnowledgeReader } from './servers/reader.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
@@ -65,6 +66,8 @@ export interface StartupCheck {
   passages: number;
   hnswLive: number;
   lexical: number;
+  /** Where BM25 came from: the snapshot of this catalog version (when it holds exactly the catalog's passages), or the catalog. */
+  lexicalFrom: 'snapshot' | 'catalog';
 }
 
 /** A committed change, as seen by listeners (caches, autocomplete, a log channel). */
@@ -108,6 +111,12 @@ export interface IngestOptions {
   actor?: Actor;
   /** Article ids to remove in the same transaction as the first write (replacing an article under a new id). */
   remove?: string[];
+  /**
+   * Stored article ids that an article from another origin may replace (a confirmed `/kb add`).
+   * Otherwise an article whose title gives the id of a stored article from another file gets an
+   * id of its own (reported in `renamed`), never silently replacing it.
+   */
+  replace?: string[];
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -141,6 +150,10 @@ export interface IngestReport {
   written: ChunkedArticle[];
   /** Audit rows of the change. */
   audit: AuditEntry[];
+  /** Articles not stored, and why (an article without any text to index is never stored empty). */
+  refused: { id: string; title: string; origin: string; reason: string }[];
+  /** Articles stored under an id of their own because their title's id belongs to an article from another origin. */
+  renamed: { id: string; title: string; origin: string; clashesWith: { id: string; origin: string } }[];
 }
 
 export type { AskOptions } from './ask.js';
@@ -173,7 +186,7 @@ export class KnowledgeBase implements KnowledgeReader {
   /** The vectors in HNSW come from another model than the embedder: dense retrieval is off until a reindex. */
   private stale = false;
   /** What the start-up check found. */
-  startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0 };
+  startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
 
   private constructor(
     private readonly opts: KnowledgeBaseOptions,
@@ -281,7 +294,8 @@ export class KnowledgeBase implements KnowledgeReader {
         await this.saveVectors(version);
       }
     }
-    this.lexical = this.loadLexical(version) ?? this.buildLexical();
+    const snapshot = this.loadLexical(version);
+    this.lexical = snapshot ?? this.buildLexical();
     this.refreshTitles();
     this.startup = {
       vectors: live === 0 ? 'empty' : loaded ? 'loaded' : 'rebuilt',
@@ -289,6 +303,7 @@ export class KnowledgeBase implements KnowledgeReader {
       passages: live,
       hnswLive: this.vectors.size,
       lexical: this.lexical.size,
+      lexicalFrom: snapshot ? 'snapshot' : 'catalog',
     };
     if (this.vectors.size !== live || this.lexical.size !== live) {
       throw new Error(`indexes disagree with the catalog after loading (catalog ${live}, HNSW ${this.vectors.size}, BM25 ${this.lexical.size})`);
@@ -341,7 +356,11 @@ export class KnowledgeBase implements KnowledgeReader {
     if (!existsSync(file)) return undefined;
     try {
       const index = new LexicalIndex(this.opts.lexical, readFileSync(file, 'utf8'));
-      return index.size === this.catalog.passageCount() ? index : undefined;
+      // Exactly the catalog's passages (same count, every label present), or it is not used.
+      const labels = this.catalog.labels();
+      if (index.size === labels.length && labels.every((label) => index.has(label))) return index;
+      this.log(`BM25 snapshot ${file} does not match the catalog; rebuilding BM25 from the catalog`);
+      return undefined;
     } catch (error) {
       this.log(`BM25 snapshot ${file} is unreadable (${(error as Error).message}); rebuilding it from the catalog`);
       return undefined;
@@ -466,13 +485,21 @@ export class KnowledgeBase implements KnowledgeReader {
       let embedMs = 0;
       const actor = opts.actor ?? LOCAL_ACTOR;
       const audit: AuditEntry[] = [];
-      const chunked = assignIds(raw.map((a) => chunkArticle(a, this.opts.chunk)));
-      const bodies = new Map(chunked.map((c, i) => [c.id, splitParagraphs(raw[i].body).join('\n\n')]));
+      const refused: IngestReport['refused'] = [];
+      // Chunked on the parse worker (a 5 MB article never stalls the event loop).
+      const all = (await chunkArticles(raw, this.opts.chunk)).map((article, i) => ({ raw: raw[i], article }));
+      for (const { article } of all) {
+        if (article.passages.length === 0) refused.push({ id: article.id, title: article.title, origin: article.origin, reason: 'no text to index' });
+      }
+      const usable = all.filter((c) => c.article.passages.length > 0);
+      const renamed: IngestReport['renamed'] = [];
+      const chunked = assignIds(usable.map((c) => c.article), (id) => this.catalog.getArticle(id), new Set(opts.replace ?? []), renamed);
+      const bodies = new Map(chunked.map((c, i) => [c.id, splitParagraphs(usable[i].raw.body).join('\n\n')]));
       // Articles replaced under another id (same URL, new title) go in the same commit as the first write.
       let removals = (opts.remove ?? []).filter((id) => !chunked.some((c) => c.id === id) && this.catalog.getArticle(id));
       const report: IngestReport = {
         articles: chunked.length, added: 0, updated: 0, unchanged: 0, passages: 0, embedded: 0,
-        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [],
+        duplicatesDropped: 0, seconds: 0, embedSeconds: 0, written: [], audit: [], refused, renamed,
       };
       type Plan = { article: ChunkedArticle; reuse: Map<string, Float32Array>; isNew: boolean };
       const plans: Plan[] = [];
@@ -589,10 +616,13 @@ export class KnowledgeBase implements KnowledgeReader {
       const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 
       const records = this.catalog.listArticles();
-      const chunked = records.map((a) => {
-        const body = this.catalog.articleBody(a.id) ?? bodyFromPassages(this.catalog.articlePassages(a.id));
-        return { record: a, body, article: chunkArticle({ title: a.title, body, url: a.url, date: a.date, origin: a.origin }, this.opts.chunk, a.id) };
-      });
+      const bodies = records.map((a) => this.catalog.articleBody(a.id) ?? bodyFromPassages(this.catalog.articlePassages(a.id)));
+      const articles = await chunkArticles(
+        records.map((a, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, origin: a.origin })),
+        this.opts.chunk,
+        records.map((a) => a.id),
+      );
+      const chunked = records.map((a, i) => ({ record: a, body: bodies[i], article: articles[i] }));
       const all = chunked.flatMap((c) => c.article.passages);
       const progress: ReindexProgress = { phase: 'embedding', articles: records.length, passages: all.length, embedded: 0 };
       opts.onProgress?.({ ...progress });
@@ -872,20 +902,32 @@ function bodyFromPassages(passages: StoredPassage[]): string {
 }
 
 /**
- * Article ids are title slugs. Two different files with the same title in one batch would
- * overwrite each other, so later ones get a suffix from their origin.
+ * Article ids are title slugs. An article whose slug is taken by an article from another origin
+ * (earlier in the batch, or stored with other content) gets the id `<slug>-<hash of its origin>`,
+ * stable across ingests, and is reported in `renamed`; only ids in `replaceable` (a confirmed
+ * replace) go to the newcomer. The same content from another origin is the same article.
  */
-function assignIds(articles: ChunkedArticle[]): ChunkedArticle[] {
+function assignIds(
+  articles: ChunkedArticle[],
+  stored: (id: string) => { origin: string; hash: string } | undefined,
+  replaceable: Set<string>,
+  renamed: IngestReport['renamed'],
+): ChunkedArticle[] {
   const seen = new Map<string, string>();
   return articles.map((a) => {
-    const owner = seen.get(a.id);
+    let owner = seen.get(a.id);
+    if (owner === undefined && !replaceable.has(a.id)) {
+      const existing = stored(a.id);
+      if (existing && existing.origin !== a.origin && existing.hash !== a.hash) owner = existing.origin;
+    }
     if (owner === undefined) {
       seen.set(a.id, a.origin);
       return a;
     }
     if (owner === a.origin) return a;
-    const id = `${a.id}-${hashText(a.origin).slice(0, 6)}`;
+    const id = originId(a.id, a.origin);
     seen.set(id, a.origin);
+    renamed.push({ id, title: a.title, origin: a.origin, clashesWith: { id: a.id, origin: owner } });
     return rekey(a, id);
   });
 }

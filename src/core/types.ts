@@ -15,6 +15,8 @@ export interface RawArticle {
   date?: string;
   /** Where it came from (a file path, "discord:<user>", a URL). */
   origin: string;
+  /** What the loader changed and the moderator should know (a title that was cut). */
+  notes?: string[];
 }
 
 /** One retrievable unit: a paragraph (or part of a long one) of an article. */

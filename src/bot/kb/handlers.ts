@@ -17,7 +17,7 @@ import {
   type MessageCreateOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import { MAX_TITLE_CHARS, type KnowledgeAdmin } from '../../core/admin/index.js';
+import { MAX_TITLE_CHARS, replacementKey, type KnowledgeAdmin } from '../../core/admin/index.js';
 import { UserInputError, type Actor, type ReindexProgress } from '../../core/knowledge-base.js';
 import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
@@ -204,7 +204,7 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, ad
 async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, ctx: BotContext, admin: KnowledgeAdmin, raw: RawArticle): Promise<void> {
   const outcome = await admin.add(raw, actorOf(interaction));
   if (outcome.status === 'needs-confirmation') {
-    const token = admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacedKey(outcome.preview.replaces) } satisfies Staged);
+    const token = admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacementKey(outcome.preview.replaces) } satisfies Staged);
     await interaction.editReply(renderReplaceConfirm(outcome.preview, token));
     return;
   }
@@ -341,7 +341,6 @@ export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: 
 /** A confirmation waiting for its button; `replaces` is what the moderator was shown would be replaced. */
 type Staged = { kind: 'add'; raw: RawArticle; replaces: string } | { kind: 'remove'; id: string };
 
-const replacedKey = (articles: { id: string; hash: string }[]) => articles.map((a) => `${a.id}@${a.hash}`).sort().join(',');
 
 const EXPIRED = 'This confirmation has expired (or was already used). Run the command again. Nothing was changed.';
 
@@ -377,21 +376,18 @@ export const kbButton: ButtonHandler = {
     // Acknowledge before any work (a large article's preview can take longer than Discord's
     // 3 seconds); every path below ends by editing this message.
     await interaction.deferUpdate();
-    if (staged.kind === 'add') {
-      // What would be replaced changed since the question (another edit landed): ask again.
-      const preview = admin.preview(staged.raw);
-      if (replacedKey(preview.replaces) !== staged.replaces && preview.replaces.length > 0) {
-        const token = admin.stage(interaction.user.id, { ...staged, replaces: replacedKey(preview.replaces) });
-        await interaction.editReply(renderReplaceConfirm(preview, token));
-        return;
-      }
-    }
     await interaction.editReply(renderNotice(staged.kind === 'add' ? 'Replacing…' : 'Removing…'));
     await userErrors(
       async () => {
         if (staged.kind === 'add') {
-          const result = await admin.add(staged.raw, actorOf(interaction), { replace: true });
-          if (result.status === 'needs-confirmation') throw new Error('unreachable: replace was confirmed');
+          // Replaces only what the moderator was shown, re-checked under the article's lock.
+          const result = await admin.add(staged.raw, actorOf(interaction), { replace: true, confirmed: staged.replaces });
+          if (result.status === 'needs-confirmation') {
+            // Another edit landed since the question: ask again with what would be replaced now.
+            const token = admin.stage(interaction.user.id, { ...staged, replaces: replacementKey(result.preview.replaces) });
+            await interaction.editReply(renderReplaceConfirm(result.preview, token));
+            return;
+          }
           ctx.logger.info({ userId: interaction.user.id, articleId: result.id, status: result.status }, 'kb add (confirmed)');
           await interaction.editReply(renderAddResult(result));
         } else {

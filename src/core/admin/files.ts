@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { slugify } from '../chunk.js';
+import { normalizeWhitespace, originId, slugify } from '../chunk.js';
 import { loadBuffer } from '../load/index.js';
 
 export const TRASH_DIR = '.trash';
@@ -26,7 +26,9 @@ export async function fileHoldsArticle(root: string, rel: string, id: string): P
   if (!abs || !existsSync(abs)) return false;
   try {
     const article = await loadBuffer(rel, readFileSync(abs), { origin: rel });
-    return slugify(article.title) === id || id.startsWith(`${slugify(article.title)}-`);
+    // Its title's id, or the id ingest gives it when that one belongs to another file (never a mere prefix).
+    const slug = slugify(normalizeWhitespace(article.title));
+    return slug === id || originId(slug, rel) === id;
   } catch {
     return false;
   }

@@ -17,10 +17,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chunkArticle, splitParagraphs } from '../chunk.js';
+import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
+import { chunkArticles } from '../offload/thread.js';
 import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
-import { isSupportedFile, LoadError, loadBuffer } from '../load/index.js';
+import { isSupportedFile, LoadError, loadBuffer, MAX_TITLE_CHARS, type ParseLimits } from '../load/index.js';
 import type { Actor, AuditEntry } from '../store/audit.js';
 import type { ArticleRecord } from '../store/catalog.js';
 import type { RawArticle } from '../types.js';
@@ -33,8 +34,8 @@ export { formatBytes } from './download.js';
 export type { Actor, AuditEntry } from '../store/audit.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
-/** Longest title accepted from the modal. */
-export const MAX_TITLE_CHARS = 200;
+/** Longest title accepted from the modal (the loaders cut longer titles to the same length). */
+export { MAX_TITLE_CHARS };
 
 export interface AdminOptions {
   kb: KnowledgeBase;
@@ -48,6 +49,8 @@ export interface AdminOptions {
   fetch?: FetchOptions;
   /** Time limit for downloading an upload. Default 15 s. */
   downloadTimeoutMs?: number;
+  /** Limits on reading an upload or a fetched page (time, pages, text size, expansion); see ParseLimits. */
+  parse?: Partial<ParseLimits>;
   /** How long a pending confirmation (replace, remove) stays valid. Default 15 minutes. */
   confirmationTtlMs?: number;
   /**
@@ -56,6 +59,8 @@ export interface AdminOptions {
    * Default: none.
    */
   limits?: { maxArticles?: number; maxPassages?: number };
+  /** Total size of what pending confirmations hold (an upload each); over it, the oldest expire. Default 4 × maxUploadBytes. */
+  maxPendingBytes?: number;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -80,6 +85,8 @@ export interface AddPreview {
   replaces: ArticleRecord[];
   /** The stored article with this id has exactly this content: nothing to do. */
   unchanged: boolean;
+  /** What the loader changed that the moderator should know (a title that was cut). */
+  notes: string[];
 }
 
 export interface AddResult {
@@ -97,6 +104,8 @@ export interface AddResult {
   /** The knowledge-folder file written (relative), when syncing. */
   file?: string;
   audit: AuditEntry[];
+  /** What the loader changed that the moderator should know (a title that was cut). */
+  notes: string[];
 }
 
 export type AddOutcome = { status: 'needs-confirmation'; preview: AddPreview } | AddResult;
@@ -124,6 +133,16 @@ interface Pending {
   userId: string;
   expires: number;
   data: unknown;
+  /** Approximate bytes held (the staged data as JSON). */
+  bytes: number;
+}
+
+/**
+ * What a confirmation covers: the ids and content hashes of the articles that would be replaced.
+ * `add(..., { replace: true, confirmed })` replaces only while this is still what it would replace.
+ */
+export function replacementKey(articles: { id: string; hash: string }[]): string {
+  return articles.map((a) => `${a.id}@${a.hash}`).sort().join(',');
 }
 
 /** Turns loader and download failures into messages a moderator can act on. */
@@ -140,6 +159,8 @@ export class KnowledgeAdmin {
   private readonly sync: boolean;
   private readonly pending = new Map<string, Pending>();
   private readonly now: () => number;
+  /** Per-article locks (`id:<id>`, `url:<url>`): the tail of each key's queue. */
+  private readonly locks = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: AdminOptions) {
     this.kb = opts.kb;
@@ -181,7 +202,7 @@ export class KnowledgeAdmin {
     this.checkUpload(upload);
     try {
       const bytes = await downloadLimited(upload.url, { maxBytes: this.maxUploadBytes, timeoutMs: this.opts.downloadTimeoutMs });
-      return await loadBuffer(upload.name, bytes, { origin });
+      return await loadBuffer(upload.name, bytes, { origin, limits: this.opts.parse });
     } catch (error) {
       uploadError(`"${upload.name}"`, error);
     }
@@ -190,7 +211,7 @@ export class KnowledgeAdmin {
   /** Fetches a web page (http/https only, public addresses only, time and size limits) and loads its main text. */
   async loadUrl(url: string): Promise<RawArticle> {
     try {
-      return await fetchArticle(url.trim(), { maxBytes: this.maxUploadBytes, ...this.opts.fetch });
+      return await fetchArticle(url.trim(), { maxBytes: this.maxUploadBytes, parse: this.opts.parse, ...this.opts.fetch });
     } catch (error) {
       uploadError(url.trim().slice(0, 200), error);
     }
@@ -210,9 +231,9 @@ export class KnowledgeAdmin {
   // Changes
   // -------------------------------------------------------------------------------------------
 
-  /** What adding `raw` would do, without changing anything. */
-  preview(raw: RawArticle): AddPreview {
-    const chunked = chunkArticle(raw);
+  /** What adding `raw` would do, without changing anything (chunked off the main thread). */
+  async preview(raw: RawArticle): Promise<AddPreview> {
+    const [chunked] = await chunkArticles([raw]);
     const replaces: ArticleRecord[] = [];
     const byId = this.kb.getArticle(chunked.id);
     if (byId) replaces.push(byId);
@@ -227,21 +248,66 @@ export class KnowledgeAdmin {
       duplicatesDropped: chunked.duplicatesDropped,
       replaces,
       unchanged: replaces.length === 1 && byId !== undefined && byId.hash === chunked.hash,
+      notes: raw.notes ?? [],
     };
   }
 
   /**
-   * Adds an article. When it would replace stored articles (same title or same URL) and `replace`
-   * is not set, nothing changes and the preview comes back for a confirmation.
+   * Runs `work` holding the locks of `keys` (taken in sorted order, so two callers never wait on
+   * each other). Changes to one article, from any member, run one after another.
    */
-  async add(raw: RawArticle, actor: Actor, options: { replace?: boolean } = {}): Promise<AddOutcome> {
+  private async locked<T>(keys: string[], work: () => Promise<T>): Promise<T> {
+    const releases: (() => void)[] = [];
+    try {
+      for (const key of [...new Set(keys)].sort()) releases.push(await this.acquire(key));
+      return await work();
+    } finally {
+      for (const release of releases.reverse()) release();
+    }
+  }
+
+  private acquire(key: string): Promise<() => void> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => held);
+    this.locks.set(key, tail);
+    return before.then(() => () => {
+      release();
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+  }
+
+  private static lockKeys(article: { id?: string; title?: string; url?: string }): string[] {
+    const keys: string[] = [];
+    if (article.id) keys.push(`id:${article.id}`);
+    if (article.title !== undefined) keys.push(`id:${slugify(normalizeWhitespace(article.title))}`);
+    if (article.url) keys.push(`url:${article.url}`);
+    return keys;
+  }
+
+  /**
+   * Adds an article. When it would replace stored articles (same title or same URL) and `replace`
+   * is not set, nothing changes and the preview comes back for a confirmation. With `confirmed`
+   * (the {@link replacementKey} of the preview the moderator confirmed), it replaces only while
+   * that is still what it would replace, and asks again otherwise.
+   *
+   * The decision (preview, replace or ask) and the writes (knowledge folder, catalog) happen
+   * under the article's lock (its id and URL), so two overlapping adds of the same title never
+   * both skip the confirmation, and a remove never runs between the decision and the write.
+   */
+  add(raw: RawArticle, actor: Actor, options: { replace?: boolean; confirmed?: string } = {}): Promise<AddOutcome> {
+    return this.locked(KnowledgeAdmin.lockKeys(raw), () => this.addLocked(raw, actor, options));
+  }
+
+  private async addLocked(raw: RawArticle, actor: Actor, options: { replace?: boolean; confirmed?: string }): Promise<AddOutcome> {
     if (this.kb.needsReindex) {
       const stats = this.kb.stats();
       throw new UserInputError(
         `The index was built with ${stats.indexModel?.model} but the embedding model now is ${stats.model.model}: run \`/kb reindex\` first, then add articles. Nothing was changed.`,
       );
     }
-    const preview = this.preview(raw);
+    const preview = await this.preview(raw);
     if (preview.passages === 0) throw new UserInputError(`"${preview.title}" has no text to index. Nothing was changed.`);
     this.checkLimits(preview);
     if (preview.unchanged) {
@@ -258,9 +324,13 @@ export class KnowledgeAdmin {
         seconds: 0,
         replaced: [],
         audit: [],
+        notes: preview.notes,
       };
     }
     if (preview.replaces.length > 0 && !options.replace) return { status: 'needs-confirmation', preview };
+    if (preview.replaces.length > 0 && options.confirmed !== undefined && options.confirmed !== replacementKey(preview.replaces)) {
+      return { status: 'needs-confirmation', preview };
+    }
 
     let article = raw;
     let file: string | undefined;
@@ -297,6 +367,8 @@ export class KnowledgeAdmin {
         addedBy: actor.name ?? actor.id,
         actor,
         remove: preview.replaces.map((a) => a.id).filter((id) => id !== preview.id),
+        // Confirmed (or nothing to replace): the stored article of this id is replaced whatever its origin.
+        replace: [preview.id],
       });
       const stored = this.kb.getArticle(preview.id);
       return {
@@ -312,6 +384,7 @@ export class KnowledgeAdmin {
         replaced: preview.replaces.map((a) => ({ id: a.id, title: a.title })),
         file,
         audit: report.audit,
+        notes: preview.notes,
       };
     } catch (error) {
       if (written && existsSync(written)) rmSync(written, { force: true });
@@ -339,8 +412,13 @@ export class KnowledgeAdmin {
     }
   }
 
-  /** Removes an article (and moves its knowledge-folder file to `.trash/`). */
+  /** Removes an article (and moves its knowledge-folder file to `.trash/`), under the article's lock. */
   async remove(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
+    const url = this.kb.getArticle(id)?.url;
+    return this.locked(KnowledgeAdmin.lockKeys({ id, url }), () => this.removeLocked(id, actor));
+  }
+
+  private async removeLocked(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
     const record = this.kb.getArticle(id);
     if (!record) throw new UserInputError(`There is no article with the id "${id}" (any more). Nothing was changed.`);
     let trashed: TrashedFile[] = [];
@@ -440,12 +518,32 @@ export class KnowledgeAdmin {
   // Confirmations (replace, remove): a token bound to the member who asked, valid for a while
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Stages an action for a confirmation and returns its token. What pending confirmations hold is
+   * capped in total (`maxPendingBytes`): the oldest ones expire early to make room.
+   */
   stage(userId: string, data: unknown): string {
     const now = this.now();
     for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
     const token = randomBytes(8).toString('hex');
-    this.pending.set(token, { userId, data, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
+    const bytes = Buffer.byteLength(JSON.stringify(data) ?? '');
+    const cap = this.opts.maxPendingBytes ?? 4 * this.maxUploadBytes;
+    let total = this.pendingBytes + bytes;
+    for (const [old, p] of this.pending) {
+      if (total <= cap) break;
+      this.pending.delete(old); // Map order is insertion order: oldest first
+      total -= p.bytes;
+      this.opts.log?.(`a pending confirmation expired early: pending confirmations may hold ${formatBytes(cap)} in all`);
+    }
+    this.pending.set(token, { userId, data, bytes, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
     return token;
+  }
+
+  /** Bytes held by pending confirmations. */
+  get pendingBytes(): number {
+    let total = 0;
+    for (const p of this.pending.values()) total += p.bytes;
+    return total;
   }
 
   /** Takes a staged action (once). Someone else's token is refused and left in place. */

@@ -2,11 +2,7 @@
  * WorkerEmbedder: runs createEmbedder(spec) on a worker thread so that model inference never
  * blocks the main event loop (Discord heartbeats, other users' questions).
  *
- * Works from compiled JavaScript and from TypeScript sources (tsx, vitest). When this module is a
- * `.ts` file the worker is a small bootstrap that loads embed-worker.ts through tsx's `tsImport`.
- * (On Node 20 `execArgv: ['--import', 'tsx']` does not work for workers: module hooks passed to a
- * Worker are ignored and tsx only registers itself on the main thread, so the worker fails with
- * ERR_UNKNOWN_FILE_EXTENSION; `tsImport` registers a scoped loader that works inside the worker.)
+ * Works from compiled JavaScript and from TypeScript sources (tsx, vitest): see ../worker-thread.ts.
  *
  * Limit: a spec other than `"bundled"` loads onnxruntime-node in the worker, and onnxruntime-node
  * 1.21 supports one thread per process (see transformers-embedder.ts). So at most one such worker
@@ -14,11 +10,8 @@
  * start() rejects with an explanation instead of letting the process abort. `"bundled"` workers
  * have no such limit.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import type { EmbedderSpec } from './create-embedder.js';
 import type { FromWorker, ToWorker } from './embed-worker.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
@@ -41,6 +34,7 @@ export class WorkerEmbedder implements Embedder {
   private dead: Error | null = null;
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
 
   private constructor(worker: Worker, info: EmbedderInfo) {
     this.worker = worker;
@@ -117,6 +111,21 @@ export class WorkerEmbedder implements Embedder {
     });
   }
 
+  /** Set once the worker has crashed, exited or been closed. */
+  get failed(): Error | null {
+    return this.dead;
+  }
+
+  /** Calls `listener` once if the worker crashes or exits on its own (not when closed). */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  /** Terminates the thread at once, without the close handshake (a hung or misbehaving worker); it counts as a crash. */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   embed(texts: string[]): Promise<Float32Array[]> {
     if (this.dead) return Promise.reject(this.dead);
     if (texts.length === 0) return Promise.resolve([]);
@@ -162,9 +171,11 @@ export class WorkerEmbedder implements Embedder {
     else p.reject(new Error(msg.message));
   }
 
-  /** Marks the worker unusable and rejects everything still waiting. */
+  /** Marks the worker unusable and rejects everything still waiting (listeners first, so a pool retries elsewhere). */
   private fail(err: Error): void {
+    const first = this.dead === null;
     this.dead ??= err;
+    if (first && !this.closing) for (const listener of this.failureListeners.splice(0)) listener(err);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.onClosed?.();
@@ -172,30 +183,6 @@ export class WorkerEmbedder implements Embedder {
 }
 
 
-function isTypeScriptSource(): boolean {
-  return /\.[cm]?ts$/.test(new URL(import.meta.url).pathname);
-}
-
-function createWorker(workerData: unknown): Worker {
-  if (!isTypeScriptSource()) return new Worker(new URL('./embed-worker.js', import.meta.url), { workerData });
-  const entry = new URL('./embed-worker.ts', import.meta.url).href;
-  const tsxApi = tsxEsmApiUrl();
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)})` +
-    `.then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** file: URL of tsx's ESM API (its `require` variant cannot load the ESM loader on this version). */
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  let pkgJson: string;
-  try {
-    pkgJson = require.resolve('tsx/package.json');
-  } catch {
-    throw new Error('WorkerEmbedder: running from .ts sources needs the tsx package (npm install -D tsx)');
-  }
-  const api = join(dirname(pkgJson), 'dist', 'esm', 'api', 'index.mjs');
-  if (!existsSync(api)) throw new Error(`WorkerEmbedder: tsx ESM API not found at ${api}`);
-  return pathToFileURL(api).href;
+function createWorker(workerData: unknown) {
+  return startWorker(new URL('./embed-worker', import.meta.url), { workerData });
 }

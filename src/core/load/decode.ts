@@ -2,6 +2,7 @@
  * Bytes → text for the loaders, plus the small text helpers every loader shares
  * (paragraph joining, date normalisation, the LoadError they all throw).
  */
+import { analyse } from 'chardet';
 import iconv from 'iconv-lite';
 
 /** A file (or upload) that cannot become an article; `reason` is meant for humans. */
@@ -65,8 +66,27 @@ function decodeUtf8OrFallback(bytes: Uint8Array, fallbackEncoding?: string): str
     if (fallbackEncoding && !/^utf-?8$/i.test(fallbackEncoding) && iconv.encodingExists(fallbackEncoding)) {
       return iconv.decode(buf, fallbackEncoding);
     }
-    return iconv.decode(buf, 'windows-1252');
+    return iconv.decode(buf, detectEncoding(buf));
   }
+}
+
+/** Share of the sniffed bytes at or above 0x80 from which a legacy multi-byte encoding is worth detecting. */
+const MULTIBYTE_SHARE = 0.1;
+
+/**
+ * The encoding of text that is not UTF-8 and declares none: chardet's best guess when the bytes
+ * look like a legacy multi-byte encoding (Shift-JIS, GBK/GB18030, Big5, EUC-KR, EUC-JP) and it is
+ * confident; windows-1252 otherwise (a stray Latin-1 "£" or "é" in an otherwise ASCII file, or
+ * accented Western text, where single-byte guesses would only risk a worse reading).
+ */
+function detectEncoding(buf: Buffer): string {
+  const sample = buf.subarray(0, 64 * 1024);
+  let high = 0;
+  for (const b of sample) if (b >= 0x80) high++;
+  if (high / Math.max(1, sample.length) < MULTIBYTE_SHARE) return 'windows-1252';
+  const best = analyse(sample).find((c) => c.confidence >= 50 && /^(shift_jis|gb18030|gbk|gb2312|big5|euc-kr|euc-jp|iso-2022-jp)$/i.test(c.name));
+  if (!best || !iconv.encodingExists(best.name)) return 'windows-1252';
+  return best.name;
 }
 
 /** NUL bytes anywhere, or a high share of control bytes in the first few KB. */

@@ -26,9 +26,9 @@ import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import ipaddr from 'ipaddr.js';
 import type { RawArticle } from '../types.js';
-import { decodeText, LoadError } from './decode.js';
-import { htmlToArticle } from './html.js';
+import { LoadError } from './decode.js';
 import { loadBuffer } from './index.js';
+import type { ParseLimits } from './parse.js';
 
 /** One resolved address, as `dns.promises.lookup(host, { all: true })` returns it. */
 export interface ResolvedAddress {
@@ -64,6 +64,10 @@ export interface FetchOptions {
    * Literal IP hosts are never looked up.
    */
   lookup?: LookupFunction;
+  /** Limits on reading the page once downloaded (time, pages, text size; see ParseLimits). */
+  parse?: Partial<ParseLimits>;
+  /** Ports allowed besides 80 and 443 (the URL's and every redirect's). Default none. */
+  allowedPorts?: readonly number[];
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -71,7 +75,7 @@ export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_REDIRECTS = 3;
 export const DEFAULT_USER_AGENT = 'article-qa-bot/0.1 (knowledge base fetcher)';
 
-/** Media type → how it is read. `.html` is read here (htmlToArticle); the others go through loadBuffer. */
+/** Media type → how it is read (every type through loadBuffer, on the parse worker). */
 const CONTENT_TYPES: Record<string, '.html' | '.txt' | '.md' | '.pdf'> = {
   'text/html': '.html',
   'application/xhtml+xml': '.html',
@@ -136,7 +140,7 @@ export function checkAddress(ip: string): string | null {
 
 /**
  * Downloads `url` and returns its main text as an article: HTML through Readability
- * (`htmlToArticle`), text / Markdown / PDF through `loadBuffer`. `url` on the article is the final
+ * (`htmlToArticle`), text / Markdown / PDF alike, through `loadBuffer` (parse worker, parse limits). `url` on the article is the final
  * URL after redirects (or the page's canonical URL); `origin` is the URL as asked for.
  * Every failure is a LoadError whose `file` is `url` and whose `reason` a moderator can act on.
  */
@@ -148,6 +152,7 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
     allowPrivate: options.allowPrivateAddresses ?? false,
     lookup: options.lookup ?? ((host, opts) => dns.lookup(host, { ...opts, verbatim: true })),
+    allowedPorts: options.allowedPorts ?? [],
   };
 
   const controller = new AbortController();
@@ -167,13 +172,8 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
   const origin = safeHref(url);
   try {
     const name = fileNameFor(download.url, download.ext);
-    if (download.ext === '.html') {
-      const text = decodeText(download.body, name, {
-        fallbackEncoding: download.charset ?? sniffMetaCharset(download.body),
-      });
-      return { ...htmlToArticle(text, name, download.url.href), origin };
-    }
-    return { ...(await loadBuffer(name, download.body, { url: download.url.href })), origin };
+    // Read on the parse worker, within the parse limits (the download's timer is over by now).
+    return { ...(await loadBuffer(name, download.body, { url: download.url.href, charset: download.charset, limits: options.parse })), origin };
   } catch (err) {
     throw asLoadError(url, err);
   }
@@ -186,6 +186,7 @@ interface Settings {
   userAgent: string;
   allowPrivate: boolean | readonly string[];
   lookup: LookupFunction;
+  allowedPorts: readonly number[];
 }
 
 interface Download {
@@ -201,6 +202,7 @@ async function downloadChain(input: string, s: Settings, signal: AbortSignal): P
   let current = parseUrl(input.trim());
   for (let redirects = 0; ; redirects++) {
     const addresses = await resolveChecked(current, s, signal);
+    checkPort(current, s, redirects === 0 ? 'the URL' : 'redirected to a URL that');
     const res = await openRequest(current, addresses, s, signal);
     const status = res.statusCode ?? 0;
 
@@ -251,6 +253,13 @@ function validateUrl(url: URL, what: string): URL {
   }
   if (!url.hostname) throw new Error(`refused: ${what} has no host`);
   return url;
+}
+
+/** Only the web's ports (80, 443) and those of the allow-list: a link must not reach other services on a host. */
+function checkPort(url: URL, s: Settings, what: string): void {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port === 80 || port === 443 || s.allowedPorts.includes(port)) return;
+  throw new Error(`refused: ${what} uses port ${port}; only ports 80 and 443 can be fetched`);
 }
 
 /** Host name without IPv6 brackets (what net.connect and DNS expect). */
@@ -503,11 +512,6 @@ function extensionOf(pathOrName: string): string {
 }
 
 /** The charset a page declares in its first 2 KB (`<meta charset>` or http-equiv), if any. */
-function sniffMetaCharset(bytes: Uint8Array): string | undefined {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 2048)).toString('latin1');
-  return head.match(/<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i)?.[1];
-}
-
 function safeHref(url: string): string {
   try {
     return new URL(url.trim()).href;

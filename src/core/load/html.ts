@@ -115,15 +115,19 @@ export function htmlToArticle(html: string, origin: string, url?: string): RawAr
   if (!body) throw new LoadError(origin, 'no readable text in the HTML');
 
   const article: RawArticle = { title, body, origin };
-  const articleUrl = meta.canonical ?? meta.ogUrl ?? url;
+  // The page's own canonical (or og:) URL only when it is on the site the page came from: a page
+  // must not make its citation link point at another site.
+  const own = [meta.canonical, meta.ogUrl].find((u) => u !== undefined && (!url || sameSite(u, url)));
+  const articleUrl = own ?? url;
   if (articleUrl) article.url = articleUrl;
   const date = meta.published ?? normaliseDate(readable?.publishedTime) ?? meta.otherDate;
   if (date) article.date = date;
   return article;
 }
 
-export function loadHtml(bytes: Uint8Array, origin: string, url?: string): RawArticle {
-  return htmlToArticle(decodeText(bytes, origin, { fallbackEncoding: sniffCharset(bytes) }), origin, url);
+/** `charset`: what the server declared (Content-Type), preferred over the page's own `<meta charset>`. */
+export function loadHtml(bytes: Uint8Array, origin: string, url?: string, charset?: string): RawArticle {
+  return htmlToArticle(decodeText(bytes, origin, { fallbackEncoding: charset ?? sniffCharset(bytes) }), origin, url);
 }
 
 /** The charset a page declares in its first KB (`<meta charset>` or http-equiv), if any. */
@@ -170,6 +174,16 @@ function readMeta(doc: { documentElement: DomElement }, base?: string) {
     published: normaliseDate(publishedRaw),
     otherDate: normaliseDate(otherRaw),
   };
+}
+
+/** Same host, give or take a leading "www.". */
+function sameSite(a: string, b: string): boolean {
+  try {
+    const host = (u: string) => new URL(u).hostname.toLowerCase().replace(/^www\./, '');
+    return host(a) === host(b);
+  } catch {
+    return false;
+  }
 }
 
 /** http(s) URL, resolved against `base` when relative; undefined when it cannot be made absolute. */

@@ -4,78 +4,41 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parseInWorker } from '../offload/thread.js';
 import type { RawArticle } from '../types.js';
 import { LoadError } from './decode.js';
-import { loadHtml } from './html.js';
-import { loadMarkdown } from './markdown.js';
-import { loadPdf } from './pdf.js';
-import { loadText } from './text.js';
+import { extensionOf, parseBuffer, SUPPORTED_EXTENSIONS, type LoadOptions } from './parse.js';
 
 export { LoadError, decodeText } from './decode.js';
 export { htmlToArticle } from './html.js';
 export { markdownToArticle } from './markdown.js';
 export { textToArticle } from './text.js';
 export { loadPdf } from './pdf.js';
-
-/** Extensions (lower case, with the dot) that `loadBuffer` understands. */
-export const SUPPORTED_EXTENSIONS: readonly string[] = ['.md', '.markdown', '.txt', '.html', '.htm', '.pdf'];
-
-const SUPPORTED_SUMMARY = '.md, .txt, .html, .pdf';
-
-export interface LoadOptions {
-  /** Source URL to record when the document itself does not name one. */
-  url?: string;
-  /** What `RawArticle.origin` should say (a path, "discord:<user>", a URL); defaults to `name`. */
-  origin?: string;
-}
+export { DEFAULT_PARSE_LIMITS, MAX_TITLE_CHARS, parseBuffer, SUPPORTED_EXTENSIONS, type LoadOptions, type ParseLimits } from './parse.js';
 
 export interface SkippedFile {
   file: string;
   reason: string;
 }
 
-/** Lower-cased extension with its dot ("" when there is none). */
-function extensionOf(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? name;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(dot).toLowerCase() : '';
-}
+/** Files up to this size in a simple format (.md, .txt) are read on the calling thread; others go to the parse worker. */
+const INLINE_BYTES = 64 * 1024;
 
 export function isSupportedFile(name: string): boolean {
   return SUPPORTED_EXTENSIONS.includes(extensionOf(name));
 }
 
 /**
- * Turns one file's bytes into an article, dispatching on the extension of `name`.
- * Throws LoadError (with a human reason) for unsupported, empty, binary or unreadable content.
+ * Turns one file's bytes into an article, dispatching on the extension of `name`. PDFs, HTML and
+ * anything larger than 64 KB are parsed on the parse worker, under a time limit (the worker is
+ * replaced when it runs over), a memory limit, and page and text-size limits (`opts.limits`).
+ * Throws LoadError (with a human reason) for unsupported, empty, binary, unreadable or too large content.
  */
 export async function loadBuffer(name: string, bytes: Uint8Array, opts: LoadOptions = {}): Promise<RawArticle> {
-  const origin = opts.origin ?? name;
   const ext = extensionOf(name);
-  if (!SUPPORTED_EXTENSIONS.includes(ext)) {
-    const what = ext ? `unsupported file type ${ext}` : 'unsupported file type (no extension)';
-    throw new LoadError(name, `${what} (supported: ${SUPPORTED_SUMMARY})`);
-  }
-  if (bytes.length === 0) throw new LoadError(name, 'empty file');
-
-  try {
-    switch (ext) {
-      case '.md':
-      case '.markdown':
-        return loadMarkdown(bytes, origin, opts.url);
-      case '.txt':
-        return loadText(bytes, origin, opts.url);
-      case '.html':
-      case '.htm':
-        return loadHtml(bytes, origin, opts.url);
-      default:
-        return await loadPdf(bytes, origin, opts.url);
-    }
-  } catch (err) {
-    // Loaders name the origin; callers asked about `name`.
-    if (err instanceof LoadError) throw err.file === name ? err : new LoadError(name, err.reason);
-    throw new LoadError(name, `could not be read (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const simple = ext === '.md' || ext === '.markdown' || ext === '.txt';
+  if (!SUPPORTED_EXTENSIONS.includes(ext) || bytes.length === 0 || (simple && bytes.length <= INLINE_BYTES)) return parseBuffer(name, bytes, opts);
+  return parseInWorker(name, bytes, opts);
 }
 
 /**

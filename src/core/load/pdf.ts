@@ -3,9 +3,45 @@
  * clearly larger than the usual line spacing starts a new paragraph. PDFs without a text layer
  * (scans) are refused with a reason the user can act on.
  */
-import { extractText, extractTextItems, getDocumentProxy, getMeta } from 'unpdf';
+import zlib from 'node:zlib';
+import { getDocumentProxy, getMeta } from 'unpdf';
 import type { RawArticle } from '../types.js';
 import { collapseSpaces, joinParagraphs, LoadError, normaliseDate, titleFromFileName } from './decode.js';
+
+/** The page and text bounds of reading a PDF (see ParseLimits in parse.ts). */
+export interface PdfLimits {
+  maxPages: number;
+  maxTextChars: number;
+  maxExpandedBytes: number;
+}
+
+/**
+ * Inflates every Flate stream of the file (bounded by what is left of `maxBytes`) before pdf.js
+ * sees it: a few MB of PDF can hold streams that expand to gigabytes, outside any JS heap limit.
+ * Streams that are not Flate (images, other filters) fail to inflate at once and are skipped.
+ */
+function checkExpansion(bytes: Uint8Array, origin: string, maxBytes: number): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const text = buf.toString('latin1');
+  const start = /stream(?:\r\n|\n|\r)/g;
+  let total = 0;
+  for (let m = start.exec(text); m; m = start.exec(text)) {
+    const from = m.index + m[0].length;
+    const end = text.indexOf('endstream', from);
+    if (end === -1) break;
+    start.lastIndex = end + 'endstream'.length;
+    if (text.startsWith('end', m.index - 3)) continue; // "endstream" itself
+    try {
+      total += zlib.inflateSync(buf.subarray(from, end), { maxOutputLength: maxBytes - total + 1 }).length;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) total = maxBytes + 1;
+      // anything else: not a (complete) Flate stream
+    }
+    if (total > maxBytes) {
+      throw new LoadError(origin, `its compressed streams expand to more than the limit of ${Math.round(maxBytes / (1024 * 1024))} MB`);
+    }
+  }
+}
 
 const NO_TEXT = 'has no text layer (scanned?) — export it with text or paste the text instead';
 
@@ -15,8 +51,14 @@ interface Line {
   fontSize: number;
 }
 
-export async function loadPdf(bytes: Uint8Array, origin: string, url?: string): Promise<RawArticle> {
+export async function loadPdf(
+  bytes: Uint8Array,
+  origin: string,
+  url?: string,
+  limits: PdfLimits = { maxPages: 1000, maxTextChars: 10_000_000, maxExpandedBytes: 256 * 1024 * 1024 },
+): Promise<RawArticle> {
   if (bytes.length === 0) throw new LoadError(origin, 'empty file');
+  checkExpansion(bytes, origin, limits.maxExpandedBytes);
   // pdf.js may transfer (detach) the buffer it is given: hand it a copy.
   const data = new Uint8Array(bytes);
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
@@ -30,14 +72,30 @@ export async function loadPdf(bytes: Uint8Array, origin: string, url?: string): 
   }
 
   try {
-    let pages: string[][];
-    try {
-      const { items } = await extractTextItems(pdf);
-      pages = items.map((pageItems) => pageParagraphs(pageItems));
-    } catch {
-      // Positions unavailable: fall back to the plain text, one line per paragraph break.
-      const { text } = await extractText(pdf, { mergePages: false });
-      pages = text.map((t) => t.split('\n').map(collapseSpaces).filter(Boolean));
+    if (pdf.numPages > limits.maxPages) {
+      throw new LoadError(origin, `has ${pdf.numPages} pages, more than the limit of ${limits.maxPages} (split it into several files)`);
+    }
+    // Page by page, so a page whose streams expand into too much text stops the reading there.
+    const pages: string[][] = [];
+    let chars = 0;
+    for (let n = 1; n <= pdf.numPages; n++) {
+      const page = await pdf.getPage(n);
+      const content = await page.getTextContent();
+      const items: Item[] = [];
+      for (const item of content.items as { str?: string; transform?: number[]; hasEOL?: boolean }[]) {
+        if (item.str == null) continue;
+        chars += item.str.length;
+        const [, , c = 0, d = 0, , f = 0] = item.transform ?? [];
+        items.push({ str: item.str, y: f, fontSize: Math.hypot(c, d), hasEOL: Boolean(item.hasEOL) });
+      }
+      page.cleanup();
+      if (chars > limits.maxTextChars) {
+        throw new LoadError(
+          origin,
+          `its text is longer than the limit of ${limits.maxTextChars.toLocaleString('en-US')} characters (split it into several articles)`,
+        );
+      }
+      pages.push(pageParagraphs(items));
     }
 
     const paragraphs = mergeAcrossPages(pages);

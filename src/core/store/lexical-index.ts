@@ -72,6 +72,10 @@ export class LexicalIndex {
     return this.search_.documentCount;
   }
 
+  has(label: number): boolean {
+    return this.search_.has(label);
+  }
+
   add(doc: LexicalDocument): void {
     this.search_.add(doc);
   }

@@ -7,6 +7,10 @@
  * when a lower-case word or a name follows), single-letter initials ("J. K. Rowling"; but
  * "hepatitis A. The next day" ends a sentence because "The" typically opens one),
  * or inside numbers ("3.5", "$1.2bn").
+ *
+ * Other scripts: the full-width terminators 。！？ (Chinese, Japanese) end a sentence with or
+ * without a space after them; the danda ।/॥ (Devanagari and related scripts), the Arabic ؟ and ۔,
+ * the Ethiopic ። and ፧ and the Armenian ։ end one when a space or the end of the text follows.
  */
 
 const ABBREVIATIONS = new Set([
@@ -34,7 +38,11 @@ const SENTENCE_OPENERS = new Set([
   'some', 'most', 'officials', 'despite', 'although', 'still', 'now', 'then', 'last', 'next',
 ]);
 
-const CLOSERS = `"'”’)]»`;
+const CLOSERS = `"'”’)]»」』）】〉》〕＂’`;
+/** Terminators of scripts written without spaces between sentences: a boundary wherever they occur. */
+const FULL_WIDTH = '。！？｡．';
+/** Terminators of caseless scripts written with spaces: a boundary when a space (or the end) follows. */
+const CASELESS = '।॥؟۔።፧։';
 
 export function splitSentences(text: string): string[] {
   const normalized = text.replace(/\s+/g, ' ').trim();
@@ -43,6 +51,17 @@ export function splitSentences(text: string): string[] {
   let start = 0;
   for (let i = 0; i < normalized.length; i++) {
     const ch = normalized[i];
+    if (FULL_WIDTH.includes(ch) || CASELESS.includes(ch)) {
+      let end = i + 1;
+      while (end < normalized.length && (FULL_WIDTH.includes(normalized[end]) || CASELESS.includes(normalized[end]))) end++;
+      while (end < normalized.length && CLOSERS.includes(normalized[end])) end++;
+      if (CASELESS.includes(ch) && end < normalized.length && normalized[end] !== ' ') continue;
+      const sentence = normalized.slice(start, end).trim();
+      if (sentence) sentences.push(sentence);
+      start = end;
+      i = end - 1;
+      continue;
+    }
     if (ch !== '.' && ch !== '!' && ch !== '?' && ch !== '…') continue;
     // Extend over repeated terminators ("?!", "...") and closing quotes/brackets.
     let end = i + 1;

@@ -111,6 +111,20 @@ export class AuditLog {
     });
   }
 
+  /** Copies rows verbatim, ids and versions included (copying a knowledge base to another store). */
+  importRows(entries: AuditEntry[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO kb_audit (id, at, actor_id, actor_name, via, action, article_id, title, content_hash, catalog_version, details)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const e of entries) {
+        insert.run(e.id, e.at, e.actor.id, e.actor.name ?? null, e.actor.via ?? null, e.action, e.articleId ?? null, e.title ?? null,
+          e.contentHash ?? null, e.version, e.details ? JSON.stringify(e.details) : null);
+      }
+    })();
+  }
+
   /** Newest first. */
   list(options: { limit?: number; articleId?: string } = {}): AuditEntry[] {
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000));

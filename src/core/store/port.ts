@@ -85,6 +85,9 @@ export interface ArticleWrite {
   addedBy?: string;
   /** The article's body (paragraphs separated by blank lines); kept for exports and reindexing. */
   body?: string;
+  /** Timestamps to keep (copying a knowledge base); default: now for new articles, the stored ones otherwise. */
+  addedAt?: string;
+  updatedAt?: string;
 }
 
 export interface CommitRequest {
@@ -280,8 +283,8 @@ export interface TenantStore {
 
   /** Audit rows that go with no catalog change (a purge note), at the current version. */
   recordAudit(actor: Actor, entries: AuditEntryInput[]): Promise<AuditEntry[]>;
-  /** Newest first. */
-  auditTrail(options?: { limit?: number; articleId?: string }): Promise<AuditEntry[]>;
+  /** Newest first (at most 10,000 a call; `beforeId` pages back). */
+  auditTrail(options?: { limit?: number; articleId?: string; beforeId?: number }): Promise<AuditEntry[]>;
   /** Copies audit rows verbatim (into an empty store). */
   importAudit(entries: AuditEntry[]): Promise<void>;
 

@@ -431,6 +431,8 @@ export class LocalTenant implements TenantStore {
           article: w.article,
           addedBy: w.addedBy,
           body: w.body,
+          addedAt: w.addedAt,
+          updatedAt: w.updatedAt,
           passages: w.passages.map(({ passage, vector }) => ({ passage, vector, label: base + k++ })),
         }));
         for (const change of changes) {
@@ -452,7 +454,7 @@ export class LocalTenant implements TenantStore {
         return { version: result.version, at: info!.at, written: info!.written, removed: info!.removed, added: result.added, audit };
       }
 
-      const changes: ArticleChange[] = writes.map((w) => ({ article: w.article, addedBy: w.addedBy, body: w.body, passages: w.passages }));
+      const changes: ArticleChange[] = writes.map((w) => ({ article: w.article, addedBy: w.addedBy, body: w.body, addedAt: w.addedAt, updatedAt: w.updatedAt, passages: w.passages }));
       const result = this.catalog.commit(changes, removals, options);
       // Mirrored synchronously right after the transaction: no reader runs in between.
       if (!this.vectors && model.dimension > 0) this.vectors = HnswIndex.create(model.dimension, this.opts.hnsw);
@@ -499,7 +501,7 @@ export class LocalTenant implements TenantStore {
     return rows;
   }
 
-  async auditTrail(options: { limit?: number; articleId?: string } = {}): Promise<AuditEntry[]> {
+  async auditTrail(options: { limit?: number; articleId?: string; beforeId?: number } = {}): Promise<AuditEntry[]> {
     this.assertOpen();
     return this.audit.list(options);
   }

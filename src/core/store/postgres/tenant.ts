@@ -432,8 +432,8 @@ export class PostgresTenant implements TenantStore {
               a.passages.length === 0 ? 0 : a.passages[a.passages.length - 1].paragraph,
               a.duplicatesDropped,
               w.addedBy ?? prev?.added_by ?? null,
-              prev?.added_at ?? now,
-              request.keepTimestamps && prev ? prev.updated_at : now,
+              w.addedAt ?? prev?.added_at ?? now,
+              w.updatedAt ?? (request.keepTimestamps && prev ? prev.updated_at : now),
               w.body ?? prev?.body ?? null,
             ],
           );
@@ -555,11 +555,13 @@ export class PostgresTenant implements TenantStore {
     return result.audit;
   }
 
-  async auditTrail(options: { limit?: number; articleId?: string } = {}): Promise<AuditEntry[]> {
+  async auditTrail(options: { limit?: number; articleId?: string; beforeId?: number } = {}): Promise<AuditEntry[]> {
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000));
-    const rows = options.articleId
-      ? await this.q('SELECT * FROM kb_audit WHERE tenant = $1 AND article_id = $2 ORDER BY id DESC LIMIT $3', [options.articleId, limit])
-      : await this.q('SELECT * FROM kb_audit WHERE tenant = $1 ORDER BY id DESC LIMIT $2', [limit]);
+    const rows = await this.q(
+      `SELECT * FROM kb_audit WHERE tenant = $1 AND ($2::text IS NULL OR article_id = $2) AND ($3::bigint IS NULL OR id < $3)
+       ORDER BY id DESC LIMIT $4`,
+      [options.articleId ?? null, options.beforeId ?? null, limit],
+    );
     return rows.map(toAudit);
   }
 

@@ -5,6 +5,7 @@
  * is set (`.ci/run` starts one). The real-server-only tests (another process's connection, writer
  * locks) are skipped elsewhere, with the reason in their name.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,8 @@ interface Backend {
   setup(): Promise<void>;
   /** The store of this run (one per backend). */
   store(): KnowledgeStore;
+  /** The database URL (Postgres backends), for other processes. */
+  url(): string;
   /** Another store on the same data, as another process would open it (shared backends only). */
   another(): Promise<KnowledgeStore>;
   teardown(): Promise<void>;
@@ -85,6 +88,7 @@ function localBackend(): Backend {
       store = new LocalStore({ dataDir: dir });
     },
     store: () => store,
+    url: () => '',
     another: () => Promise.reject(new Error('one process owns a local data folder')),
     async teardown() {
       await store.close();
@@ -104,6 +108,7 @@ function postgresBackend(name: string, multiProcess: boolean, server: () => Prom
       stores.push(await PostgresStore.connect({ url: handle.url }));
     },
     store: () => stores[0],
+    url: () => handle.url,
     async another() {
       const s = await PostgresStore.connect({ url: handle.url });
       stores.push(s);
@@ -467,6 +472,43 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect((await idsFound(mirror, 'Iceland magma')).has('volcanoes-of-iceland')).toBe(true);
     await mirror.close();
     await t.close();
+  });
+
+  it.runIf(backend.multiProcess)('leaves nothing half-visible, and no lock held, when a process is SIGKILLed in the middle of a commit', async () => {
+    const id = freshServer();
+    const url = backend.url();
+    // node itself (not the tsx wrapper, whose child would outlive the kill) is the process killed.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/store-commit-child.ts', url, id, '6000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const killed = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('committing') && !child.killed) setTimeout(() => child.kill('SIGKILL'), 400);
+    });
+    await killed;
+    expect(out).toContain('committing');
+    expect(out).not.toContain('committed'); // killed mid-commit, not after
+    const t = await backend.store().open(id);
+    expect(await t.state()).toMatchObject({ version: 0, articles: 0, passages: 0 });
+    expect(await t.searchLexical('sediment borehole volcanic ash', 5)).toEqual([]);
+    expect(await t.auditTrail()).toEqual([]);
+    // The dead session's commit lock went with it: the next write goes straight through.
+    const t0 = Date.now();
+    await add(t, SOURDOUGH);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await t.state()).toMatchObject({ version: 1, articles: 1 });
+    await t.close();
+  });
+
+  it.runIf(backend.multiProcess)('cancels a statement that runs past the statement time-out', async () => {
+    const url = backend.url();
+    const quick = await PostgresStore.connect({ url, listen: false, statementTimeoutMs: 200 });
+    try {
+      await expect(quick.pool.query('SELECT pg_sleep(2)')).rejects.toThrow(/statement timeout/);
+      expect((await quick.pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+    } finally {
+      await quick.close();
+    }
   });
 
   it.runIf(backend.multiProcess)('lets one writer per tenant in at a time across processes, never blocking readers', async () => {

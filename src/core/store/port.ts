@@ -27,6 +27,9 @@
  * - Model policy. The embedding model (id, dimension, normalisation) is recorded per tenant in the
  *   store; commits whose vectors have another dimension are refused, and a commit may record a
  *   new model together with the passages embedded with it (a reindex).
+ * - Labels. A passage's `label` (its key on both search sides) is unique within its tenant only,
+ *   and a replaced passage never gets its old label back, so a label seen in one search can never
+ *   name another text later. Passage ids (`article#paragraph`) are what answers and votes keep.
  * - Change feed. {@link KnowledgeStore.subscribe} reports every committed change of any tenant,
  *   from this process at once and, for a shared backend, from other processes (LISTEN/NOTIFY),
  *   so caches (autocomplete titles, summaries) drop stale entries. After the feed was interrupted
@@ -214,7 +217,7 @@ export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'exp
 
 /** Pending `/kb` confirmations (Replace / Remove buttons): survive a restart and work on any process. */
 export interface ConfirmationStore {
-  /** Stores `data` for `userId`; returns the token the button carries. */
+  /** Stores `data` (JSON-serialisable) for `userId`; returns the token the button carries. */
   stage(userId: string, data: unknown, ttlMs: number, now?: number): Promise<string>;
   /** Takes it once; someone else's token is refused and left in place. */
   take(token: string, userId: string, now?: number): Promise<TakeResult>;
@@ -278,7 +281,7 @@ export interface TenantStore {
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /** Removes every article and passage and forgets the model (a rebuild with another embedder). */
   clear(audit?: { actor: Actor; entries: AuditEntryInput[] }): Promise<{ version: number; at: string; audit: AuditEntry[] }>;
-  /** Runs `work` holding this tenant's writer lock (across processes where the backend is shared). */
+  /** Runs `work` holding this tenant's writer lock (across processes where the backend is shared). Not re-entrant: `work` commits, it does not call `exclusive` again. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
 
   /** Audit rows that go with no catalog change (a purge note), at the current version. */

@@ -82,7 +82,8 @@ export const BM25_CTES = `
            GREATEST(title_len_sum::float8 / GREATEST(passages, 1), 1e-9) AS avg_title
     FROM kb_tenants WHERE tenant = $1
   ),
-  df AS (
+  -- Materialised: inlined, its counts would run once per matching row instead of once per word.
+  df AS MATERIALIZED (
     SELECT q.lex, q.n,
       (SELECT count(*) FROM kb_passages p WHERE p.tenant = $1 AND p.lex_text @@ q.tq)::float8 AS df_text,
       (SELECT count(*) FROM kb_passages p WHERE p.tenant = $1 AND p.lex_title @@ q.tq)::float8 AS df_title

@@ -401,6 +401,27 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('reads a tenant’s model without creating it, and blanks old questions in every tenant at once', async () => {
+    const store = backend.store();
+    const id = freshServer();
+    expect(await store.modelOf(id)).toBeUndefined();
+    expect(await store.tenants()).not.toContain(id);
+    const t = await store.open(id);
+    await t.setModel(MODEL);
+    expect(await store.modelOf(id)).toEqual(MODEL);
+    const other = await openFresh();
+    const old = { via: 'slash', userId: 'u', question: 'old?', outcome: 'answered' as const, answer: 'yes', at: '2025-01-01T00:00:00.000Z' };
+    const q1 = await t.questions.recordQuestion({ ...old, guildId: id });
+    const q2 = await other.questions.recordQuestion({ ...old, guildId: 'x' });
+    const fresh = await other.questions.recordQuestion({ ...old, at: '2026-06-01T00:00:00.000Z' });
+    expect(await store.forgetQuestionsOlderThan(30, new Date('2026-06-02T00:00:00.000Z'))).toBeGreaterThanOrEqual(2);
+    expect(await t.questions.getQuestion(q1)).toMatchObject({ question: null, questionChars: 4 });
+    expect(await other.questions.getQuestion(q2)).toMatchObject({ question: null });
+    expect(await other.questions.getQuestion(fresh)).toMatchObject({ question: 'old?' });
+    await t.close();
+    await other.close();
+  });
+
   it('keeps the server directory (the retention clock)', async () => {
     const servers = backend.store().servers;
     const id = freshServer();

@@ -322,6 +322,13 @@ export interface KnowledgeStore {
   open(tenant: TenantKey): Promise<TenantStore>;
   /** Server tenants that hold data. */
   tenants(): Promise<string[]>;
+  /** The embedding model recorded for a tenant, read without creating or migrating anything (start-up picks the embedder by it). */
+  modelOf(tenant: TenantKey): Promise<IndexModel | undefined>;
+  /**
+   * Blanks question and answer text older than `days` in every tenant (votes keep their counts),
+   * without opening the tenants' indexes. Returns the questions changed.
+   */
+  forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
   /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
    * summaries, confirmations). It must not be open. Data about that server kept in *other*

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LexicalOptions } from '../lexical-index.js';
 import { tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
+import { Catalog, type IndexModel } from '../catalog.js';
+import { FeedbackStore } from '../feedback.js';
 import { ServerDirectory } from '../servers.js';
 import type { HnswOptions } from '../vector-index.js';
 import { CATALOG_FILE, LocalTenant } from './tenant.js';
@@ -101,6 +103,26 @@ export class LocalStore implements KnowledgeStore {
     return readdirSync(root)
       .filter((d) => SERVER_DIR.test(d) && existsSync(join(root, d, CATALOG_FILE)))
       .sort();
+  }
+
+  async modelOf(tenant: TenantKey): Promise<IndexModel | undefined> {
+    return Catalog.peekModel(join(this.dirOf(tenantName(tenant)), CATALOG_FILE));
+  }
+
+  async forgetQuestionsOlderThan(days: number, now = new Date()): Promise<number> {
+    let n = 0;
+    for (const name of ['base', ...(await this.tenants())]) {
+      const file = join(this.dirOf(name), CATALOG_FILE);
+      if (!existsSync(file)) continue;
+      // Its own connection (WAL, busy timeout): an open tenant keeps answering meanwhile.
+      const store = FeedbackStore.open(file);
+      try {
+        n += store.forgetOlderThan(days, now);
+      } finally {
+        store.close();
+      }
+    }
+    return n;
   }
 
   async purgeTenant(serverId: string): Promise<{ articles: number; questions: number }> {

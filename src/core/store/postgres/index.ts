@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
+import type { IndexModel } from '../catalog.js';
 import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { bm25Params } from './lexical.js';
@@ -287,6 +288,33 @@ export class PostgresStore implements KnowledgeStore {
   async tenants(): Promise<string[]> {
     const { rows } = await this.pool.query("SELECT tenant FROM kb_tenants WHERE tenant <> 'base' ORDER BY tenant");
     return rows.map((r) => r.tenant as string);
+  }
+
+  async modelOf(tenant: TenantKey): Promise<IndexModel | undefined> {
+    const { rows } = await this.pool.query('SELECT model FROM kb_tenants WHERE tenant = $1', [tenantName(tenant)]);
+    return (rows[0]?.model as IndexModel | null) ?? undefined;
+  }
+
+  async forgetQuestionsOlderThan(days: number, now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `UPDATE kb_feedback f SET question = '', answer = ''
+         WHERE (f.question != '' OR f.answer != '')
+           AND (f.created_at < $1 OR EXISTS (SELECT 1 FROM kb_questions q WHERE q.tenant = f.tenant AND q.id = f.question_id AND q.asked_at < $1))`,
+        [cutoff],
+      );
+      const { rowCount } = await client.query('UPDATE kb_questions SET question = NULL, answer = NULL, sources = NULL WHERE asked_at < $1 AND question IS NOT NULL', [cutoff]);
+      await client.query('COMMIT');
+      return rowCount ?? 0;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async purgeTenant(serverId: string): Promise<{ articles: number; questions: number }> {

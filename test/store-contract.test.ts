@@ -523,10 +523,13 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
 
   it.runIf(backend.multiProcess)('cancels a statement that runs past the statement time-out', async () => {
     const url = backend.url();
-    const quick = await PostgresStore.connect({ url, listen: false, statementTimeoutMs: 200 });
+    const quick = await PostgresStore.connect({ url, listen: false, statementTimeoutMs: 200, efSearch: 77, iterativeScan: 'relaxed_order' });
     try {
       await expect(quick.pool.query('SELECT pg_sleep(2)')).rejects.toThrow(/statement timeout/);
       expect((await quick.pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      // The pgvector settings reach every connection too (pgvector 0.8: iterative index scans).
+      const settings = await quick.pool.query("SELECT current_setting('hnsw.ef_search') AS ef, current_setting('hnsw.iterative_scan') AS scan");
+      expect(settings.rows[0]).toEqual({ ef: '77', scan: 'relaxed_order' });
     } finally {
       await quick.close();
     }

@@ -422,6 +422,13 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await other.close();
   });
 
+  it('refuses tenant keys that are not server ids (they become folder and partition names)', async () => {
+    for (const bad of ["1'); DROP TABLE kb_articles; --", '../base', '', 'abc']) {
+      await expect(backend.store().open(bad)).rejects.toThrow(/not a server id/);
+    }
+    await expect(backend.store().purgeTenant('1 OR 1=1')).rejects.toThrow(/not a server id/);
+  });
+
   it('keeps the server directory (the retention clock)', async () => {
     const servers = backend.store().servers;
     const id = freshServer();

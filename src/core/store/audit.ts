@@ -111,15 +111,35 @@ export class AuditLog {
     });
   }
 
-  /** Newest first. */
-  list(options: { limit?: number; articleId?: string } = {}): AuditEntry[] {
+  /** Copies rows verbatim, ids and versions included (copying a knowledge base to another store). */
+  importRows(entries: AuditEntry[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO kb_audit (id, at, actor_id, actor_name, via, action, article_id, title, content_hash, catalog_version, details)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const e of entries) {
+        insert.run(e.id, e.at, e.actor.id, e.actor.name ?? null, e.actor.via ?? null, e.action, e.articleId ?? null, e.title ?? null,
+          e.contentHash ?? null, e.version, e.details ? JSON.stringify(e.details) : null);
+      }
+    })();
+  }
+
+  /** Newest first; `beforeId` pages back through a long trail. */
+  list(options: { limit?: number; articleId?: string; beforeId?: number } = {}): AuditEntry[] {
     const limit = Math.max(1, Math.min(options.limit ?? 50, 10_000));
-    const rows = (
-      options.articleId
-        ? this.db.prepare('SELECT * FROM kb_audit WHERE article_id = ? ORDER BY id DESC LIMIT ?').all(options.articleId, limit)
-        : this.db.prepare('SELECT * FROM kb_audit ORDER BY id DESC LIMIT ?').all(limit)
-    ) as Row[];
-    return rows.map(toEntry);
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (options.articleId) {
+      where.push('article_id = ?');
+      args.push(options.articleId);
+    }
+    if (options.beforeId !== undefined) {
+      where.push('id < ?');
+      args.push(options.beforeId);
+    }
+    const sql = `SELECT * FROM kb_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toEntry);
   }
 
   count(): number {

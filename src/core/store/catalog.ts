@@ -43,6 +43,9 @@ export interface ArticleChange {
   passages: PassageWrite[];
   /** The article's body (paragraphs separated by blank lines), kept for exports and reindexing. */
   body?: string;
+  /** Timestamps to keep (copying a knowledge base); default: now, or the stored ones. */
+  addedAt?: string;
+  updatedAt?: string;
 }
 
 /** An article a commit wrote or removed, for the audit trail. */
@@ -372,8 +375,8 @@ export class Catalog {
           paragraphs: article.passages.length === 0 ? 0 : article.passages[article.passages.length - 1].paragraph,
           duplicatesDropped: article.duplicatesDropped,
           addedBy: change.addedBy ?? before?.added_by ?? null,
-          addedAt: before?.added_at ?? now,
-          updatedAt: options.keepTimestamps && before ? before.updated_at : now,
+          addedAt: change.addedAt ?? before?.added_at ?? now,
+          updatedAt: change.updatedAt ?? (options.keepTimestamps && before ? before.updated_at : now),
           body: change.body ?? before?.body ?? null,
         });
         for (const { passage, vector, label } of change.passages) {

@@ -232,6 +232,30 @@ export class FeedbackStore {
     };
   }
 
+  /** Every question, oldest first (copying a knowledge base to another store). */
+  listQuestions(): QuestionRecord[] {
+    const ids = this.db.prepare('SELECT id FROM questions ORDER BY id').pluck().all() as number[];
+    return ids.map((id) => this.getQuestion(id)!);
+  }
+
+  /** Copies question and vote rows verbatim, ids included (into a store that has none of them). */
+  importRows(questions: QuestionRecord[], feedback: FeedbackRow[]): void {
+    const q = this.db.prepare(
+      `INSERT INTO questions (id, asked_at, via, user_id, guild_id, channel_id, conversation_id, question_chars, outcome, question, answer, sources_json, ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const f = this.db.prepare(
+      `INSERT INTO feedback (id, created_at, question_id, user_id, guild_id, vote, question, answer, passage_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const r of questions) {
+        q.run(r.id, r.askedAt, r.via, r.userId, r.guildId, r.channelId, r.conversationId, r.questionChars, r.outcome, r.question, r.answer,
+          r.question === null ? null : JSON.stringify(r.sources), r.ms);
+      }
+      for (const r of feedback) f.run(r.id, r.createdAt, r.questionId, r.userId, r.guildId, r.vote, r.question, r.answer, JSON.stringify(r.passageIds));
+    })();
+  }
+
   /** The last `limit` questions of a conversation (thread), oldest first: the history of a follow-up. */
   recentQuestions(conversationId: string, limit = 2): string[] {
     const rows = this.db

@@ -28,7 +28,8 @@ export interface LexicalOptions {
  * among millions of tokens, so stems are memoised (bounded, for a long-running bot).
  */
 const stems = new Map<string, string>();
-function processTerm(term: string): string | null {
+/** A token as BM25 indexes it: null for a stop word, else its Porter stem (shared with the Postgres backend's tsvectors). */
+export function processTerm(term: string): string | null {
   if (STOP_WORDS.has(term)) return null;
   let stemmed = stems.get(term);
   if (stemmed === undefined) {

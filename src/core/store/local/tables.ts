@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { CachedSummary, ConfirmationStore, SummaryCache, TakeResult } from '../port.js';
+
+/**
+ * The summaries cache, in the tenant's catalog file. Same table as `SummaryService` creates today
+ * (so an existing cache keeps working after the switch); rows go with their article (ON DELETE CASCADE).
+ */
+const SUMMARY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS summary_cache (
+  article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  length TEXT NOT NULL,
+  article_hash TEXT NOT NULL,
+  model TEXT NOT NULL,
+  algorithm INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (article_id, length)
+);
+`;
+
+export class SqliteSummaryCache implements SummaryCache {
+  constructor(private readonly db: Database.Database) {
+    db.exec(SUMMARY_SCHEMA);
+  }
+
+  async get(articleId: string, length: string): Promise<CachedSummary | undefined> {
+    const row = this.db
+      .prepare('SELECT article_hash, model, algorithm, result, created_at FROM summary_cache WHERE article_id = ? AND length = ?')
+      .get(articleId, length) as { article_hash: string; model: string; algorithm: number; result: string; created_at: string } | undefined;
+    return row && { articleId, length, articleHash: row.article_hash, model: row.model, algorithm: row.algorithm, result: row.result, createdAt: row.created_at };
+  }
+
+  async put(entry: CachedSummary): Promise<boolean> {
+    // The hash check and the write in one statement: a summary of an article edited meanwhile is never stored.
+    const info = this.db
+      .prepare(
+        `INSERT INTO summary_cache (article_id, length, article_hash, model, algorithm, result, created_at)
+         SELECT @articleId, @length, @articleHash, @model, @algorithm, @result, @createdAt
+         WHERE EXISTS (SELECT 1 FROM articles WHERE id = @articleId AND hash = @articleHash)
+         ON CONFLICT (article_id, length) DO UPDATE SET article_hash = excluded.article_hash, model = excluded.model,
+           algorithm = excluded.algorithm, result = excluded.result, created_at = excluded.created_at`,
+      )
+      .run({ ...entry, createdAt: entry.createdAt ?? new Date().toISOString() });
+    return info.changes > 0;
+  }
+
+  async count(): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM summary_cache').get() as { n: number }).n;
+  }
+}
+
+const CONFIRMATION_SCHEMA = `
+CREATE TABLE IF NOT EXISTS pending_confirmations (
+  token TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;
+
+/** Pending /kb confirmations in the tenant's catalog file, so a restart does not void them. */
+export class SqliteConfirmations implements ConfirmationStore {
+  constructor(private readonly db: Database.Database) {
+    db.exec(CONFIRMATION_SCHEMA);
+  }
+
+  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now()): Promise<string> {
+    const token = randomBytes(8).toString('hex');
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM pending_confirmations WHERE expires_at <= ?').run(now);
+      this.db.prepare('INSERT INTO pending_confirmations (token, user_id, data, expires_at) VALUES (?, ?, ?, ?)').run(token, userId, JSON.stringify(data), now + ttlMs);
+    })();
+    return token;
+  }
+
+  async take(token: string, userId: string, now = Date.now()): Promise<TakeResult> {
+    return this.db.transaction((): TakeResult => {
+      const row = this.db.prepare('SELECT user_id, data, expires_at FROM pending_confirmations WHERE token = ?').get(token) as
+        | { user_id: string; data: string; expires_at: number }
+        | undefined;
+      if (!row || row.expires_at <= now) {
+        this.db.prepare('DELETE FROM pending_confirmations WHERE token = ?').run(token);
+        return { ok: false, reason: 'expired' };
+      }
+      if (row.user_id !== userId) return { ok: false, reason: 'not-yours' };
+      this.db.prepare('DELETE FROM pending_confirmations WHERE token = ?').run(token);
+      return { ok: true, data: JSON.parse(row.data) as unknown };
+    })();
+  }
+
+  async cancel(token: string, userId: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM pending_confirmations WHERE token = ? AND user_id = ?').run(token, userId).changes > 0;
+  }
+
+  async pending(now = Date.now()): Promise<number> {
+    this.db.prepare('DELETE FROM pending_confirmations WHERE expires_at <= ?').run(now);
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM pending_confirmations').get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `npm run kb:migrate`: a local data folder (the operator's knowledge base and a server's) copied
+ * into PostgreSQL (PGlite over the wire) and back into an empty folder, without re-embedding:
+ * every article, passage text and vector bit, audit row, question, vote and server row survives,
+ * and both searches answer the same.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunkArticle } from '../src/core/chunk.js';
+import { markdownToArticle } from '../src/core/load/markdown.js';
+import { LocalStore } from '../src/core/store/local/index.js';
+import type { KnowledgeStore, TenantKey, TenantStore } from '../src/core/store/port.js';
+import { PostgresStore } from '../src/core/store/postgres/index.js';
+import type { RawArticle } from '../src/core/types.js';
+import { HashEmbedder } from './helpers/hash-embedder.js';
+import { startPglite, type PgliteServer } from './helpers/pglite-server.js';
+
+const run = promisify(execFile);
+const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+const embedder = new HashEmbedder(64);
+const MODEL = { model: embedder.info.model, dimension: 64, normalized: true };
+const SERVER = '333333333333333333';
+const SEED = markdownToArticle(readFileSync(new URL('../knowledge/hamas-us-hostage-negotiations.md', import.meta.url), 'utf8'), 'knowledge/seed.md');
+const BAKERY: RawArticle = {
+  title: 'Village bakery wins national award',
+  origin: 'discord:42',
+  url: 'https://example.org/bakery',
+  body: 'The village bakery on Mill Street won the national bread award for its rye loaf.\n\nThe baker, Ana Ruiz, credits a forty-year-old starter that her grandmother brought from Galicia, fed every morning before dawn with flour from the mill next door.',
+};
+
+async function fill(t: TenantStore, raw: RawArticle, guildId: string | null) {
+  await t.setModel(MODEL);
+  const article = chunkArticle(raw);
+  const vectors = await embedder.embed(article.passages.map((p) => p.text));
+  await t.commit({
+    write: [{ article, body: raw.body, addedBy: 'mod', passages: article.passages.map((passage, i) => ({ passage, vector: vectors[i] })) }],
+    audit: { actor: { id: 'mod', name: 'Moderator', via: 'discord' } },
+  });
+  const q = await t.questions.recordQuestion({ via: 'slash', userId: 'u', guildId, question: `about ${raw.title}?`, outcome: 'answered', answer: 'yes [1]', sources: [] });
+  await t.questions.recordFeedback({ questionId: q, userId: 'v', guildId, vote: 'up' });
+}
+
+/** Everything kb:migrate promises to carry, in a comparable form. */
+async function snapshot(store: KnowledgeStore, tenant: TenantKey) {
+  const t = await store.open(tenant);
+  try {
+    const articles = [];
+    for await (const d of t.dumpArticles()) {
+      articles.push({
+        record: d.record,
+        body: d.body,
+        passages: d.passages.map(({ label: _label, vector, ...p }) => ({ ...p, vector: Array.from(vector) })),
+      });
+    }
+    const search = (await t.search({ text: 'bread award rye', vector: embedder.vector('bread award rye'), k: 5 }))
+      .map((c) => [c.passage.id, c.dense.toFixed(5), c.lexical.toFixed(5)])
+      .sort();
+    return {
+      model: (await t.state()).model,
+      articles,
+      audit: await t.auditTrail({ limit: 100 }),
+      questions: await t.questions.listQuestions(),
+      feedback: await t.questions.listFeedback(),
+      search,
+    };
+  } finally {
+    await t.close();
+  }
+}
+
+describe('npm run kb:migrate', () => {
+  let dir: string;
+  let server: PgliteServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kb-migrate-'));
+    const local = new LocalStore({ dataDir: join(dir, 'data') });
+    const base = await local.open(null);
+    await fill(base, SEED, null);
+    await base.close();
+    const own = await local.open(SERVER);
+    await fill(own, BAKERY, SERVER);
+    await own.close();
+    await local.servers.joined(SERVER, new Date('2026-01-02T00:00:00Z'));
+    await local.servers.left('444444444444444444', new Date('2026-02-03T00:00:00Z'));
+    await local.close();
+    server = await startPglite();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = (dataDir: string) => ({ ...process.env, DATA_DIR: dataDir, KNOWLEDGE_DIR: join(dir, 'knowledge'), LOG_FORMAT: 'json' as const });
+
+  it('copies a data folder into Postgres and back without re-embedding or losing anything', async () => {
+    const there = await run(tsx, ['scripts/kb-migrate.ts', '--to', server.url], { env: env(join(dir, 'data')) });
+    expect(there.stdout).toMatch(/base: 1 articles, \d+ passages, 1 audit rows, 1 questions, 1 votes/);
+    expect(there.stdout).toMatch(new RegExp(`${SERVER}: 1 articles, 2 passages, 1 audit rows, 1 questions, 1 votes`));
+    expect(there.stdout).toMatch(/Copied 2 knowledge bases .* and 2 server rows/);
+
+    const back = await run(tsx, ['scripts/kb-migrate.ts', '--to', 'local', '--from', server.url], { env: env(join(dir, 'back')) });
+    expect(back.stdout).toMatch(/Copied 2 knowledge bases/);
+
+    const original = new LocalStore({ dataDir: join(dir, 'data') });
+    const remote = await PostgresStore.connect({ url: server.url, listen: false });
+    const returned = new LocalStore({ dataDir: join(dir, 'back') });
+    try {
+      for (const tenant of [null, SERVER]) {
+        const [a, b, c] = [await snapshot(original, tenant), await snapshot(remote, tenant), await snapshot(returned, tenant)];
+        expect(a.articles.length).toBe(1);
+        expect(b).toEqual(a);
+        expect(c).toEqual(a);
+      }
+      expect(await returned.servers.list()).toEqual(await original.servers.list());
+      expect(await remote.servers.get('444444444444444444')).toMatchObject({ leftAt: '2026-02-03T00:00:00.000Z' });
+    } finally {
+      await original.close();
+      await remote.close();
+      await returned.close();
+    }
+
+    // A second copy into the same database is refused rather than merged.
+    await expect(run(tsx, ['scripts/kb-migrate.ts', '--to', server.url], { env: env(join(dir, 'data')) })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/already holds data/),
+    });
+    await expect(run(tsx, ['scripts/kb-migrate.ts', '--to', 'local', '--from', server.url], { env: env(join(dir, 'back')) })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/is not empty/),
+    });
+  });
+});

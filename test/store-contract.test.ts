@@ -1,0 +1,637 @@
+/**
+ * One contract for every storage backend (src/core/store/port.ts): the local files (SQLite +
+ * hnswlib + MiniSearch), PostgreSQL on PGlite (in-process Postgres 18 + pgvector, reached over
+ * the wire through `pg`), and PostgreSQL on a real server when TEST_DATABASE_URL or DATABASE_URL
+ * is set (`.ci/run` starts one). The real-server-only tests (another process's connection, writer
+ * locks) are skipped elsewhere, with the reason in their name.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunkArticle } from '../src/core/chunk.js';
+import { markdownToArticle } from '../src/core/load/markdown.js';
+import { LocalStore } from '../src/core/store/local/index.js';
+import { ModelPolicyError, type ArticleWrite, type KnowledgeStore, type StoreChange, type TenantStore } from '../src/core/store/port.js';
+import { PostgresStore } from '../src/core/store/postgres/index.js';
+import type { RawArticle } from '../src/core/types.js';
+import { HashEmbedder } from './helpers/hash-embedder.js';
+import { startPglite, type PgliteServer } from './helpers/pglite-server.js';
+
+const embedder = new HashEmbedder(64);
+const MODEL = { model: embedder.info.model, dimension: 64, normalized: true };
+const SEED = markdownToArticle(readFileSync(new URL('../knowledge/hamas-us-hostage-negotiations.md', import.meta.url), 'utf8'), 'knowledge/hamas-us-hostage-negotiations.md');
+const QUESTION = 'Where did the talks between the U.S. and Hamas take place?';
+
+const VOLCANO: RawArticle = {
+  title: 'Volcanoes of Iceland',
+  origin: 'test',
+  url: 'https://example.org/volcanoes',
+  body: [
+    'Iceland sits on the Mid-Atlantic Ridge, where the Eurasian and North American plates drift apart and magma rises.',
+    'The 2010 eruption of Eyjafjallajökull sent an ash cloud across Europe and grounded thousands of flights.',
+    'Geothermal plants near Hellisheiði turn volcanic heat into electricity and hot water for Reykjavík.',
+  ].join('\n\n'),
+};
+const SOURDOUGH: RawArticle = {
+  title: 'Sourdough baking',
+  origin: 'test',
+  body: [
+    'A sourdough starter is a culture of wild yeast and lactobacilli kept alive with flour and water.',
+    'Long cold fermentation gives the loaf its sour taste and open crumb.',
+  ].join('\n\n'),
+};
+
+let serverIds = 7_000_000 + Math.floor(Math.random() * 1_000_000);
+/** A fresh tenant per test: the Postgres databases are shared by the tests of a run. */
+const freshServer = () => String(serverIds++);
+
+async function writeOf(raw: RawArticle, id?: string): Promise<ArticleWrite> {
+  const article = chunkArticle(raw, {}, id);
+  const vectors = await embedder.embed(article.passages.map((p) => p.text));
+  return { article, passages: article.passages.map((passage, i) => ({ passage, vector: vectors[i] })), body: raw.body, addedBy: 'tester' };
+}
+
+async function add(t: TenantStore, ...raws: RawArticle[]) {
+  return t.commit({ write: await Promise.all(raws.map((r) => writeOf(r))), audit: { actor: { id: 'u1', name: 'Tester', via: 'test' } } });
+}
+
+async function idsFound(t: TenantStore, text: string): Promise<Set<string>> {
+  const found = await t.search({ text, vector: embedder.vector(text), k: 20 });
+  return new Set(found.map((c) => c.passage.articleId));
+}
+
+interface Backend {
+  name: string;
+  /** Data shared by several processes (Postgres on a real server): cross-connection tests run. */
+  multiProcess: boolean;
+  setup(): Promise<void>;
+  /** The store of this run (one per backend). */
+  store(): KnowledgeStore;
+  /** The database URL (Postgres backends), for other processes. */
+  url(): string;
+  /** Another store on the same data, as another process would open it (shared backends only). */
+  another(): Promise<KnowledgeStore>;
+  teardown(): Promise<void>;
+}
+
+function localBackend(): Backend {
+  let dir = '';
+  let store: LocalStore;
+  return {
+    name: 'local',
+    multiProcess: false,
+    async setup() {
+      dir = mkdtempSync(join(tmpdir(), 'store-contract-'));
+      store = new LocalStore({ dataDir: dir });
+    },
+    store: () => store,
+    url: () => '',
+    another: () => Promise.reject(new Error('one process owns a local data folder')),
+    async teardown() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(name: string, multiProcess: boolean, server: () => Promise<{ url: string; stop(): Promise<void> }>): Backend {
+  let handle: { url: string; stop(): Promise<void> };
+  const stores: PostgresStore[] = [];
+  return {
+    name,
+    multiProcess,
+    async setup() {
+      handle = await server();
+      stores.push(await PostgresStore.connect({ url: handle.url }));
+    },
+    store: () => stores[0],
+    url: () => handle.url,
+    async another() {
+      const s = await PostgresStore.connect({ url: handle.url });
+      stores.push(s);
+      return s;
+    },
+    async teardown() {
+      for (const s of stores) await s.close();
+      await handle?.stop();
+    },
+  };
+}
+
+/** A throwaway database on the real server, dropped afterwards. */
+async function scratchDatabase(url: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const name = `kb_contract_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async stop() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+const realUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+let pglite: PgliteServer | undefined;
+const backends: Backend[] = [
+  localBackend(),
+  postgresBackend('postgres on PGlite', false, async () => {
+    pglite = await startPglite();
+    return pglite;
+  }),
+];
+if (realUrl) backends.push(postgresBackend('postgres on a real server', true, () => scratchDatabase(realUrl)));
+
+describe.skipIf(Boolean(realUrl))('postgres on a real server', () => {
+  it.skip('needs TEST_DATABASE_URL or DATABASE_URL (.ci/run starts one)', () => undefined);
+});
+
+describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
+  beforeAll(() => backend.setup(), 120_000);
+  afterAll(() => backend.teardown(), 60_000);
+
+  async function openFresh(): Promise<TenantStore> {
+    const t = await backend.store().open(freshServer());
+    await t.setModel(MODEL);
+    return t;
+  }
+
+  it('stores articles, passages, bodies and vectors exactly, and records the model', async () => {
+    const t = await openFresh();
+    const out = await add(t, SEED, VOLCANO);
+    expect(out.written.map((a) => a.id).sort()).toEqual(['hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look', 'volcanoes-of-iceland']);
+    expect(out.audit.map((a) => a.action)).toEqual(['add', 'add']);
+    const state = await t.state();
+    expect(state).toMatchObject({ version: out.version, model: MODEL, articles: 2 });
+    const seed = chunkArticle(SEED);
+    expect(state.passages).toBe(seed.passages.length + 3);
+
+    const article = await t.getArticle(seed.id);
+    expect(article).toMatchObject({ title: SEED.title, hash: seed.hash, passages: seed.passages.length, addedBy: 'tester' });
+    expect(await t.findArticleByUrl('https://example.org/volcanoes')).toMatchObject({ id: 'volcanoes-of-iceland' });
+    expect((await t.titles()).map((x) => x.title)).toEqual([SEED.title, 'Volcanoes of Iceland']);
+    expect(await t.articleBody('volcanoes-of-iceland')).toBe(VOLCANO.body);
+    expect(await t.articleBody('nothing-here')).toBeUndefined();
+
+    const passages = await t.articlePassages(seed.id);
+    expect(passages.map((p) => p.text)).toEqual(seed.passages.map((p) => p.text));
+    expect(await t.passageById(passages[2].id)).toMatchObject({ text: passages[2].text, label: passages[2].label });
+    const byLabel = await t.passagesByLabels([passages[0].label, passages[3].label, 987_654_321]);
+    expect([...byLabel.keys()].sort((a, b) => a - b)).toEqual([passages[0].label, passages[3].label].sort((a, b) => a - b));
+    // Vectors come back bit for bit: re-ingesting an unchanged paragraph reuses them without re-embedding.
+    const vectors = await t.articleVectorsByHash(seed.id);
+    for (const p of seed.passages) expect(Array.from(vectors.get(p.hash)!)).toEqual(Array.from(embedder.vector(p.text)));
+
+    const dump = [];
+    for await (const d of t.dumpArticles()) dump.push(d);
+    expect(dump.map((d) => d.record.id)).toEqual(['hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look', 'volcanoes-of-iceland']);
+    expect(Array.from(dump[1].passages[1].vector)).toEqual(Array.from(embedder.vector(dump[1].passages[1].text)));
+    await t.close();
+  });
+
+  it('finds what it should on both sides: BM25 for the words, cosine for the vector, each scoring the other’s hits', async () => {
+    const t = await openFresh();
+    await add(t, SEED, VOLCANO, SOURDOUGH);
+    const lexical = await t.searchLexical(QUESTION, 5);
+    const top = await t.passagesByLabels([lexical[0].label]);
+    expect(top.get(lexical[0].label)!.text).toContain('took place in Qatar');
+    expect(lexical[0].score).toBeGreaterThan(lexical[1].score);
+
+    const target = (await t.articlePassages('volcanoes-of-iceland'))[1];
+    const dense = await t.searchDense(embedder.vector(target.text), 3);
+    expect(dense[0].label).toBe(target.label);
+    expect(dense[0].similarity).toBeCloseTo(1, 5);
+
+    const query = embedder.vector(QUESTION);
+    const candidates = await t.search({ text: QUESTION, vector: query, k: 4 });
+    const qatar = candidates.find((c) => c.passage.text.includes('Qatar'))!;
+    expect(qatar.lexical).toBeCloseTo(lexical[0].score, 6);
+    expect(qatar.articleTitle).toBe(SEED.title);
+    // Every candidate carries its true cosine, also those only the lexical side returned.
+    const sims = await t.similarities(candidates.map((c) => c.passage.label), query);
+    for (const c of candidates) expect(c.dense).toBeCloseTo(sims.get(c.passage.label)!, 5);
+    const direct = (await t.articleVectorsByHash(qatar.passage.articleId)).get(qatar.passage.hash)!;
+    expect(qatar.dense).toBeCloseTo(cosine(direct, query), 5);
+    const iceland = await t.search({ text: 'Iceland geothermal', vector: embedder.vector('Iceland geothermal'), k: 3 });
+    expect(iceland.find((c) => c.passage.articleId === 'volcanoes-of-iceland')).toMatchObject({ articleTitle: 'Volcanoes of Iceland', articleUrl: 'https://example.org/volcanoes' });
+    expect(candidates.filter((c) => c.passage.articleId !== 'volcanoes-of-iceland').every((c) => c.articleUrl === undefined)).toBe(true);
+
+    // Without a vector only the lexical side runs.
+    const wordsOnly = await t.search({ text: 'sourdough starter yeast', k: 5 });
+    expect(wordsOnly[0].passage.articleId).toBe('sourdough-baking');
+    expect(wordsOnly.every((c) => c.dense === 0)).toBe(true);
+    // Stemming: "fermenting loaves" matches "fermentation" and "loaf".
+    expect((await idsFound(t, 'fermenting loaves')).has('sourdough-baking')).toBe(true);
+    expect(await t.search({ text: 'the of and', k: 5 })).toEqual([]);
+    await t.close();
+  });
+
+  it('keeps both indexes in step with replace and remove', async () => {
+    const t = await openFresh();
+    await add(t, SEED, VOLCANO);
+    const before = await t.articlePassages('volcanoes-of-iceland');
+    const edited = { ...VOLCANO, body: VOLCANO.body.replace('Eyjafjallajökull', 'Fagradalsfjall') };
+    const replaced = await add(t, edited);
+    expect(replaced.audit.map((a) => a.action)).toEqual(['replace']);
+    expect((await idsFound(t, 'Eyjafjallajökull ash cloud')).has('volcanoes-of-iceland')).toBe(true); // "ash cloud" still there
+    expect(await t.searchLexical('Eyjafjallajökull', 5)).toEqual([]);
+    const fagra = await t.searchLexical('Fagradalsfjall', 5);
+    expect(fagra).toHaveLength(1);
+    const after = await t.articlePassages('volcanoes-of-iceland');
+    expect(after).toHaveLength(3);
+    // Old labels are gone from every side: never returned, never scored.
+    const oldLabels = new Set(before.map((p) => p.label));
+    expect((await t.passagesByLabels([...oldLabels])).size).toBe(0);
+    const dense = await t.searchDense(embedder.vector(before[1].text), 10);
+    expect(dense.some((h) => oldLabels.has(h.label))).toBe(false);
+
+    const removed = await t.commit({ remove: ['volcanoes-of-iceland', 'never-existed'], audit: { actor: { id: 'u1' } } });
+    expect(removed.removed.map((a) => a.id)).toEqual(['volcanoes-of-iceland']);
+    expect(removed.audit).toMatchObject([{ action: 'remove', articleId: 'volcanoes-of-iceland' }]);
+    expect(await t.getArticle('volcanoes-of-iceland')).toBeUndefined();
+    expect(await t.passageById(after[0].id)).toBeUndefined();
+    expect((await idsFound(t, 'Iceland volcanic geothermal magma')).has('volcanoes-of-iceland')).toBe(false);
+    expect((await t.searchDense(embedder.vector(after[0].text), 10)).some((h) => after.some((p) => p.label === h.label))).toBe(false);
+    expect(await t.state()).toMatchObject({ articles: 1, passages: chunkArticle(SEED).passages.length });
+    await t.close();
+  });
+
+  it('rebuilds everything in one commit (a reindex under a new model), the old state answering until then', async () => {
+    const t = await openFresh();
+    await add(t, SEED, VOLCANO);
+    const wide = new HashEmbedder(32, 'test/hash-32');
+    const rewrite = await Promise.all(
+      [SEED, SOURDOUGH].map(async (raw) => {
+        const article = chunkArticle(raw);
+        const vectors = await wide.embed(article.passages.map((p) => p.text));
+        return { article, body: raw.body, passages: article.passages.map((passage, i) => ({ passage, vector: vectors[i] })) };
+      }),
+    );
+    const wideModel = { model: wide.info.model, dimension: 32, normalized: true };
+    // Vectors of another model are refused unless every article is replaced with them.
+    await expect(t.commit({ write: [rewrite[1]], model: wideModel })).rejects.toThrow(ModelPolicyError);
+    await expect(t.commit({ write: [rewrite[1]] })).rejects.toThrow(/32-dimensional/);
+    expect(await t.state()).toMatchObject({ model: MODEL, articles: 2 });
+
+    const out = await t.commit({ write: rewrite, replaceAll: true, model: wideModel, keepTimestamps: true, audit: { actor: { id: 'u1' }, perArticle: false, extra: [{ action: 'reindex', details: { model: wideModel.model } }] } });
+    expect(out.removed.map((a) => a.id)).toEqual(['volcanoes-of-iceland']);
+    expect(out.audit).toMatchObject([{ action: 'reindex', details: { model: 'test/hash-32' } }]);
+    expect(await t.state()).toMatchObject({ model: wideModel, articles: 2 });
+    const hit = await t.searchDense(wide.vector('sourdough starter wild yeast lactobacilli flour water'), 1);
+    expect((await t.passagesByLabels([hit[0].label])).get(hit[0].label)!.articleId).toBe('sourdough-baking');
+    await expect(t.searchDense(embedder.vector('anything'), 1)).rejects.toThrow(ModelPolicyError);
+    await t.close();
+  });
+
+  it('keeps tenants apart: no search, read, question or purge crosses from one server to another', async () => {
+    const [a, b] = [freshServer(), freshServer()];
+    const ta = await backend.store().open(a);
+    const tb = await backend.store().open(b);
+    await ta.setModel(MODEL);
+    await tb.setModel(MODEL);
+    await add(ta, SEED);
+    await add(tb, VOLCANO, SOURDOUGH);
+    for (const text of ['volcanic Iceland ash', 'sourdough yeast', QUESTION]) {
+      for (const id of await idsFound(ta, text)) expect(id).toBe('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look');
+      for (const id of await idsFound(tb, text)) expect(['volcanoes-of-iceland', 'sourdough-baking']).toContain(id);
+    }
+    expect(await ta.getArticle('volcanoes-of-iceland')).toBeUndefined();
+    const labelsB = (await tb.articlePassages('volcanoes-of-iceland')).map((p) => p.label);
+    // Labels identify passages within a tenant only: B's labels never reach B's passages from A.
+    expect([...(await ta.passagesByLabels(labelsB)).values()].every((p) => p.articleId === 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBe(true);
+    expect(await ta.state()).toMatchObject({ articles: 1 });
+
+    const q = await tb.questions.recordQuestion({ via: 'slash', userId: 'm', guildId: b, question: 'Which volcano?', outcome: 'answered', answer: 'Eyjafjallajökull [1]' });
+    expect(await ta.questions.getQuestion(q)).toBeUndefined();
+    expect(await tb.questions.getQuestion(q, b)).toMatchObject({ question: 'Which volcano?' });
+    expect(await tb.questions.getQuestion(q, a)).toBeUndefined();
+    expect((await tb.auditTrail()).every((e) => e.articleId !== 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBe(true);
+
+    expect(await backend.store().tenants()).toEqual(expect.arrayContaining([a, b]));
+    await tb.close();
+    expect(await backend.store().purgeTenant(b)).toEqual({ articles: 2, questions: 1 });
+    expect(await backend.store().tenants()).not.toContain(b);
+    const reopened = await backend.store().open(b);
+    expect(await reopened.state()).toMatchObject({ articles: 0, passages: 0, version: 0 });
+    expect(await reopened.questions.getQuestion(q)).toBeUndefined();
+    await reopened.close();
+    expect((await idsFound(ta, QUESTION)).size).toBe(1);
+    await expect(backend.store().purgeTenant(a)).rejects.toThrow(/open/);
+    await ta.close();
+  });
+
+  it('reports every commit on the change feed of this process', async () => {
+    const store = backend.store();
+    const t = await openFresh();
+    const seen: StoreChange[] = [];
+    const off = store.subscribe((c) => seen.push(c));
+    const out = await add(t, VOLCANO);
+    await t.commit({ remove: ['volcanoes-of-iceland'] });
+    await t.recordAudit({ id: 'bot' }, [{ action: 'purge', details: { server: '1' } }]);
+    off();
+    await add(t, SOURDOUGH);
+    const mine = seen.filter((c) => c.tenant === t.tenant);
+    expect(mine.map((c) => [c.kind, c.articles, c.remote])).toEqual([
+      ['commit', ['volcanoes-of-iceland'], false],
+      ['commit', ['volcanoes-of-iceland'], false],
+      ['note', [], false],
+    ]);
+    expect(mine[0].version).toBe(out.version);
+    await t.close();
+  });
+
+  it('round-trips audit, questions, feedback, the summaries cache and pending confirmations', async () => {
+    const t = await openFresh();
+    const out = await add(t, VOLCANO);
+    const trail = await t.auditTrail({ articleId: 'volcanoes-of-iceland' });
+    expect(trail).toMatchObject([{ action: 'add', actor: { id: 'u1', name: 'Tester', via: 'test' }, version: out.version, details: { passages: 3 } }]);
+    const note = await t.recordAudit({ id: 'bot', via: 'bot' }, [{ action: 'purge', details: { server: '42', articles: 3 } }]);
+    expect((await t.auditTrail({ limit: 1 }))[0]).toEqual(note[0]);
+
+    const sources = [{ n: 1, passageId: 'volcanoes-of-iceland#2', articleId: 'volcanoes-of-iceland', title: VOLCANO.title, paragraph: 2, text: 'The 2010 eruption…' }];
+    const qid = await t.questions.recordQuestion({ via: 'thread', userId: 'u', guildId: '5', conversationId: 'th1', question: 'Which eruption grounded flights?', outcome: 'answered', answer: 'Eyjafjallajökull in 2010 [1]', sources, ms: 12.4, at: '2026-01-01T00:00:00.000Z' });
+    await t.questions.recordQuestion({ via: 'thread', userId: 'u', guildId: '5', conversationId: 'th1', question: 'And when?', outcome: 'no-answer' });
+    expect(await t.questions.recentQuestions('th1')).toEqual(['Which eruption grounded flights?', 'And when?']);
+    expect(await t.questions.getQuestion(qid, '5')).toMatchObject({ sources, ms: 12, questionChars: 32 });
+    expect(await t.questions.recordFeedback({ questionId: qid, userId: 'v', guildId: '5', vote: 'up' })).toMatchObject({ vote: 'up', passageIds: ['volcanoes-of-iceland#2'] });
+    expect(await t.questions.recordFeedback({ questionId: qid, userId: 'v', guildId: '5', vote: 'down' })).toMatchObject({ vote: 'down' });
+    expect(await t.questions.recordFeedback({ questionId: qid, userId: 'v', guildId: '6', vote: 'up' })).toBeUndefined();
+    expect(await t.questions.stats('5')).toEqual({ questions: 2, answered: 1, unanswered: 1, failed: 0, feedbackUp: 0, feedbackDown: 1 });
+    expect(await t.questions.listFeedback({ guildId: '5' })).toHaveLength(1);
+    expect(await t.questions.forgetOlderThan(30, new Date('2026-03-01T00:00:00.000Z'))).toBe(1);
+    expect(await t.questions.getQuestion(qid)).toMatchObject({ question: null, answer: null, sources: [] });
+    expect((await t.questions.listFeedback())[0]).toMatchObject({ question: '', answer: '', vote: 'down' });
+    expect(await t.questions.forgetServer('5')).toBe(2);
+    expect(await t.questions.stats()).toMatchObject({ questions: 0, feedbackDown: 0 });
+
+    const hash = (await t.getArticle('volcanoes-of-iceland'))!.hash;
+    const summary = { articleId: 'volcanoes-of-iceland', length: 'short', articleHash: hash, model: MODEL.model, algorithm: 1, result: JSON.stringify({ text: 'Iceland… [1]' }) };
+    expect(await t.summaries.put(summary)).toBe(true);
+    expect(await t.summaries.get('volcanoes-of-iceland', 'short')).toMatchObject(summary);
+    // A summary of a version that is no longer stored is not cached.
+    expect(await t.summaries.put({ ...summary, length: 'long', articleHash: 'stale' })).toBe(false);
+    await add(t, { ...VOLCANO, body: `${VOLCANO.body}\n\nA new paragraph about lava fields.` });
+    expect(await t.summaries.put({ ...summary, length: 'medium' })).toBe(false);
+    await t.commit({ remove: ['volcanoes-of-iceland'] });
+    expect(await t.summaries.get('volcanoes-of-iceland', 'short')).toBeUndefined();
+    expect(await t.summaries.count()).toBe(0);
+
+    const now = 1_000_000;
+    const token = await t.confirmations.stage('mod1', { action: 'remove', ids: ['x'] }, 60_000, now);
+    expect(await t.confirmations.pending(now)).toBe(1);
+    expect(await t.confirmations.take(token, 'mod2', now)).toEqual({ ok: false, reason: 'not-yours' });
+    expect(await t.confirmations.take(token, 'mod1', now)).toEqual({ ok: true, data: { action: 'remove', ids: ['x'] } });
+    expect(await t.confirmations.take(token, 'mod1', now)).toEqual({ ok: false, reason: 'expired' });
+    const late = await t.confirmations.stage('mod1', { n: 1 }, 1000, now);
+    expect(await t.confirmations.take(late, 'mod1', now + 1000)).toEqual({ ok: false, reason: 'expired' });
+    const cancelled = await t.confirmations.stage('mod1', { n: 2 }, 1000, now);
+    expect(await t.confirmations.cancel(cancelled, 'mod2')).toBe(false);
+    expect(await t.confirmations.cancel(cancelled, 'mod1')).toBe(true);
+    expect(await t.confirmations.pending(now)).toBe(0);
+    await t.close();
+  });
+
+  it('reads a tenant’s model without creating it, and blanks old questions in every tenant at once', async () => {
+    const store = backend.store();
+    const id = freshServer();
+    expect(await store.modelOf(id)).toBeUndefined();
+    expect(await store.tenants()).not.toContain(id);
+    const t = await store.open(id);
+    await t.setModel(MODEL);
+    expect(await store.modelOf(id)).toEqual(MODEL);
+    const other = await openFresh();
+    const old = { via: 'slash', userId: 'u', question: 'old?', outcome: 'answered' as const, answer: 'yes', at: '2025-01-01T00:00:00.000Z' };
+    const q1 = await t.questions.recordQuestion({ ...old, guildId: id });
+    const q2 = await other.questions.recordQuestion({ ...old, guildId: 'x' });
+    const fresh = await other.questions.recordQuestion({ ...old, at: '2026-06-01T00:00:00.000Z' });
+    expect(await store.forgetQuestionsOlderThan(30, new Date('2026-06-02T00:00:00.000Z'))).toBeGreaterThanOrEqual(2);
+    expect(await t.questions.getQuestion(q1)).toMatchObject({ question: null, questionChars: 4 });
+    expect(await other.questions.getQuestion(q2)).toMatchObject({ question: null });
+    expect(await other.questions.getQuestion(fresh)).toMatchObject({ question: 'old?' });
+    await t.close();
+    await other.close();
+  });
+
+  it('refuses tenant keys that are not server ids (they become folder and partition names)', async () => {
+    for (const bad of ["1'); DROP TABLE kb_articles; --", '../base', '', 'abc']) {
+      await expect(backend.store().open(bad)).rejects.toThrow(/not a server id/);
+    }
+    await expect(backend.store().purgeTenant('1 OR 1=1')).rejects.toThrow(/not a server id/);
+  });
+
+  it('keeps the server directory (the retention clock)', async () => {
+    const servers = backend.store().servers;
+    const id = freshServer();
+    await servers.joined(id, new Date('2026-01-01T00:00:00Z'));
+    await servers.left(id, new Date('2026-02-01T00:00:00Z'));
+    await servers.left(id, new Date('2026-03-01T00:00:00Z'));
+    expect(await servers.get(id)).toEqual({ serverId: id, joinedAt: '2026-01-01T00:00:00.000Z', leftAt: '2026-02-01T00:00:00.000Z' });
+    expect((await servers.leftBefore(new Date('2026-02-02T00:00:00Z'))).map((r) => r.serverId)).toContain(id);
+    await servers.joined(id);
+    expect((await servers.get(id))!.leftAt).toBeNull();
+    await servers.forget(id);
+    expect(await servers.get(id)).toBeUndefined();
+  });
+
+  it('leaves nothing half-visible when a commit fails after writing part of its rows', async () => {
+    const t = await openFresh();
+    await add(t, SEED);
+    const before = await t.state();
+    const trail = await t.auditTrail();
+    const failing = await writeOf(VOLCANO);
+    // The audit rows are written last, inside the transaction, after the article and its
+    // passages: a detail that cannot be serialised fails the commit at that very point.
+    await expect(
+      t.commit({ write: [failing], remove: ['hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look'], audit: { actor: { id: 'u1' }, extra: [{ action: 'add', details: { n: 1n } as Record<string, unknown> }] } }),
+    ).rejects.toThrow(/BigInt/);
+    expect(await t.state()).toEqual(before);
+    expect(await t.getArticle('volcanoes-of-iceland')).toBeUndefined();
+    expect(await t.getArticle('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBeDefined();
+    expect(await t.searchLexical('Iceland magma Eyjafjallajökull', 5)).toEqual([]);
+    expect((await idsFound(t, QUESTION)).has('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBe(true);
+    const dense = await t.searchDense(failing.passages[0].vector, 3);
+    expect((await t.passagesByLabels(dense.map((h) => h.label))).size).toBe(dense.length);
+    expect([...(await t.passagesByLabels(dense.map((h) => h.label))).values()].every((p) => p.articleId !== 'volcanoes-of-iceland')).toBe(true);
+    expect(await t.auditTrail()).toEqual(trail);
+    // And the next commit goes through.
+    await add(t, VOLCANO);
+    expect((await idsFound(t, 'Iceland magma Eyjafjallajökull')).has('volcanoes-of-iceland')).toBe(true);
+    await t.close();
+  });
+
+  it('keeps what was committed across a close and a re-open', async () => {
+    const id = freshServer();
+    const t = await backend.store().open(id);
+    await t.setModel(MODEL);
+    await add(t, SEED, SOURDOUGH);
+    await t.commit({ remove: ['sourdough-baking'] });
+    const state = await t.state();
+    await t.close();
+    const again = await backend.store().open(id);
+    expect(await again.state()).toEqual(state);
+    expect((await idsFound(again, QUESTION)).has('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBe(true);
+    expect(await again.searchLexical('sourdough', 5)).toEqual([]);
+    await again.close();
+  });
+
+  it.runIf(backend.multiProcess)('tells another process about a commit through its own connection (LISTEN/NOTIFY)', async () => {
+    const other = await backend.another();
+    const id = freshServer();
+    const seen: StoreChange[] = [];
+    other.subscribe((c) => seen.push(c));
+    const t = await backend.store().open(id);
+    await t.setModel(MODEL);
+    const out = await add(t, VOLCANO);
+    const deadline = Date.now() + 3000;
+    while (!seen.some((c) => c.tenant === id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(seen.filter((c) => c.tenant === id)).toEqual([{ tenant: id, kind: 'commit', version: out.version, articles: ['volcanoes-of-iceland'], remote: true }]);
+    // What it was told about is there for it to read.
+    const mirror = await other.open(id);
+    expect((await idsFound(mirror, 'Iceland magma')).has('volcanoes-of-iceland')).toBe(true);
+    await mirror.close();
+    await t.close();
+  });
+
+  it.runIf(backend.multiProcess)('leaves nothing half-visible, and no lock held, when a process is SIGKILLed in the middle of a commit', async () => {
+    const id = freshServer();
+    const url = backend.url();
+    // node itself (not the tsx wrapper, whose child would outlive the kill) is the process killed.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/store-commit-child.ts', url, id, '6000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const killed = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('committing') && !child.killed) setTimeout(() => child.kill('SIGKILL'), 400);
+    });
+    await killed;
+    expect(out).toContain('committing');
+    expect(out).not.toContain('committed'); // killed mid-commit, not after
+    const t = await backend.store().open(id);
+    expect(await t.state()).toMatchObject({ version: 0, articles: 0, passages: 0 });
+    expect(await t.searchLexical('sediment borehole volcanic ash', 5)).toEqual([]);
+    expect(await t.auditTrail()).toEqual([]);
+    // The dead session's commit lock went with it: the next write goes straight through.
+    const t0 = Date.now();
+    await add(t, SOURDOUGH);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await t.state()).toMatchObject({ version: 1, articles: 1 });
+    await t.close();
+  });
+
+  it.runIf(backend.multiProcess)('cancels a statement that runs past the statement time-out', async () => {
+    const url = backend.url();
+    const quick = await PostgresStore.connect({ url, listen: false, statementTimeoutMs: 200, efSearch: 77, iterativeScan: 'relaxed_order' });
+    try {
+      await expect(quick.pool.query('SELECT pg_sleep(2)')).rejects.toThrow(/statement timeout/);
+      expect((await quick.pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      // The pgvector settings reach every connection too (pgvector 0.8: iterative index scans).
+      const settings = await quick.pool.query("SELECT current_setting('hnsw.ef_search') AS ef, current_setting('hnsw.iterative_scan') AS scan");
+      expect(settings.rows[0]).toEqual({ ef: '77', scan: 'relaxed_order' });
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it.runIf(backend.multiProcess)('lets one writer per tenant in at a time across processes, never blocking readers', async () => {
+    const other = await backend.another();
+    const id = freshServer();
+    const mine = await backend.store().open(id);
+    await mine.setModel(MODEL);
+    await add(mine, SEED);
+    const theirs = await other.open(id);
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const first = mine.exclusive(async () => {
+      order.push('first in');
+      await held;
+      order.push('first out');
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = theirs.exclusive(async () => {
+      order.push('second in');
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // While a writer holds the tenant, the other process reads and searches at once.
+    const t0 = Date.now();
+    expect((await idsFound(theirs, QUESTION)).size).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(order).toEqual(['first in']);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first in', 'first out', 'second in']);
+
+    // Two processes ingesting the same article at once end with one consistent version of it.
+    const a = await writeOf({ ...VOLCANO, body: `${VOLCANO.body}\n\nVersion A adds basalt columns.` });
+    const b = await writeOf({ ...VOLCANO, body: `${VOLCANO.body}\n\nVersion B adds glacier floods.` });
+    await Promise.all([mine.commit({ write: [a] }), theirs.commit({ write: [b] })]);
+    const stored = await mine.getArticle('volcanoes-of-iceland');
+    const passages = await mine.articlePassages('volcanoes-of-iceland');
+    const winner = stored!.hash === a.article.hash ? a : b;
+    expect([a.article.hash, b.article.hash]).toContain(stored!.hash);
+    expect(passages.map((p) => p.text)).toEqual(winner.passages.map((p) => p.passage.text));
+    expect((await mine.state()).passages).toBe(chunkArticle(SEED).passages.length + winner.passages.length);
+    await mine.close();
+    await theirs.close();
+  });
+});
+
+describe('BM25 in Postgres ranks exactly as the local index', () => {
+  let local: LocalStore;
+  let remote: PostgresStore;
+  let server: PgliteServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'store-bm25-'));
+    local = new LocalStore({ dataDir: dir });
+    server = await startPglite();
+    remote = await PostgresStore.connect({ url: server.url });
+  }, 120_000);
+  afterAll(async () => {
+    await local.close();
+    await remote.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same passages the same scores for the same questions', async () => {
+    const [l, r] = [await local.open(null), await remote.open(null)];
+    for (const t of [l, r]) {
+      await t.setModel(MODEL);
+      await add(t, SEED, VOLCANO, SOURDOUGH);
+    }
+    const questions = [QUESTION, 'Who is Adam Boehler?', 'volcanic heat electricity Reykjavík', 'sourdough fermentation taste', 'hostages hostage Hamas Hamas', 'Trump tariffs Iranian diplomacy Netanyahu'];
+    for (const q of questions) {
+      const [a, b] = [await l.searchLexical(q, 10), await r.searchLexical(q, 10)];
+      const ids = async (t: TenantStore, hits: { label: number; score: number }[]) => {
+        const byLabel = await t.passagesByLabels(hits.map((h) => h.label));
+        return hits.map((h) => [byLabel.get(h.label)!.id, Number(h.score.toFixed(6))]);
+      };
+      expect(await ids(r, b), q).toEqual(await ids(l, a));
+    }
+    await l.close();
+    await r.close();
+  });
+});
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}

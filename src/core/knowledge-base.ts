@@ -16,6 +16,7 @@ import {
 } from './store/catalog.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
+import { SentenceVectorCache } from './store/sentence-vectors.js';
 import type { AskResult, ChunkedArticle, RawArticle, ScoredPassage } from './types.js';
 
 /** A problem with what the user asked or supplied; `message` is meant to be shown to them. */
@@ -174,6 +175,8 @@ export class KnowledgeBase {
   private titleList: { id: string; title: string; lower: string }[] = [];
   /** The vectors in HNSW come from another model than the embedder: dense retrieval is off until a reindex. */
   private stale = false;
+  /** Vectors of the sentences answers are drawn from, embedded on first use and kept in the catalog. */
+  readonly sentenceVectors: SentenceVectorCache;
   /** What the start-up check found. */
   startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0 };
 
@@ -184,6 +187,7 @@ export class KnowledgeBase {
     private lexical: LexicalIndex,
   ) {
     this.audit = new AuditLog(catalog.db);
+    this.sentenceVectors = new SentenceVectorCache(catalog.db, opts.embedder);
   }
 
   static async open(options: KnowledgeBaseOptions): Promise<KnowledgeBase> {
@@ -789,10 +793,15 @@ export class KnowledgeBase {
     const q = this.validateQuestion(question);
     const history = recentHistory(options.history);
     const query = searchQuery(q, options.history);
-    const { passages, embedMs, searchMs } = await this.retrieve(query, { topK: options.topK });
+    const e0 = performance.now();
+    // While stale, stored vectors come from another model: no query vector, words only.
+    const queryVector = this.stale ? undefined : await this.embedQuery(query);
+    const embedMs = performance.now() - e0;
+    const { passages, searchMs } = await this.retrieve(query, { topK: options.topK, queryVector });
     const t0 = performance.now();
-    let composed = composeAnswer(q, passages, this.opts.compose);
-    if (!composed.answered && history.length > 0) composed = composeAnswer(query, passages, this.opts.compose);
+    const inputs = { questionVector: queryVector, sentenceVectors: queryVector ? this.sentenceVectors.vectors : undefined };
+    let composed = await composeAnswer(q, passages, inputs, this.opts.compose);
+    if (!composed.answered && history.length > 0) composed = await composeAnswer(query, passages, inputs, this.opts.compose);
     const composeMs = performance.now() - t0;
     const suggestions: AskResult['suggestions'] = [];
     if (!composed.answered) {

@@ -1,0 +1,124 @@
+import { contentTokens } from '../text/tokens.js';
+import type { ScoredPassage } from '../types.js';
+
+/**
+ * Pure scoring of candidate sentences and of the answer/refuse decision. Everything here takes
+ * plain numbers and strings, so it can be fitted and tested without an index or a model.
+ */
+
+/** idf-like weights of the question's terms, estimated over the candidate passages. */
+export function termWeights(questionTerms: string[], passages: ScoredPassage[], words: (text: string) => string[] = contentTokens): Map<string, number> {
+  const docs = passages.map((p) => new Set(words(`${p.articleTitle} ${p.passage.text}`)));
+  const weights = new Map<string, number>();
+  for (const t of new Set(questionTerms)) {
+    const df = docs.filter((d) => d.has(t)).length;
+    weights.set(t, Math.log(1 + (docs.length + 1) / (df + 0.5)));
+  }
+  return weights;
+}
+
+/** Share of the question's (weighted) terms that `terms` contains. */
+export function coverage(terms: Set<string>, weights: Map<string, number>): number {
+  let total = 0;
+  let hit = 0;
+  for (const [t, w] of weights) {
+    total += w;
+    if (terms.has(t)) hit += w;
+  }
+  return total > 0 ? hit / total : 0;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+/** What is known about one candidate sentence. */
+export interface SentenceFeatures {
+  /** Weighted share of the question's words in the sentence (0.8) and its article title (0.2). */
+  coverage: number;
+  /** Cosine similarity of the sentence to the question (0 when no vectors). */
+  dense: number;
+  /** The sentence holds the expected kind of answer (0–1), see answerTypeMatch. */
+  type: number;
+  /** The passage's fused score relative to the first passage's (0–1). */
+  rank: number;
+  /** 0 for a passage's first sentence, 1 for the next, … */
+  position: number;
+}
+
+/** Weights of the sentence score; fitted with scripts/fit-answer.ts (see the README's Quality section). */
+export interface SentenceWeights {
+  coverage: number;
+  dense: number;
+  type: number;
+  rank: number;
+  position: number;
+}
+
+export const SENTENCE_WEIGHTS: SentenceWeights = { coverage: 0.45, dense: 0.6, type: 0.2, rank: 0.25, position: 0.01 };
+
+export function sentenceScore(f: SentenceFeatures, w: SentenceWeights = SENTENCE_WEIGHTS): number {
+  return w.coverage * f.coverage + w.dense * f.dense + w.type * f.type + w.rank * f.rank - w.position * f.position;
+}
+
+/** The signals the answer/refuse decision reads; all are scale-free, so one fit serves any corpus size. */
+export interface AnswerSignals {
+  /** Cosine similarity of the first passage to the question. */
+  passageDense: number;
+  /** Cosine of the best sentence to the question (0 without vectors). */
+  sentenceDense: number;
+  /** Word coverage of the best sentence (own words only). */
+  sentenceCoverage: number;
+  /** Word coverage of the first passage with its title. */
+  passageCoverage: number;
+  /** Word coverage of the first 3 passages and their titles together: words found nowhere mean the knowledge base does not speak of it. */
+  contextCoverage: number;
+  /** The best sentence holds the expected kind of answer (0–1); 0 also when the question expects none. */
+  type: number;
+  /** The question expects a specific kind of answer (who/where/when/how many/why/which X). */
+  typed: number;
+  /** (first − second passage score) / first. */
+  margin: number;
+}
+
+/**
+ * Logistic model of "the knowledge base holds the answer", fitted on answerable and unanswerable
+ * questions together (scripts/fit-answer.ts): intercept, then one weight per signal.
+ */
+export interface RefusalModel {
+  intercept: number;
+  weights: Record<keyof AnswerSignals, number>;
+  /** Answer when the probability reaches this. */
+  threshold: number;
+}
+
+export const SIGNAL_NAMES: (keyof AnswerSignals)[] = [
+  'passageDense',
+  'sentenceDense',
+  'sentenceCoverage',
+  'passageCoverage',
+  'contextCoverage',
+  'type',
+  'typed',
+  'margin',
+];
+
+export const REFUSAL_MODEL: RefusalModel = {
+  intercept: -6,
+  weights: { passageDense: 4, sentenceDense: 4, sentenceCoverage: 2, passageCoverage: 2, contextCoverage: 3, type: 0.5, typed: 0, margin: 0 },
+  threshold: 0.5,
+};
+
+export function answerProbability(s: AnswerSignals, model: RefusalModel = REFUSAL_MODEL): number {
+  let z = model.intercept;
+  for (const name of SIGNAL_NAMES) z += model.weights[name] * s[name];
+  return 1 / (1 + Math.exp(-z));
+}

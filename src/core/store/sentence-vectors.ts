@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Embedder } from '../embed/embedder.js';
+
+/**
+ * Sentence vectors for answer composition, content-addressed by model and sentence text: a
+ * sentence is embedded the first time an answer looks at it and read back afterwards (from memory,
+ * then from the catalog's `sentence_vectors` table, which survives restarts). The key ignores
+ * which article a sentence came from, so an edited article keeps the vectors of its unchanged
+ * sentences, and several knowledge bases sharing one embedder share one cache.
+ */
+export class SentenceVectorCache {
+  private readonly memory = new Map<string, Float32Array>();
+  private readonly select: Database.Statement;
+  private readonly insert: Database.Statement;
+
+  constructor(
+    db: Database.Database,
+    private readonly embedder: Embedder,
+    private readonly memoryLimit = 20_000,
+  ) {
+    db.exec(`CREATE TABLE IF NOT EXISTS sentence_vectors (
+      model TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      vector BLOB NOT NULL,
+      PRIMARY KEY (model, hash)
+    ) WITHOUT ROWID`);
+    this.select = db.prepare('SELECT vector FROM sentence_vectors WHERE model = ? AND hash = ?');
+    this.insert = db.prepare('INSERT OR IGNORE INTO sentence_vectors (model, hash, vector) VALUES (?, ?, ?)');
+  }
+
+  /** One vector per text, in order; only texts never seen with this model are embedded (in one batch). */
+  readonly vectors = async (texts: string[]): Promise<Float32Array[]> => {
+    const model = this.embedder.info.model;
+    const keys = texts.map((t) => createHash('sha256').update(t).digest('hex').slice(0, 24));
+    const out: (Float32Array | undefined)[] = keys.map((key) => this.lookup(model, key));
+    const missing = [...new Set(keys.filter((_, i) => !out[i]))];
+    if (missing.length > 0) {
+      const textOf = new Map(keys.map((k, i) => [k, texts[i]]));
+      const embedded = await this.embedder.embed(missing.map((k) => textOf.get(k)!));
+      missing.forEach((key, i) => {
+        const v = embedded[i];
+        this.remember(key, model, v);
+        this.insert.run(model, key, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      });
+      keys.forEach((key, i) => (out[i] ??= this.memory.get(`${model}\n${key}`)));
+    }
+    return out as Float32Array[];
+  };
+
+  private lookup(model: string, key: string): Float32Array | undefined {
+    const hit = this.memory.get(`${model}\n${key}`);
+    if (hit) return hit;
+    const row = this.select.get(model, key) as { vector: Buffer } | undefined;
+    if (!row) return undefined;
+    const v = new Float32Array(row.vector.byteLength / 4);
+    new Uint8Array(v.buffer).set(row.vector);
+    this.remember(key, model, v);
+    return v;
+  }
+
+  private remember(key: string, model: string, v: Float32Array): void {
+    if (this.memory.size >= this.memoryLimit) this.memory.delete(this.memory.keys().next().value!);
+    this.memory.set(`${model}\n${key}`, v);
+  }
+}

@@ -65,6 +65,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       dataDir: config.dataDir,
       embedder,
       maxQuestionChars: config.maxQuestionChars,
+      sentenceVectorsAtIngest: config.sentenceVectorsAtIngest,
       rebuild: options.rebuild,
       // After EMBEDDING_MODEL changed: open, answer from BM25 until a reindex (/kb reindex, npm run ingest).
       onModelMismatch: options.onModelMismatch ?? 'stale',

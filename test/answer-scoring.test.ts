@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { composeAnswer, rankSentences } from '../src/core/answer.js';
+import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { answerTypeMatch } from '../src/core/answer/entities.js';
 import { expectedAnswer } from '../src/core/answer/question-type.js';
 import { answerProbability, REFUSAL_MODEL, type AnswerSignals } from '../src/core/answer/score.js';
@@ -133,5 +134,29 @@ describe('SentenceVectorCache', () => {
     await new SentenceVectorCache(db, other).vectors(['The talks were in Qatar.']);
     expect(other.textsEmbedded).toBe(1);
     db.close();
+  });
+});
+
+describe('sentence vectors at ingest', () => {
+  const article = {
+    title: 'Rovers win the cup',
+    body: 'Rovers beat United 2-1 in the final on Saturday. The winning goal came from Sam Jones in the last minute.\n\nThe team will parade the trophy through the town on Monday.',
+    origin: 'rovers.md',
+  };
+
+  it('with sentenceVectorsAtIngest a question embeds only itself; without, the first answer embeds the sentences it reads', async () => {
+    for (const atIngest of [true, false]) {
+      const dir = mkdtempSync(join(tmpdir(), 'sentence-ingest-'));
+      dirs.push(dir);
+      const embedder = new HashEmbedder(64);
+      const kb = await KnowledgeBase.open({ dataDir: dir, embedder, sentenceVectorsAtIngest: atIngest });
+      await kb.ingest([article]);
+      const before = embedder.textsEmbedded;
+      const result = await kb.ask('Who scored the winning goal for Rovers?');
+      expect(result.answer).toContain('Sam Jones');
+      if (atIngest) expect(embedder.textsEmbedded - before).toBe(1);
+      else expect(embedder.textsEmbedded - before).toBeGreaterThan(1);
+      await kb.close();
+    }
   });
 });

@@ -38,6 +38,11 @@ export interface KnowledgeBaseOptions {
   lexical?: LexicalOptions;
   fusion?: FusionOptions;
   compose?: ComposeOptions;
+  /**
+   * Embed the sentences of new passages at ingest (answers then never wait for them; ingest embeds
+   * about 1.8× the text). Off: sentences are embedded when an answer first looks at them. Default false.
+   */
+  sentenceVectorsAtIngest?: boolean;
   /** Candidates taken from each side before fusion. Default 50. */
   candidates?: number;
   /** Longest accepted question, in characters. Default 1,000. */
@@ -533,6 +538,7 @@ export class KnowledgeBase {
             const vectors = await this.opts.embedder.embed(missing.map((p) => p.text));
             embedMs += performance.now() - t0;
             missing.forEach((p, i) => fresh.set(p.hash, vectors[i]));
+            if (this.opts.sentenceVectorsAtIngest) embedMs += await this.sentenceVectors.warm(missing.map((p) => p.text), vectors);
             report.embedded += missing.length;
             progress.embedded += missing.length;
           }

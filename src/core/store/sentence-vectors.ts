@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Embedder } from '../embed/embedder.js';
+import { splitSentences } from '../text/sentences.js';
 
 /**
  * Sentence vectors for answer composition, content-addressed by model and sentence text: a
@@ -32,21 +33,42 @@ export class SentenceVectorCache {
   /** One vector per text, in order; only texts never seen with this model are embedded (in one batch). */
   readonly vectors = async (texts: string[]): Promise<Float32Array[]> => {
     const model = this.embedder.info.model;
-    const keys = texts.map((t) => createHash('sha256').update(t).digest('hex').slice(0, 24));
+    const keys = texts.map(keyOf);
     const out: (Float32Array | undefined)[] = keys.map((key) => this.lookup(model, key));
     const missing = [...new Set(keys.filter((_, i) => !out[i]))];
     if (missing.length > 0) {
       const textOf = new Map(keys.map((k, i) => [k, texts[i]]));
       const embedded = await this.embedder.embed(missing.map((k) => textOf.get(k)!));
-      missing.forEach((key, i) => {
-        const v = embedded[i];
-        this.remember(key, model, v);
-        this.insert.run(model, key, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-      });
+      missing.forEach((key, i) => this.store(model, key, embedded[i]));
       keys.forEach((key, i) => (out[i] ??= this.memory.get(`${model}\n${key}`)));
     }
     return out as Float32Array[];
   };
+
+  /**
+   * Embeds ahead of time the sentences of passages just embedded, so a question never waits for
+   * them. A one-sentence passage reuses the passage's own vector. Returns the ms spent embedding.
+   */
+  async warm(passages: string[], passageVectors: Float32Array[]): Promise<number> {
+    const model = this.embedder.info.model;
+    const sentences: string[] = [];
+    passages.forEach((text, i) => {
+      const parts = splitSentences(text);
+      if (parts.length === 1) this.store(model, keyOf(parts[0]), passageVectors[i]);
+      else sentences.push(...parts);
+    });
+    const missing = [...new Set(sentences)].filter((t) => !this.lookup(model, keyOf(t)));
+    if (missing.length === 0) return 0;
+    const t0 = performance.now();
+    const vectors = await this.embedder.embed(missing);
+    missing.forEach((t, i) => this.store(model, keyOf(t), vectors[i]));
+    return performance.now() - t0;
+  }
+
+  private store(model: string, key: string, v: Float32Array): void {
+    this.remember(key, model, v);
+    this.insert.run(model, key, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  }
 
   private lookup(model: string, key: string): Float32Array | undefined {
     const hit = this.memory.get(`${model}\n${key}`);
@@ -63,4 +85,8 @@ export class SentenceVectorCache {
     if (this.memory.size >= this.memoryLimit) this.memory.delete(this.memory.keys().next().value!);
     this.memory.set(`${model}\n${key}`, v);
   }
+}
+
+function keyOf(sentence: string): string {
+  return createHash('sha256').update(sentence).digest('hex').slice(0, 24);
 }

@@ -23,6 +23,22 @@ import { answerHolds, readQuestionFile } from '../src/cli/eval-questions.js';
 import { readSquad, sampleEvenly } from '../src/cli/eval-qa.js';
 import { parseCli } from '../src/cli/args.js';
 import type { ScoredPassage } from '../src/core/types.js';
+import { cosine } from '../src/core/answer/score.js';
+import { fuse } from '../src/core/retrieve.js';
+import { LexicalIndex } from '../src/core/store/lexical-index.js';
+
+/** What a knowledge base holding only this article would retrieve (its own BM25, the stored vectors, the same fusion). */
+function oneArticle(kb: KnowledgeBase, articleId: string, question: string, vector: Float32Array): ScoredPassage[] {
+  const article = kb.getArticle(articleId)!;
+  const passages = kb.articlePassages(articleId);
+  const lexical = new LexicalIndex();
+  lexical.addAll(passages.map((p) => ({ label: p.label, title: article.title, text: p.text })));
+  const scores = new Map(lexical.search(question, 50).map((h) => [h.label, h.score]));
+  const byLabel = new Map(passages.map((p) => [p.label, p]));
+  return fuse(passages.map((p) => ({ label: p.label, dense: cosine(vector, kb.catalog.vectorByLabel(p.label)!), lexical: scores.get(p.label) ?? 0 })))
+    .slice(0, 8)
+    .map((c) => ({ passage: byLabel.get(c.label)!, articleTitle: article.title, articleUrl: article.url, score: c.score, dense: c.dense, lexical: c.lexical }));
+}
 
 const { values } = parseCli('usage: fit-answer.ts --corpus DIR --keep DIR --questions FILE --unanswerable FILE [--qa FILE --qa-keep DIR --sample N]', {
   corpus: { type: 'string' },
@@ -33,10 +49,13 @@ const { values } = parseCli('usage: fit-answer.ts --corpus DIR --keep DIR --ques
   'qa-keep': { type: 'string' },
   sample: { type: 'string' },
   'skip-grid': { type: 'boolean' },
+  'dump-signals': { type: 'string' },
 });
 
 interface Example {
-  set: 'bbc' | 'bbc-hidden' | 'unanswerable' | 'squad' | 'squad-hidden';
+  set: 'bbc' | 'bbc-hidden' | 'unanswerable' | 'squad' | 'squad-hidden' | 'one-article' | 'one-article-other';
+  /** Passages in the knowledge base the question is asked of. */
+  corpus: number;
   group: number;
   question: string;
   vector: Float32Array;
@@ -59,20 +78,28 @@ if (values.corpus && values.keep && values.questions) {
   await kb.ingest(articles);
   const origin = (id: string) => kb.getArticle(id)?.origin;
   const qs = readQuestionFile(values.questions);
+  const idOf = new Map(kb.listArticles().map((a) => [a.origin, a.id]));
+  const corpus = kb.stats().passages;
   for (const [i, q] of qs.entries()) {
     const vector = await kb.embedQuery(q.q);
     const { passages } = await kb.retrieve(q.q, { topK: 18, queryVector: vector });
     const holds = (a: string) => answerHolds(q.answer!, a);
     const half = i % 2 === 0 ? 'even' : 'odd';
-    examples.push({ set: 'bbc', group, question: q.q, vector, passages: passages.slice(0, 8), label: 1, holds, half });
+    examples.push({ set: 'bbc', corpus, group, question: q.q, vector, passages: passages.slice(0, 8), label: 1, holds, half });
     const hidden = passages.filter((p) => origin(p.passage.articleId) !== q.file).slice(0, 8);
-    examples.push({ set: 'bbc-hidden', group, question: q.q, vector, passages: hidden, label: 0, half });
+    examples.push({ set: 'bbc-hidden', corpus, group, question: q.q, vector, passages: hidden, label: 0, half });
+    // The same question asked of a knowledge base holding only its article, and of one holding
+    // only the next question's article (a different story).
+    const own = idOf.get(q.file!)!;
+    const other = idOf.get(qs[(i + 1) % qs.length].file!)!;
+    examples.push({ set: 'one-article', corpus: kb.articlePassages(own).length, group, question: q.q, vector, passages: oneArticle(kb, own, q.q, vector), label: 1, holds, half });
+    examples.push({ set: 'one-article-other', corpus: kb.articlePassages(other).length, group, question: q.q, vector, passages: oneArticle(kb, other, q.q, vector), label: 0, half });
     group++;
   }
   for (const q of values.unanswerable ? readQuestionFile(values.unanswerable) : []) {
     const vector = await kb.embedQuery(q.q);
     const { passages } = await kb.retrieve(q.q, { topK: 8, queryVector: vector });
-    examples.push({ set: 'unanswerable', group: group++, question: q.q, vector, passages, label: 0 });
+    examples.push({ set: 'unanswerable', corpus, group: group++, question: q.q, vector, passages, label: 0 });
   }
   console.error(`bbc: ${examples.length} examples`);
 }
@@ -82,13 +109,14 @@ if (values.qa && values['qa-keep']) {
   kbs.push(kb);
   const { articles, questions } = readSquad(values.qa);
   await kb.ingest(articles);
+  const corpus = kb.stats().passages;
   for (const q of sampleEvenly(questions, Number(values.sample ?? 800))) {
     const vector = await kb.embedQuery(q.question);
     const { passages } = await kb.retrieve(q.question, { topK: 18, queryVector: vector });
     const holds = (a: string) => q.answers.some((x) => a.toLowerCase().includes(x.toLowerCase()));
-    examples.push({ set: 'squad', group, question: q.question, vector, passages: passages.slice(0, 8), label: 1, holds });
+    examples.push({ set: 'squad', corpus, group, question: q.question, vector, passages: passages.slice(0, 8), label: 1, holds });
     const hidden = passages.filter((p) => p.articleTitle !== normalizeWhitespace(q.title)).slice(0, 8);
-    examples.push({ set: 'squad-hidden', group, question: q.question, vector, passages: hidden, label: 0 });
+    examples.push({ set: 'squad-hidden', corpus, group, question: q.question, vector, passages: hidden, label: 0 });
     group++;
   }
   console.error(`with squad: ${examples.length} examples`);
@@ -100,7 +128,7 @@ const ALWAYS: RefusalModel = { intercept: 10, weights: Object.fromEntries(SIGNAL
 async function composeAll(list: Example[], options: ComposeOptions) {
   const out = [];
   for (const e of list) {
-    const c = await composeAnswer(e.question, e.passages, { questionVector: e.vector, sentenceVectors: cacheOf(e).sentenceVectors.vectors }, { ...options, refusal: ALWAYS });
+    const c = await composeAnswer(e.question, e.passages, { questionVector: e.vector, sentenceVectors: cacheOf(e).sentenceVectors.vectors, corpusPassages: e.corpus }, { ...options, refusal: ALWAYS });
     out.push({ e, c, correct: e.holds ? e.holds(c.answer) : false });
   }
   return out;
@@ -141,6 +169,10 @@ console.log(`chosen: ${JSON.stringify(best)}`);
 const composed = await composeAll(examples, { sentenceWeights: best.weights, passagesConsidered: best.passagesConsidered });
 const setWeight = new Map<string, number>();
 for (const set of new Set(examples.map((e) => e.set))) setWeight.set(set, examples.length / examples.filter((e) => e.set === set).length);
+if (values['dump-signals']) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(values['dump-signals'], composed.map(({ e, c, correct }) => JSON.stringify({ set: e.set, group: e.group, label: e.label, correct, signals: c.signals, q: e.question })).join('\n'));
+}
 const rows = composed.map(({ e, c, correct }) => ({ set: e.set, group: e.group, label: e.label, x: SIGNAL_NAMES.map((n) => c.signals?.[n] ?? 0), w: setWeight.get(e.set)!, correct }));
 
 function fit(train: typeof rows): { b: number; w: number[] } {
@@ -176,8 +208,8 @@ for (let fold = 0; fold < 5; fold++) {
 const full = fit(rows);
 
 console.log('\ncross-validated trade-off (share answered per set; bbc/squad answered and accurate = the fact is in the answer):');
-console.log('| threshold | bbc answered | bbc accurate | bbc, article hidden | unanswerable | squad answered | squad accurate | squad, article hidden |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| threshold | bbc answered | bbc accurate | bbc, article hidden | unanswerable | squad answered | squad accurate | squad, article hidden | one-article KB answered | one-article KB, other story |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const t of [0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]) {
   const share = (set: string, pred: (i: number) => boolean) => {
     const idx = rows.map((r, i) => i).filter((i) => rows[i].set === set);
@@ -185,7 +217,7 @@ for (const t of [0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]) {
   };
   const ans = (i: number) => cv[i] >= t;
   console.log(
-    `| ${t} | ${share('bbc', ans)} | ${share('bbc', (i) => ans(i) && rows[i].correct)} | ${share('bbc-hidden', ans)} | ${share('unanswerable', ans)} | ${share('squad', ans)} | ${share('squad', (i) => ans(i) && rows[i].correct)} | ${share('squad-hidden', ans)} |`,
+    `| ${t} | ${share('bbc', ans)} | ${share('bbc', (i) => ans(i) && rows[i].correct)} | ${share('bbc-hidden', ans)} | ${share('unanswerable', ans)} | ${share('squad', ans)} | ${share('squad', (i) => ans(i) && rows[i].correct)} | ${share('squad-hidden', ans)} | ${share('one-article', ans)} | ${share('one-article-other', ans)} |`,
   );
 }
 const model: RefusalModel = {

@@ -102,8 +102,8 @@ describe('rankSentences and composeAnswer on passages', () => {
   });
 
   it('the refusal probability rises with coverage and similarity', () => {
-    const low: AnswerSignals = { passageDense: 0.1, sentenceDense: 0.1, sentenceCoverage: 0, passageCoverage: 0, contextCoverage: 0, type: 0, typed: 1, margin: 0.1 };
-    const high: AnswerSignals = { ...low, passageDense: 0.6, sentenceDense: 0.6, sentenceCoverage: 0.8, passageCoverage: 0.9, contextCoverage: 1, type: 1 };
+    const low: AnswerSignals = { passageDense: 0.1, sentenceDense: 0.1, sentenceCoverage: 0, passageCoverage: 0, contextCoverage: 0, missingTerm: 1, corpusSize: 1, type: 0, typed: 1, margin: 0.1 };
+    const high: AnswerSignals = { ...low, missingTerm: 0, passageDense: 0.6, sentenceDense: 0.6, sentenceCoverage: 0.8, passageCoverage: 0.9, contextCoverage: 1, type: 1 };
     expect(answerProbability(low)).toBeLessThan(REFUSAL_MODEL.threshold);
     expect(answerProbability(high)).toBeGreaterThan(REFUSAL_MODEL.threshold);
   });

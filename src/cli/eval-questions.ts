@@ -49,6 +49,9 @@ export interface QuestionFileFigures {
   answerAccuracy?: number;
   /** Share of answerable questions that got an answer. */
   answered?: number;
+  /** Mean length of the answers given to answerable questions: longer answers hold the fact more often. */
+  answerChars?: number;
+  answerSentences?: number;
   /** Share of unanswerable questions that got an answer anyway (lower is better). */
   wronglyAnswered?: number;
   kinds: KindFigures[];
@@ -159,6 +162,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       let correct = 0;
       let firstSource = 0;
       let wrong = 0;
+      let chars = 0;
+      let sentences = 0;
       const byKind = new Map<string, { questions: number; top3: number; answered: number; accuracy: number }>();
       for (const q of questions) {
         const t0 = performance.now();
@@ -181,7 +186,11 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
           ranks.hybrid.push(hybridRank);
           hybridArticles = hybrid.passages.slice(0, 3).map((p) => origin(p.passage.articleId));
           if (hybridRank <= 3) kind.top3++;
-          if (result.answered) answered++;
+          if (result.answered) {
+            answered++;
+            chars += result.answer.length;
+            sentences += (result.answer.match(/\[\d+\]/g) ?? []).length;
+          }
           isCorrect = result.answered && answerHolds(q.answer, result.answer);
           if (isCorrect) {
             correct++;
@@ -218,6 +227,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
               answerFirstSource: round(firstSource / answerable),
               answerAccuracy: round(correct / answerable),
               answered: round(answered / answerable),
+              answerChars: Math.round(chars / Math.max(1, answered)),
+              answerSentences: round(sentences / Math.max(1, answered)),
             }
           : {}),
         ...(unanswerable > 0 ? { wronglyAnswered: round(wrong / unanswerable) } : {}),
@@ -260,9 +271,9 @@ export function formatQuestionsFigures(r: QuestionsEvalResult): string[] {
       for (const name of ['lexical', 'dense', 'hybrid'] as const) lines.push(`| ${name} | ${f3(f[name]?.first)} | ${f3(f[name]?.top3)} |`);
       lines.push(
         '',
-        '| final answer | answer accuracy | answered | first source is the right article |',
-        '|---|---|---|---|',
-        `| ask | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} |`,
+        '| final answer | answer accuracy | answered | first source is the right article | mean answer length |',
+        '|---|---|---|---|---|',
+        `| ask | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} | ${f.answerChars} characters, ${f.answerSentences?.toFixed(1)} sentences |`,
       );
     }
     if (f.unanswerable > 0) lines.push('', `unanswerable questions wrongly answered: ${f3(f.wronglyAnswered)}`);

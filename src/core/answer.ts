@@ -7,6 +7,7 @@ import {
   REFUSAL_MODEL,
   SENTENCE_WEIGHTS,
   answerProbability,
+  corpusSizeSignal,
   cosine,
   coverage,
   sentenceScore,
@@ -30,6 +31,8 @@ export interface ComposeOptions {
   sentenceWeights?: SentenceWeights;
   /** The answer/refuse decision (default: the fitted model). */
   refusal?: RefusalModel;
+  /** Further sentences (up to maxSentences) join the answer when they score at least this share of the best. Default 0.85. */
+  extraSentenceShare?: number;
 }
 
 export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
@@ -38,6 +41,7 @@ export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
   passagesConsidered: 3,
   sentenceWeights: SENTENCE_WEIGHTS,
   refusal: REFUSAL_MODEL,
+  extraSentenceShare: 0.85,
 };
 
 /**
@@ -49,6 +53,8 @@ export interface AnswerInputs {
   questionVector?: Float32Array;
   /** Vectors of sentences, one per text in order (the caller caches them; see SentenceVectorCache). */
   sentenceVectors?: (texts: string[]) => Promise<Float32Array[]>;
+  /** How many passages the question was searched among (all knowledge bases together); unknown counts as large. */
+  corpusPassages?: number;
 }
 
 export interface ComposedAnswer {
@@ -155,14 +161,18 @@ export async function composeAnswer(
 
   const top = candidates[0];
   const ownCoverage = (text: string) => coverage(new Set(wordsOf(text)), weights);
+  const context = new Set(passages.flatMap((p) => wordsOf(`${p.articleTitle} ${p.passage.text}`)));
+  const heaviest = Math.max(0, ...weights.values());
   const signals: AnswerSignals = {
     passageDense: passages[0].dense ?? 0,
     sentenceDense: top.dense,
     sentenceCoverage: ownCoverage(top.text),
     passageCoverage: coverage(new Set(wordsOf(`${passages[0].articleTitle} ${passages[0].passage.text}`)), weights),
-    contextCoverage: coverage(new Set(passages.flatMap((p) => wordsOf(`${p.articleTitle} ${p.passage.text}`))), weights),
+    contextCoverage: coverage(context, weights),
+    missingTerm: heaviest > 0 ? Math.max(0, ...[...weights].filter(([t]) => !context.has(t)).map(([, w]) => w)) / heaviest : 0,
     type: top.type,
     typed: expected.type === 'other' ? 0 : 1,
+    corpusSize: corpusSizeSignal(inputs.corpusPassages),
     margin: passages.length > 1 ? Math.max(0, (passages[0].score - passages[1].score) / (Math.abs(passages[0].score) || 1)) : 1,
   };
   const confidence = answerProbability(signals, opts.refusal);
@@ -174,7 +184,7 @@ export async function composeAnswer(
   let length = top.text.length + 5;
   for (const s of candidates.slice(1)) {
     if (chosen.length >= opts.maxSentences) break;
-    if (s.score < 0.85 * top.score || s.coverage + s.dense === 0) continue;
+    if (s.score < opts.extraSentenceShare * top.score || s.coverage + s.dense === 0) continue;
     if (length + s.text.length + 5 > opts.maxChars) continue;
     if (chosen.some((c) => textSimilarity(c.text, s.text) >= 0.5)) continue;
     chosen.push(s);

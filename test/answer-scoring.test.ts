@@ -130,6 +130,11 @@ describe('SentenceVectorCache', () => {
     expect(embedder.textsEmbedded).toBe(2);
     expect(Array.from(again[0])).toEqual(Array.from(first[0]));
 
+    // Entities are kept too: tagged once, then read back by a new cache over the same database.
+    expect(cache.entities('Adam Boehler led them in Doha.').people).toEqual(['Adam Boehler']);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM sentence_entities').get() as { n: number }).n).toBe(1);
+    expect(new SentenceVectorCache(db, embedder).entities('Adam Boehler led them in Doha.').places).toEqual(['Doha']);
+
     const other = new HashEmbedder(32, 'model-b');
     await new SentenceVectorCache(db, other).vectors(['The talks were in Qatar.']);
     expect(other.textsEmbedded).toBe(1);

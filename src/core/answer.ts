@@ -1,7 +1,7 @@
 import { splitSentences } from './text/sentences.js';
 import { contentTokens } from './text/tokens.js';
 import { textSimilarity } from './retrieve.js';
-import { answerTypeMatch } from './answer/entities.js';
+import { answerTypeMatch, type SentenceEntities } from './answer/entities.js';
 import { expectedAnswer, type ExpectedAnswer } from './answer/question-type.js';
 import {
   REFUSAL_MODEL,
@@ -53,6 +53,8 @@ export interface AnswerInputs {
   questionVector?: Float32Array;
   /** Vectors of sentences, one per text in order (the caller caches them; see SentenceVectorCache). */
   sentenceVectors?: (texts: string[]) => Promise<Float32Array[]>;
+  /** Entities of a sentence, e.g. read from a cache filled at ingest; default: tagged now (about a millisecond a sentence). */
+  sentenceEntities?: (sentence: string) => SentenceEntities;
   /** How many passages the question was searched among (all knowledge bases together); unknown counts as large. */
   corpusPassages?: number;
 }
@@ -132,7 +134,7 @@ export async function rankSentences(
   if (expected.type !== 'other') {
     candidates.sort((a, b) => b.score - a.score);
     for (const c of candidates.slice(0, TYPE_CHECKED)) {
-      c.type = answerTypeMatch(expected, c.text, questionSet);
+      c.type = answerTypeMatch(expected, c.text, questionSet, inputs.sentenceEntities);
       c.score = sentenceScore(c, w);
     }
   }

@@ -805,7 +805,12 @@ export class KnowledgeBase {
     const embedMs = performance.now() - e0;
     const { passages, searchMs } = await this.retrieve(query, { topK: options.topK, queryVector });
     const t0 = performance.now();
-    const inputs = { questionVector: queryVector, sentenceVectors: queryVector ? this.sentenceVectors.vectors : undefined, corpusPassages: this.catalog.passageCount() };
+    const inputs = {
+      questionVector: queryVector,
+      sentenceVectors: queryVector ? this.sentenceVectors.vectors : undefined,
+      sentenceEntities: this.sentenceVectors.entities,
+      corpusPassages: this.catalog.passageCount(),
+    };
     let composed = await composeAnswer(q, passages, inputs, this.opts.compose);
     if (!composed.answered && history.length > 0) composed = await composeAnswer(query, passages, inputs, this.opts.compose);
     const composeMs = performance.now() - t0;

@@ -17,6 +17,9 @@ export interface SentenceEntities {
   names: string[];
 }
 
+/** Changes when the tagger or what is kept of its output changes, so stored entities are not reused across versions. */
+export const ENTITIES_VERSION = `compromise ${(nlp as unknown as { version: string }).version}; 1`;
+
 // Parsing costs about a millisecond per sentence; the same top passages come back for related
 // questions, so a bounded cache keeps repeated sentences free.
 const CACHE_LIMIT = 4000;
@@ -58,12 +61,17 @@ const YESNO_CUES = /\b(not|no|never|will|would|has|have|had|agreed|refused|rejec
  * person for "who", a place for "where", a date for "when", an amount for "how many", a reason for
  * "why", or, for "which X", a name the question does not already contain.
  */
-export function answerTypeMatch(expected: ExpectedAnswer, sentence: string, questionTerms: Set<string>): number {
+export function answerTypeMatch(
+  expected: ExpectedAnswer,
+  sentence: string,
+  questionTerms: Set<string>,
+  entitiesOf: (sentence: string) => SentenceEntities = sentenceEntities,
+): number {
   const type: AnswerType = expected.type;
   if (type === 'other') return 0;
   if (type === 'reason') return REASON_CUES.test(sentence) ? 1 : 0;
   if (type === 'yesno') return YESNO_CUES.test(sentence) ? 0.5 : 0;
-  const e = sentenceEntities(sentence);
+  const e = entitiesOf(sentence);
   switch (type) {
     case 'person': {
       if (newSpans(e.people, questionTerms).length > 0) return 1;

@@ -2,18 +2,23 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Embedder } from '../embed/embedder.js';
 import { splitSentences } from '../text/sentences.js';
+import { ENTITIES_VERSION, sentenceEntities, type SentenceEntities } from '../answer/entities.js';
 
 /**
  * Sentence vectors for answer composition, content-addressed by model and sentence text: a
  * sentence is embedded the first time an answer looks at it and read back afterwards (from memory,
  * then from the catalog's `sentence_vectors` table, which survives restarts). The key ignores
  * which article a sentence came from, so an edited article keeps the vectors of its unchanged
- * sentences, and several knowledge bases sharing one embedder share one cache.
+ * sentences, and several knowledge bases sharing one embedder share one cache. The sentence's
+ * entities (people, places, dates, amounts) are kept the same way, in `sentence_entities`.
  */
 export class SentenceVectorCache {
   private readonly memory = new Map<string, Float32Array>();
   private readonly select: Database.Statement;
   private readonly insert: Database.Statement;
+  private readonly selectEntities: Database.Statement;
+  private readonly insertEntities: Database.Statement;
+  private readonly entityMemory = new Map<string, SentenceEntities>();
 
   constructor(
     db: Database.Database,
@@ -25,7 +30,13 @@ export class SentenceVectorCache {
       hash TEXT NOT NULL,
       vector BLOB NOT NULL,
       PRIMARY KEY (model, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS sentence_entities (
+      hash TEXT PRIMARY KEY,
+      entities TEXT NOT NULL
     ) WITHOUT ROWID`);
+    this.selectEntities = db.prepare('SELECT entities FROM sentence_entities WHERE hash = ?');
+    this.insertEntities = db.prepare('INSERT OR IGNORE INTO sentence_entities (hash, entities) VALUES (?, ?)');
     this.select = db.prepare('SELECT vector FROM sentence_vectors WHERE model = ? AND hash = ?');
     this.insert = db.prepare('INSERT OR IGNORE INTO sentence_vectors (model, hash, vector) VALUES (?, ?, ?)');
   }
@@ -45,21 +56,41 @@ export class SentenceVectorCache {
     return out as Float32Array[];
   };
 
+  /** The entities of a sentence: from memory, then the catalog, else tagged now and kept. */
+  readonly entities = (sentence: string): SentenceEntities => {
+    const key = keyOf(`${ENTITIES_VERSION}\n${sentence}`);
+    const hit = this.entityMemory.get(key);
+    if (hit) return hit;
+    const row = this.selectEntities.get(key) as { entities: string } | undefined;
+    let found: SentenceEntities;
+    if (row) found = JSON.parse(row.entities) as SentenceEntities;
+    else {
+      found = sentenceEntities(sentence);
+      this.insertEntities.run(key, JSON.stringify(found));
+    }
+    if (this.entityMemory.size >= this.memoryLimit) this.entityMemory.delete(this.entityMemory.keys().next().value!);
+    this.entityMemory.set(key, found);
+    return found;
+  };
+
   /**
    * Embeds ahead of time the sentences of passages just embedded, so a question never waits for
-   * them. A one-sentence passage reuses the passage's own vector. Returns the ms spent embedding.
+   * them (nor for their entities). A one-sentence passage reuses the passage's own vector.
+   * Returns the ms spent embedding and tagging.
    */
   async warm(passages: string[], passageVectors: Float32Array[]): Promise<number> {
     const model = this.embedder.info.model;
     const sentences: string[] = [];
     passages.forEach((text, i) => {
       const parts = splitSentences(text);
+      // Tagging costs about a millisecond a sentence: paid here, once, instead of in an answer.
+      for (const part of parts) this.entities(part);
       if (parts.length === 1) this.store(model, keyOf(parts[0]), passageVectors[i]);
       else sentences.push(...parts);
     });
-    const missing = [...new Set(sentences)].filter((t) => !this.lookup(model, keyOf(t)));
-    if (missing.length === 0) return 0;
     const t0 = performance.now();
+    const missing = [...new Set(sentences)].filter((t) => !this.lookup(model, keyOf(t)));
+    if (missing.length === 0) return performance.now() - t0;
     const vectors = await this.embedder.embed(missing);
     missing.forEach((t, i) => this.store(model, keyOf(t), vectors[i]));
     return performance.now() - t0;

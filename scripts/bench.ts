@@ -96,7 +96,8 @@ const t0 = performance.now();
 const { articles, skipped } = await loadDirectory(corpus);
 const loadSeconds = (performance.now() - t0) / 1000;
 const dataDir = join(work, 'kb');
-let kb = await KnowledgeBase.open({ dataDir, embedder });
+// As the bot ingests (SENTENCE_VECTORS_AT_INGEST defaults to true), so ask timings include no sentence embedding.
+let kb = await KnowledgeBase.open({ dataDir, embedder, sentenceVectorsAtIngest: true });
 let lastLog = 0;
 const report = await kb.ingest(articles, {
   onProgress: (p) => {

@@ -1,4 +1,5 @@
 /**
+ * npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE]
  * npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
  * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long] [--folds N]
  *
@@ -13,6 +14,14 @@ import { UserInputError } from '../src/core/knowledge-base.js';
 import { createLlmClient } from '../src/core/llm/client.js';
 
 const USAGE = `Usage:
+  npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE]
+      Hand-written questions ({"q","kind","file"?,"answer"?}, e.g. ../shared/eval/bbc-qa/dev.json) asked
+      against the whole corpus folder: right article first / in top 3 per retriever, answer accuracy
+      (the "answer" regex matches the answer), answered rate, unanswerable questions wrongly answered,
+      and a table per question kind
+      --keep DIR   the index folder (default: one under the OS temp dir per corpus and model); re-runs
+                   embed only new or changed articles
+      --dump FILE  write every asked question and its answer as JSON lines
   npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
       SQuAD v1.1 JSON: hit@1, hit@5, MRR@10 for lexical, dense and hybrid retrieval, answer accuracy
       --llm        also answer every question with the language model (LLM_BASE_URL, LLM_MODEL):
@@ -32,8 +41,15 @@ const { values } = parseCli(USAGE, {
   length: { type: 'string' },
   folds: { type: 'string' },
   llm: { type: 'boolean' },
+  questions: { type: 'string', multiple: true },
+  corpus: { type: 'string' },
+  dump: { type: 'string' },
 });
-if (values.help || (!values.qa && !values.summaries)) {
+if (values.questions && !values.corpus) {
+  console.error('--questions needs --corpus DIR (the folder the questions are about)');
+  process.exit(2);
+}
+if (values.help || (!values.qa && !values.summaries && !values.questions)) {
   console.log(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -45,6 +61,12 @@ await runCli(async (config, logger) => {
     { log: (line) => logger.info(line) },
   );
   try {
+    if (values.questions && values.corpus) {
+      const { formatQuestionsFigures, runQuestionsEval } = await import('../src/cli/eval-questions.js');
+      const result = await runQuestionsEval(values.corpus, values.questions, { embedder, indexDir: values.keep, dump: values.dump, log: (l) => console.log(l) });
+      for (const line of formatQuestionsFigures(result)) console.log(line);
+      console.log(JSON.stringify(result));
+    }
     if (values.qa) {
       const sample = values.sample ? Number(values.sample) : undefined;
       if (sample !== undefined && (!Number.isInteger(sample) || sample < 1)) throw new Error(`--sample must be a positive whole number, got ${values.sample}`);

@@ -1,14 +1,11 @@
 /**
  * Fits retrieval and answer settings on a SQuAD-format file (the figures behind the defaults in
- * src/core/retrieve.ts, src/core/store/lexical-index.ts and src/core/answer.ts).
+ * src/core/retrieve.ts and src/core/store/lexical-index.ts).
  *
  *   npx tsx scripts/tune-retrieval.ts ../shared/eval/squadshifts/new_wiki_v1.0.json --sample 800 --data /tmp/tune
  *
- * --data keeps the embedded index between runs. Negatives for the "no answer" threshold are the
- * same questions with their own article hidden from the results (what a knowledge base without
- * the article would return).
+ * --data keeps the embedded index between runs.
  */
-import { composeAnswer } from '../src/core/answer.js';
 import { normalizeWhitespace } from '../src/core/chunk.js';
 import { createEmbedder } from '../src/core/embed/create-embedder.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
@@ -57,25 +54,5 @@ for (const titleBoost of values['thresholds-only'] ? [] : [0, 0.5, 1]) {
   }
 }
 
-// Answer threshold: answered share on real questions vs. on questions whose article is hidden.
-kb = await KnowledgeBase.open({ dataDir, embedder });
-for (const minCoverage of [0.3, 0.4, 0.5]) {
-  for (const minDense of [0.6, 0.7, 1.1]) {
-    let answered = 0;
-    let correct = 0;
-    let falseAnswers = 0;
-    for (let i = 0; i < questions.length; i++) {
-      const q = questions[i];
-      const { passages } = await kb.retrieve(q.question, { topK: 18, queryVector: vectors[i] });
-      const pos = composeAnswer(q.question, passages.slice(0, 8), { minCoverage, minDense });
-      if (pos.answered) answered++;
-      if (pos.answered && q.answers.some((a) => pos.answer.toLowerCase().includes(a.toLowerCase()))) correct++;
-      const hidden = passages.filter((p) => p.articleTitle !== normalizeWhitespace(q.title)).slice(0, 8);
-      if (composeAnswer(q.question, hidden, { minCoverage, minDense }).answered) falseAnswers++;
-    }
-    const n = questions.length;
-    console.log(JSON.stringify({ minCoverage, minDense, answered: answered / n, accuracy: correct / n, falseAnswerRate: falseAnswers / n }));
-  }
-}
-await kb.close();
+// The answer/refuse decision is fitted by scripts/fit-answer.ts, on answerable and unanswerable questions together.
 await embedder.close();

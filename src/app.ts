@@ -53,7 +53,7 @@ export function createServerRegistry(
     ...(options.baseSummaries ? { baseSummaries: options.baseSummaries } : {}),
     embedder: app.embedder,
     dataDir: config.dataDir,
-    kbOptions: { maxQuestionChars: config.maxQuestionChars },
+    kbOptions: { maxQuestionChars: config.maxQuestionChars, sentenceVectorsAtIngest: config.sentenceVectorsAtIngest },
     adminOptions: { maxUploadBytes: config.kb.maxUploadBytes },
     limits: { maxArticles: config.kb.maxArticlesPerServer, maxPassages: config.kb.maxPassagesPerServer },
     idleCloseMs: config.kb.idleCloseMinutes * 60_000,
@@ -110,6 +110,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       dataDir: config.dataDir,
       embedder,
       maxQuestionChars: config.maxQuestionChars,
+      sentenceVectorsAtIngest: config.sentenceVectorsAtIngest,
       rebuild: options.rebuild,
       // After EMBEDDING_MODEL changed: open, answer from BM25 until a reindex (/kb reindex, npm run ingest).
       onModelMismatch: options.onModelMismatch ?? 'stale',

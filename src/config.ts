@@ -28,6 +28,7 @@ const schema = z.object({
   EMBEDDING_QUANTIZED: bool.default(true),
   MODEL_LOAD_TIMEOUT_MS: int(100, 600_000).default(8000),
   MAX_QUESTION_CHARS: int(10, 4000).default(1000),
+  SENTENCE_VECTORS_AT_INGEST: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   DISCORD_TOKEN: optional(z.string().min(20, { message: 'looks too short to be a bot token' })),
@@ -76,6 +77,8 @@ export interface Config {
   dataDir: string;
   embedding: { model: string; modelsDir: string; quantized: boolean; loadTimeoutMs: number };
   maxQuestionChars: number;
+  /** Embed every new passage's sentences at ingest, so answers never wait for them (SENTENCE_VECTORS_AT_INGEST). */
+  sentenceVectorsAtIngest: boolean;
   log: { level: Env['LOG_LEVEL']; format: 'pretty' | 'json' };
   discord: {
     token?: string;
@@ -156,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(e.DATA_DIR),
     embedding: { model: e.EMBEDDING_MODEL, modelsDir: resolve(e.MODELS_DIR), quantized: e.EMBEDDING_QUANTIZED, loadTimeoutMs: e.MODEL_LOAD_TIMEOUT_MS },
     maxQuestionChars: e.MAX_QUESTION_CHARS,
+    sentenceVectorsAtIngest: e.SENTENCE_VECTORS_AT_INGEST,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     discord: {
       token: e.DISCORD_TOKEN,

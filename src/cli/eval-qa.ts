@@ -149,7 +149,7 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
       tallies.lexical.add(rankOfGold(lexical.passages, q));
       tallies.dense.add(rankOfGold(dense.passages, q));
       tallies.hybrid.add(rankOfGold(hybrid.passages, q));
-      const composed = composeAnswer(q.question, hybrid.passages, opts.kb?.compose);
+      const composed = await composeAnswer(q.question, hybrid.passages, { questionVector: queryVector, sentenceVectors: kb.sentenceVectors.vectors, corpusPassages: ingest.passages }, opts.kb?.compose);
       if (composed.answered) answered++;
       const text = composed.answer.toLowerCase();
       if (composed.answered && q.answers.some((a) => text.includes(a.toLowerCase()))) correct++;

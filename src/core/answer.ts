@@ -1,6 +1,22 @@
 import { splitSentences } from './text/sentences.js';
 import { contentTokens } from './text/tokens.js';
 import { textSimilarity } from './retrieve.js';
+import { answerTypeMatch, type SentenceEntities } from './answer/entities.js';
+import { expectedAnswer, type ExpectedAnswer } from './answer/question-type.js';
+import {
+  REFUSAL_MODEL,
+  SENTENCE_WEIGHTS,
+  answerProbability,
+  corpusSizeSignal,
+  cosine,
+  coverage,
+  sentenceScore,
+  termWeights,
+  type AnswerSignals,
+  type RefusalModel,
+  type SentenceFeatures,
+  type SentenceWeights,
+} from './answer/score.js';
 import type { ScoredPassage, Source } from './types.js';
 
 /** Options of {@link composeAnswer}. */
@@ -11,111 +27,175 @@ export interface ComposeOptions {
   maxSentences?: number;
   /** How many of the top passages sentences are drawn from. Default 3. */
   passagesConsidered?: number;
-  /**
-   * Least share of the question's (idf-weighted) content words that the best sentence must
-   * contain for the knowledge base to count as having an answer. Default 0.4
-   * (fitted on SQuADShifts: 90% of real questions answered, 22% of questions whose article is
-   * missing still get a quoted answer from another article; 0.3 gives 96% and 37%).
-   */
-  minCoverage?: number;
-  /** A top passage at least this similar (cosine) to the question also counts as an answer. Default 0.6. */
-  minDense?: number;
+  /** Weights of the sentence score (default: the fitted ones). */
+  sentenceWeights?: SentenceWeights;
+  /** The answer/refuse decision (default: the fitted model). */
+  refusal?: RefusalModel;
+  /** Further sentences (up to maxSentences) join the answer when they score at least this share of the best. Default 0.85. */
+  extraSentenceShare?: number;
 }
 
 export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
   maxChars: 600,
   maxSentences: 3,
   passagesConsidered: 3,
-  minCoverage: 0.4,
-  minDense: 0.6,
+  sentenceWeights: SENTENCE_WEIGHTS,
+  refusal: REFUSAL_MODEL,
+  extraSentenceShare: 0.85,
 };
+
+/**
+ * What the composer may use besides the passages. Both are optional: without them sentences are
+ * scored by words, answer type and passage rank only.
+ */
+export interface AnswerInputs {
+  /** The question's vector, from the embedder that made `sentenceVectors`. */
+  questionVector?: Float32Array;
+  /** Vectors of sentences, one per text in order (the caller caches them; see SentenceVectorCache). */
+  sentenceVectors?: (texts: string[]) => Promise<Float32Array[]>;
+  /** Entities of a sentence, e.g. read from a cache filled at ingest; default: tagged now (about a millisecond a sentence). */
+  sentenceEntities?: (sentence: string) => SentenceEntities;
+  /** How many passages the question was searched among (all knowledge bases together); unknown counts as large. */
+  corpusPassages?: number;
+}
 
 export interface ComposedAnswer {
   answered: boolean;
   /** Text with [n] markers; empty when not answered. */
   answer: string;
   sources: Source[];
-  /** Coverage of the best sentence (0–1): how much of the question it speaks to. */
+  /** Probability (0–1) that the knowledge base holds the answer, from the refusal model. */
   confidence: number;
+  /** What the decision read, for evaluation and fitting. */
+  signals?: AnswerSignals;
+  expected?: ExpectedAnswer;
 }
 
-interface ScoredSentence {
+/** Sentences scored by words alone are ranked first; only this many go on to the NLP tagger. */
+const TYPE_CHECKED = 8;
+
+/** A candidate sentence of the top passages, with the features and score that ranked it. */
+export interface RankedSentence extends SentenceFeatures {
   text: string;
+  /** Index into the passages the sentences were drawn from. */
   passageIndex: number;
-  position: number;
-  coverage: number;
   score: number;
 }
 
-/** idf-like weights of the question's terms, estimated over the candidate passages. */
-function termWeights(questionTerms: string[], passages: ScoredPassage[]): Map<string, number> {
-  const docs = passages.map((p) => new Set(contentTokens(`${p.articleTitle} ${p.passage.text}`)));
-  const weights = new Map<string, number>();
-  for (const t of new Set(questionTerms)) {
-    const df = docs.filter((d) => d.has(t)).length;
-    weights.set(t, Math.log(1 + (docs.length + 1) / (df + 0.5)));
-  }
-  return weights;
-}
-
-function coverage(sentenceTerms: Set<string>, weights: Map<string, number>): number {
-  let total = 0;
-  let hit = 0;
-  for (const [t, w] of weights) {
-    total += w;
-    if (sentenceTerms.has(t)) hit += w;
-  }
-  return total > 0 ? hit / total : 0;
+/** The question as the word side reads it: "U.S." and "US" are one word. */
+function wordsOf(text: string): string[] {
+  return contentTokens(text.replace(/\b([A-Za-z])\.([A-Za-z])\.(?:([A-Za-z])\.)?/g, '$1$2$3 '));
 }
 
 /**
- * Picks the sentences of the top passages that best answer the question and cites each.
- * A sentence's score mixes how much of the question it covers (lexically, idf-weighted) with how
- * well its passage ranked (which carries the embedding similarity). Never writes text of its own:
- * every sentence is quoted from a passage, and every [n] points at a returned source.
+ * Every sentence of the first `passagesConsidered` passages, best first (see {@link composeAnswer}).
+ * Exported for evaluation and for tests of the ranking alone.
  */
-export function composeAnswer(question: string, ranked: ScoredPassage[], options: ComposeOptions = {}): ComposedAnswer {
+export async function rankSentences(
+  question: string,
+  ranked: ScoredPassage[],
+  inputs: AnswerInputs = {},
+  options: ComposeOptions = {},
+): Promise<{ sentences: RankedSentence[]; weights: Map<string, number>; expected: ExpectedAnswer }> {
   const opts = { ...DEFAULT_COMPOSE, ...options };
   const passages = ranked.slice(0, opts.passagesConsidered);
-  if (passages.length === 0) return { answered: false, answer: '', sources: [], confidence: 0 };
-
-  const weights = termWeights(contentTokens(question), ranked.slice(0, 10));
-  const best = passages[0].score || 1;
-  const sentences: ScoredSentence[] = [];
+  const questionTerms = wordsOf(question);
+  const questionSet = new Set(questionTerms);
+  const weights = termWeights(questionTerms, ranked.slice(0, 10), wordsOf);
+  const expected = expectedAnswer(question);
+  const best = passages[0]?.score || 1;
+  const candidates: RankedSentence[] = [];
   passages.forEach((p, passageIndex) => {
-    const titleTerms = new Set(contentTokens(p.articleTitle));
+    const titleTerms = new Set(wordsOf(p.articleTitle));
     splitSentences(p.passage.text).forEach((text, position) => {
-      const terms = new Set(contentTokens(text));
+      const terms = new Set(wordsOf(text));
       // The title is context for every sentence of its article ("the talks" of "Hamas talks"),
       // but counts for less than the sentence's own words.
       const own = coverage(terms, weights);
       const withTitle = coverage(new Set([...terms, ...titleTerms]), weights);
-      const cov = 0.8 * own + 0.2 * withTitle;
-      const rank = Math.max(0, p.score) / best;
-      sentences.push({ text, passageIndex, position, coverage: own, score: 0.6 * cov + 0.4 * rank - 0.01 * position });
+      candidates.push({
+        text,
+        passageIndex,
+        position,
+        coverage: 0.8 * own + 0.2 * withTitle,
+        dense: 0,
+        type: 0,
+        rank: Math.max(0, p.score) / best,
+        score: 0,
+      });
     });
   });
-  sentences.sort((a, b) => b.score - a.score || a.passageIndex - b.passageIndex || a.position - b.position);
+  if (candidates.length > 0 && inputs.questionVector && inputs.sentenceVectors) {
+    const vectors = await inputs.sentenceVectors(candidates.map((c) => c.text));
+    candidates.forEach((c, i) => (c.dense = vectors[i] ? Math.max(0, cosine(inputs.questionVector!, vectors[i])) : 0));
+  }
+  const w = opts.sentenceWeights;
+  for (const c of candidates) c.score = sentenceScore(c, w);
+  if (expected.type !== 'other') {
+    candidates.sort((a, b) => b.score - a.score);
+    for (const c of candidates.slice(0, TYPE_CHECKED)) {
+      c.type = answerTypeMatch(expected, c.text, questionSet, inputs.sentenceEntities);
+      c.score = sentenceScore(c, w);
+    }
+  }
+  candidates.sort((a, b) => b.score - a.score || a.passageIndex - b.passageIndex || a.position - b.position);
+  return { sentences: candidates, weights, expected };
+}
 
-  const top = sentences[0];
-  const topDense = passages[0].dense ?? 0;
-  const confidence = top?.coverage ?? 0;
-  if (!top || (confidence < opts.minCoverage && topDense < opts.minDense)) {
-    return { answered: false, answer: '', sources: [], confidence };
+/**
+ * Picks the sentences of the top passages that best answer the question and cites each.
+ * A sentence's score mixes its embedding similarity to the question, how much of the question's
+ * words (stemmed, idf-weighted) it holds, whether it holds the kind of answer the question expects
+ * (a person for "who", a date for "when", …) and how well its passage ranked. Whether to answer at
+ * all is a fitted logistic decision over the same signals. Never writes text of its own: every
+ * sentence is quoted from a passage, and every [n] points at a returned source.
+ */
+export async function composeAnswer(
+  question: string,
+  ranked: ScoredPassage[],
+  inputs: AnswerInputs = {},
+  options: ComposeOptions = {},
+): Promise<ComposedAnswer> {
+  const opts = { ...DEFAULT_COMPOSE, ...options };
+  const passages = ranked.slice(0, opts.passagesConsidered);
+  const { sentences: candidates, weights, expected } = await rankSentences(question, ranked, inputs, opts);
+  if (candidates.length === 0) return { answered: false, answer: '', sources: [], confidence: 0 };
+
+  const top = candidates[0];
+  const ownCoverage = (text: string) => coverage(new Set(wordsOf(text)), weights);
+  const context = new Set(passages.flatMap((p) => wordsOf(`${p.articleTitle} ${p.passage.text}`)));
+  const heaviest = Math.max(0, ...weights.values());
+  const signals: AnswerSignals = {
+    passageDense: passages[0].dense ?? 0,
+    sentenceDense: top.dense,
+    sentenceCoverage: ownCoverage(top.text),
+    passageCoverage: coverage(new Set(wordsOf(`${passages[0].articleTitle} ${passages[0].passage.text}`)), weights),
+    contextCoverage: coverage(context, weights),
+    missingTerm: heaviest > 0 ? Math.max(0, ...[...weights].filter(([t]) => !context.has(t)).map(([, w]) => w)) / heaviest : 0,
+    type: top.type,
+    typed: expected.type === 'other' ? 0 : 1,
+    corpusSize: corpusSizeSignal(inputs.corpusPassages),
+    margin: passages.length > 1 ? Math.max(0, (passages[0].score - passages[1].score) / (Math.abs(passages[0].score) || 1)) : 1,
+  };
+  const confidence = answerProbability(signals, opts.refusal);
+  if (confidence < opts.refusal.threshold) {
+    return { answered: false, answer: '', sources: [], confidence, signals, expected };
   }
 
-  const chosen: ScoredSentence[] = [top];
+  const chosen: RankedSentence[] = [top];
   let length = top.text.length + 5;
-  for (const s of sentences.slice(1)) {
+  for (const s of candidates.slice(1)) {
     if (chosen.length >= opts.maxSentences) break;
-    if (s.score < 0.8 * top.score || s.coverage === 0) continue;
+    if (s.score < opts.extraSentenceShare * top.score || s.coverage + s.dense === 0) continue;
     if (length + s.text.length + 5 > opts.maxChars) continue;
     if (chosen.some((c) => textSimilarity(c.text, s.text) >= 0.5)) continue;
     chosen.push(s);
     length += s.text.length + 5;
   }
-  // Read in a natural order: by passage rank, then position within the passage.
-  chosen.sort((a, b) => a.passageIndex - b.passageIndex || a.position - b.position);
+  // The best sentence leads (it is the one that holds the answer most often); the others follow
+  // in reading order.
+  const rest = chosen.slice(1).sort((a, b) => a.passageIndex - b.passageIndex || a.position - b.position);
+  chosen.splice(1, rest.length, ...rest);
 
   const sources: Source[] = [];
   const numberOf = new Map<number, number>();
@@ -130,7 +210,7 @@ export function composeAnswer(question: string, ranked: ScoredPassage[], options
     }
     parts.push(`${truncate(s.text, opts.maxChars - 5)} [${n}]`);
   }
-  return { answered: true, answer: parts.join(' '), sources, confidence };
+  return { answered: true, answer: parts.join(' '), sources, confidence, signals, expected };
 }
 
 /** The numbered source under an answer or summary for a retrieved passage. */

@@ -3,7 +3,7 @@
  * Works over anything that retrieves (one knowledge base, or a server's layered view of its own
  * articles and the base layer), so the same rules hold whichever answers.
  */
-import { composeAnswer, type ComposeOptions } from './answer.js';
+import { composeAnswer, type AnswerInputs, type ComposeOptions } from './answer.js';
 import { UserInputError } from './errors.js';
 import type { FusionOptions } from './retrieve.js';
 import type { AskResult, ScoredPassage } from './types.js';
@@ -30,10 +30,15 @@ export interface Retrieved {
   searchMs: number;
 }
 
+/** What the composer reads beside the passages and the question's vector. */
+export type AnswerContext = Omit<AnswerInputs, 'questionVector'>;
+
 /** What `ask` needs of a knowledge base. */
 export interface Retriever {
   validateQuestion(question: string): string;
   retrieve(query: string, options?: RetrieveOptions): Promise<Retrieved>;
+  /** Sentence vectors and entities (cached), and how many passages were searched. */
+  answerInputs(): AnswerContext;
 }
 
 /** Default longest question, in characters (MAX_QUESTION_CHARS). */
@@ -73,10 +78,13 @@ export async function askKnowledge(
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
   const query = searchQuery(q, options.history);
-  const { passages, embedMs, searchMs } = await retriever.retrieve(query, { topK: options.topK });
+  // Retrieved once; the question's vector (absent while the index waits for a reindex) also scores sentences.
+  const { passages, queryVector, embedMs, searchMs } = await retriever.retrieve(query, { topK: options.topK });
   const t0 = performance.now();
-  let composed = composeAnswer(q, passages, options.compose);
-  if (!composed.answered && history.length > 0) composed = composeAnswer(query, passages, options.compose);
+  const context = retriever.answerInputs();
+  const inputs: AnswerInputs = { ...context, questionVector: queryVector, sentenceVectors: queryVector ? context.sentenceVectors : undefined };
+  let composed = await composeAnswer(q, passages, inputs, options.compose);
+  if (!composed.answered && history.length > 0) composed = await composeAnswer(query, passages, inputs, options.compose);
   const composeMs = performance.now() - t0;
   const suggestions: AskResult['suggestions'] = [];
   if (!composed.answered) {

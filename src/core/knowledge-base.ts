@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComposeOptions } from './answer.js';
-import { askKnowledge, validateQuestion, type AskOptions, type Retrieved, type RetrieveOptions } from './ask.js';
+import { askKnowledge, validateQuestion, type AnswerContext, type AskOptions, type Retrieved, type RetrieveOptions } from './ask.js';
 import { originId, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
 import { rankCandidates, type FusionOptions, type PassageCandidate } from './retrieve.js';
@@ -20,6 +20,7 @@ import { chunkArticles } from './offload/thread.js';
 import type { KnowledgeReader } from './servers/reader.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
+import { SentenceVectorCache } from './store/sentence-vectors.js';
 import type { AskResult, ChunkedArticle, Layer, RawArticle } from './types.js';
 
 export { UserInputError } from './errors.js';
@@ -38,6 +39,11 @@ export interface KnowledgeBaseOptions {
   lexical?: LexicalOptions;
   fusion?: FusionOptions;
   compose?: ComposeOptions;
+  /**
+   * Embed the sentences of new passages at ingest (answers then never wait for them; ingest embeds
+   * about 1.8× the text). Off: sentences are embedded when an answer first looks at them. Default false.
+   */
+  sentenceVectorsAtIngest?: boolean;
   /** Candidates taken from each side before fusion. Default 50. */
   candidates?: number;
   /** Longest accepted question, in characters. Default 1,000. */
@@ -185,6 +191,8 @@ export class KnowledgeBase implements KnowledgeReader {
   private titleKeys = new Set<string>();
   /** The vectors in HNSW come from another model than the embedder: dense retrieval is off until a reindex. */
   private stale = false;
+  /** Vectors of the sentences answers are drawn from, embedded on first use and kept in the catalog. */
+  readonly sentenceVectors: SentenceVectorCache;
   /** What the start-up check found. */
   startup: StartupCheck = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
 
@@ -195,6 +203,7 @@ export class KnowledgeBase implements KnowledgeReader {
     private lexical: LexicalIndex,
   ) {
     this.audit = new AuditLog(catalog.db);
+    this.sentenceVectors = new SentenceVectorCache(catalog.db, opts.embedder);
   }
 
   static async open(options: KnowledgeBaseOptions): Promise<KnowledgeBase> {
@@ -555,6 +564,7 @@ export class KnowledgeBase implements KnowledgeReader {
             const vectors = await this.opts.embedder.embed(missing.map((p) => p.text));
             embedMs += performance.now() - t0;
             missing.forEach((p, i) => fresh.set(p.hash, vectors[i]));
+            if (this.opts.sentenceVectorsAtIngest) embedMs += await this.sentenceVectors.warm(missing.map((p) => p.text), vectors);
             report.embedded += missing.length;
             progress.embedded += missing.length;
           }
@@ -838,6 +848,11 @@ export class KnowledgeBase implements KnowledgeReader {
   /** Answers a question from the knowledge base, with cited sources, or says it has no answer. */
   ask(question: string, options: AskOptions = {}): Promise<AskResult> {
     return askKnowledge(this, question, { ...options, compose: this.opts.compose });
+  }
+
+  /** What the composer reads beside the passages: this knowledge base's sentence caches and size. */
+  answerInputs(): AnswerContext {
+    return { sentenceVectors: this.sentenceVectors.vectors, sentenceEntities: this.sentenceVectors.entities, corpusPassages: this.catalog.passageCount() };
   }
 
   stats(): KnowledgeBaseStats {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ComposeOptions } from '../answer.js';
-import { askKnowledge, validateQuestion, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
+import { askKnowledge, validateQuestion, type AnswerContext, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
 import type { EmbedderInfo } from '../embed/embedder.js';
 import type { KnowledgeBase } from '../knowledge-base.js';
 import { rankCandidates, type FusionOptions } from '../retrieve.js';
@@ -60,6 +60,17 @@ export class LayeredKnowledge implements KnowledgeReader {
     ];
     const passages = rankCandidates(candidates, options.topK ?? 8, options.fusion ?? this.opts.fusion);
     return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };
+  }
+
+  /** Sentences are looked up in both layers' caches; what is new is kept in the server's own. */
+  answerInputs(): AnswerContext {
+    const own = this.server.sentenceVectors;
+    const others = this.base ? [this.base.sentenceVectors] : [];
+    return {
+      sentenceVectors: (texts) => own.vectorsReading(others, texts),
+      sentenceEntities: own.entities,
+      corpusPassages: this.server.answerInputs().corpusPassages! + (this.base?.answerInputs().corpusPassages ?? 0),
+    };
   }
 
   ask(question: string, options: AskOptions = {}): Promise<AskResult> {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { AskOptions, Retrieved, RetrieveOptions } from '../ask.js';
+import type { AnswerContext, AskOptions, Retrieved, RetrieveOptions } from '../ask.js';
 import type { EmbedderInfo } from '../embed/embedder.js';
 import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
 import type { AskResult, Layer } from '../types.js';
@@ -13,6 +13,7 @@ export interface KnowledgeReader {
   validateQuestion(question: string): string;
   retrieve(query: string, options?: RetrieveOptions): Promise<Retrieved>;
   ask(question: string, options?: AskOptions): Promise<AskResult>;
+  answerInputs(): AnswerContext;
   embedQuery(query: string): Promise<Float32Array>;
   readonly embedderInfo: EmbedderInfo;
   /** Up to `limit` articles whose title starts with (then contains) `query`. */

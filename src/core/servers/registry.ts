@@ -55,7 +55,7 @@ export interface ServerRegistryOptions {
   embedder: Embedder;
   dataDir: string;
   /** Options for every server's own knowledge base (chunking, retrieval, question length). */
-  kbOptions?: Pick<KnowledgeBaseOptions, 'chunk' | 'hnsw' | 'lexical' | 'fusion' | 'compose' | 'candidates' | 'maxQuestionChars'>;
+  kbOptions?: Pick<KnowledgeBaseOptions, 'chunk' | 'hnsw' | 'lexical' | 'fusion' | 'compose' | 'candidates' | 'maxQuestionChars' | 'sentenceVectorsAtIngest'>;
   /** Options of a server's moderation service (upload size; no knowledge folder). */
   adminOptions?: Pick<AdminOptions, 'maxUploadBytes' | 'fetch' | 'downloadTimeoutMs' | 'confirmationTtlMs'>;
   /** Caps of a server's own knowledge base. */

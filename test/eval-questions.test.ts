@@ -1,0 +1,73 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatQuestionsFigures, readQuestionFile, runQuestionsEval } from '../src/cli/eval-questions.js';
+import { HashEmbedder } from './helpers/hash-embedder.js';
+
+let root: string;
+let corpus: string;
+let questions: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'eval-questions-'));
+  corpus = join(root, 'corpus');
+  mkdirSync(join(corpus, 'sport'), { recursive: true });
+  mkdirSync(join(corpus, 'business'), { recursive: true });
+  writeFileSync(
+    join(corpus, 'sport', '001.txt'),
+    'Rovers win the cup\n\nRovers beat United 2-1 in the cup final at Wembley on Saturday.\n\nThe winning goal came from striker Sam Jones in the last minute.\n',
+  );
+  writeFileSync(
+    join(corpus, 'business', '002.txt'),
+    'Brewer buys stake in Indian firm\n\nThe brewer is buying a 37.5% stake in United Breweries of India.\n\nThe deal values the Indian firm at 500m dollars.\n',
+  );
+  questions = join(root, 'questions.json');
+  writeFileSync(
+    questions,
+    JSON.stringify([
+      { q: 'who scored the winning goal for Rovers in the cup final?', file: 'sport/001.txt', answer: 'Sam Jones', kind: 'who' },
+      { q: 'how big a stake is the brewer buying in United Breweries?', file: 'business/002.txt', answer: '37\\.5%', kind: 'number' },
+      { q: 'when did apple bring out the first iphone?', kind: 'unanswerable' },
+    ]),
+  );
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('npm run eval -- --questions FILE --corpus DIR', () => {
+  it('asks every question against the whole corpus and reports article ranks, answers and refusals', async () => {
+    const embedder = new HashEmbedder(64);
+    const dump = join(root, 'dump.jsonl');
+    const result = await runQuestionsEval(corpus, [questions], { embedder, indexDir: join(root, 'index'), dump, log: () => {} });
+    const [file] = result.files;
+    expect(file).toMatchObject({ questions: 3, answerable: 2, unanswerable: 1 });
+    expect(file.hybrid).toEqual({ first: 1, top3: 1 });
+    expect(file.answerAccuracy).toBe(1);
+    expect(file.answered).toBe(1);
+    expect(file.wronglyAnswered).toBe(0);
+    expect(file.kinds.map((k) => k.kind)).toEqual(['number', 'unanswerable', 'who']);
+    const lines = formatQuestionsFigures(result).join('\n');
+    expect(lines).toContain('| hybrid | 1.000 | 1.000 |');
+    expect(lines).toContain('unanswerable questions wrongly answered: 0.000');
+    const dumped = readFileSync(dump, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(dumped[0]).toMatchObject({ q: 'who scored the winning goal for Rovers in the cup final?', correct: true });
+    expect(dumped[0].answer).toContain('Sam Jones');
+  });
+
+  it('reuses the index folder: a second run over an unchanged corpus embeds no passage', async () => {
+    const embedder = new HashEmbedder(64);
+    const indexDir = join(root, 'index-reuse');
+    const logs: string[] = [];
+    await runQuestionsEval(corpus, [questions], { embedder, indexDir, log: (l) => logs.push(l) });
+    await runQuestionsEval(corpus, [questions], { embedder, indexDir, log: (l) => logs.push(l) });
+    expect(logs[0]).toMatch(/0 unchanged\), [1-9]\d* passages embedded/);
+    expect(logs[1]).toMatch(/2 unchanged\), 0 passages embedded/);
+  });
+
+  it('rejects a question file without questions in the expected shape', () => {
+    const bad = join(root, 'bad.json');
+    writeFileSync(bad, JSON.stringify([{ q: 'who?', file: 'sport/001.txt' }]));
+    expect(() => readQuestionFile(bad)).toThrow(/needs both "file" and "answer"/);
+  });
+});

@@ -10,7 +10,7 @@
 import type { KnowledgeAdmin } from '../admin/index.js';
 import { UserInputError, type Actor } from '../knowledge-base.js';
 import { feedStoreOf, type FeedRecord } from '../store/feeds.js';
-import { normaliseFeedUrl, pollFeed, type FeedSettings, type NewArticle, type PollReport } from './poll.js';
+import { nextPollAt, normaliseFeedUrl, pollFeed, type FeedSettings, type NewArticle, type PollReport } from './poll.js';
 
 export { DEFAULT_MAX_NEW_PER_POLL, DEFAULT_POLL_MINUTES, nextPollAt, normaliseFeedUrl, pollFeed } from './poll.js';
 export type { FeedSettings, NewArticle, PollReport } from './poll.js';
@@ -46,7 +46,7 @@ export function findFeed(admin: KnowledgeAdmin, ref: string): FeedRecord {
   const store = feedStoreOf(admin.kb.catalog.db);
   const text = ref.trim().replace(/^#/, '');
   const feed = /^\d+$/.test(text) ? store.get(Number(text)) : store.findByUrl(safeNormalise(text));
-  if (!feed) throw new UserInputError(`There is no feed "${ref.trim().slice(0, 200)}" here: use its number or URL from \`/kb feed list\`. Nothing was changed.`);
+  if (!feed) throw new UserInputError(`There is no feed "${ref.trim().slice(0, 200)}" here: use its number or URL from the feed list (\`/kb feed list\`, \`npm run feeds -- list\`). Nothing was changed.`);
   return feed;
 }
 
@@ -172,7 +172,8 @@ export class FeedPoller {
       );
     }
     if (store.list().length >= MAX_FEEDS) throw new UserInputError(`This knowledge base already follows ${MAX_FEEDS} feeds, the most it may. Remove one first (\`/kb feed remove\`). Nothing was changed.`);
-    const feed = store.add({ url, announceChannelId: input.announceChannelId, addedBy: actor.name ?? actor.id, now: this.now() });
+    // Polled right here; the scheduler takes it from the next interval on.
+    const feed = store.add({ url, announceChannelId: input.announceChannelId, addedBy: actor.name ?? actor.id, now: this.now(), nextPollAt: nextPollAt(this.now(), this.settings, 0) });
     let report: PollReport;
     try {
       report = await this.poll(tenant, admin, feed.id, actor);

@@ -39,7 +39,7 @@ export interface FeedSettings {
   fetch?: FetchOptions;
   /** How long a poller holds a feed before another process may take it over. Default 15 minutes. */
   leaseMs?: number;
-  /** This process's lease name. Default host:pid:random. */
+  /** This process's lease name (each poll appends its number). Default host:pid:random. */
   owner?: string;
   now?: () => Date;
   /** In [0, 1): the jitter. Default Math.random. */
@@ -75,6 +75,7 @@ export interface PollReport {
 }
 
 const processOwner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+let polls = 0;
 
 const FEED_ACTOR: Actor = { id: 'feeds', name: 'feed poller', via: 'feed' };
 
@@ -107,7 +108,8 @@ export function normaliseFeedUrl(text: string): string {
 export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: FeedSettings = {}, actor: Actor = FEED_ACTOR): Promise<PollReport> {
   const store = feedStoreOf(admin.kb.catalog.db);
   const now = settings.now?.() ?? new Date();
-  const owner = settings.owner ?? processOwner;
+  // Each poll is its own lease holder: two polls in one process exclude each other too.
+  const owner = `${settings.owner ?? processOwner}:${++polls}`;
   const feed = store.get(feedId);
   if (!feed) throw new UserInputError(`There is no feed number ${feedId} (any more). See \`/kb feed list\`.`);
   const empty = { added: [], updated: 0, unchanged: 0, embedded: 0, deferred: 0, failed: 0 };

@@ -204,11 +204,11 @@ export class FeedStore {
     }
   }
 
-  add(input: { url: string; announceChannelId?: string; addedBy?: string; now: Date }): FeedRecord {
-    const at = input.now.toISOString();
+  /** `nextPollAt`: when the scheduler first takes it (the one adding it usually polls it at once). */
+  add(input: { url: string; announceChannelId?: string; addedBy?: string; now: Date; nextPollAt: Date }): FeedRecord {
     const info = this.db
       .prepare('INSERT INTO feeds (url, announce_channel_id, added_by, added_at, next_poll_at) VALUES (?, ?, ?, ?, ?)')
-      .run(input.url, input.announceChannelId ?? null, input.addedBy ?? null, at, at);
+      .run(input.url, input.announceChannelId ?? null, input.addedBy ?? null, input.now.toISOString(), input.nextPollAt.toISOString());
     return this.get(Number(info.lastInsertRowid))!;
   }
 

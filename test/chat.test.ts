@@ -62,7 +62,7 @@ describe('terminal chat', () => {
     const [answer, passages, empty, summary, summaryPassages, tooLong, ...rest] = replies;
     expect(answer).toContain('Qatar');
     expect(answer).toMatch(/\[1\]/);
-    expect(answer).toContain(`[1] ${SEED_TITLE} ¶ 4`);
+    expect(answer).toContain(`[1] ${SEED_TITLE} · 10 Apr 2025 · ¶ 4`);
 
     expect(passages).toContain(`[1] ${SEED_TITLE} ¶ 4`);
     expect(passages).toContain('These unprecedented talks, which took place in Qatar in March');

@@ -6,6 +6,7 @@
  * over several messages. Every payload carries `allowedMentions: { parse: [] }`, and text quoted
  * from articles or users has its mentions neutralised, so nothing the bot posts can ping anyone.
  */
+import { formatArticleDate } from '../core/dates/time-query.js';
 import {
   ButtonStyle,
   ComponentType,
@@ -110,9 +111,13 @@ export function safeUrl(url: string | undefined | null): string | undefined {
   return url;
 }
 
-/** `[Title ¶ n](<url>)` (angle brackets: no link preview) or `Title ¶ n` without a URL, within `max`. */
-export function sourceLabel(source: { title: string; paragraph: number; url?: string | null; layer?: Layer }, max: number = LIMITS.fieldValue): string {
-  const suffix = ` ¶ ${source.paragraph}${layerSuffix(source.layer)}`;
+/**
+ * `[Title · 12 Mar 2005 · ¶ n](<url>)` (angle brackets: no link preview) or the same without a
+ * link, within `max`; the date is the article's publication date, when known.
+ */
+export function sourceLabel(source: { title: string; paragraph: number; url?: string | null; layer?: Layer; date?: string }, max: number = LIMITS.fieldValue): string {
+  const date = formatArticleDate(source.date);
+  const suffix = `${date ? ` · ${date} ·` : ''} ¶ ${source.paragraph}${layerSuffix(source.layer)}`;
   const url = safeUrl(source.url);
   if (url) {
     const room = max - suffix.length - url.length - 6; // [ ] ( < > )

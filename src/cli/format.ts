@@ -1,3 +1,4 @@
+import { formatArticleDate } from '../core/dates/time-query.js';
 import type { SummaryResult } from '../core/summarize/service.js';
 import type { AskResult } from '../core/types.js';
 
@@ -6,7 +7,7 @@ export function formatAnswerForTerminal(result: AskResult): string {
   const lines = [result.answer];
   if (result.sources.length > 0) {
     lines.push('', 'Sources:');
-    for (const s of result.sources) lines.push(`  [${s.n}] ${s.title} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
+    for (const s of result.sources) lines.push(`  [${s.n}] ${s.title}${s.date ? ` · ${formatArticleDate(s.date)} ·` : ''} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
   }
   if (!result.answered && result.suggestions.length > 0) {
     lines.push('', 'The closest articles are:');

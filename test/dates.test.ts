@@ -1,0 +1,107 @@
+/**
+ * Time in questions: the window a question names (chrono-node, relative to the newest article),
+ * and what a reader notices: the answer comes from the article of that period, the sources show
+ * the date, and a period with no article answers from all of them and says so.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sourceLabel } from '../src/bot/render.js';
+import { formatAnswerForTerminal as formatAnswer } from '../src/cli/format.js';
+import { parseTimeQuery, RECENT_DAYS } from '../src/core/dates/time-query.js';
+import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import type { RawArticle } from '../src/core/types.js';
+import { HashEmbedder } from './helpers/hash-embedder.js';
+
+const REF = new Date('2005-03-15T12:00:00Z');
+const day = (iso: string) => new Date(iso).toISOString();
+
+describe('parseTimeQuery', () => {
+  const cases: [string, { from?: string; to?: string; recency?: boolean } | undefined][] = [
+    ['What happened in Iraq last week?', { from: day('2005-03-08'), to: day('2005-03-16T12:00:00Z') }],
+    ['What did Blair say in March?', { from: day('2005-03-01'), to: day('2005-04-01') }],
+    ['What has Apple done since Monday?', { from: day('2005-03-14') }],
+    ['Who won the league in 2004?', { from: day('2004-01-01'), to: day('2005-01-01') }],
+    ['What happened before 2005?', { to: day('2005-01-01') }],
+    ['What happened between 1 Feb and 10 Mar?', { from: day('2005-02-01'), to: day('2005-03-11') }],
+    ['What is the latest on Apple?', { from: new Date(REF.getTime() - RECENT_DAYS * 86_400_000).toISOString(), recency: true }],
+    ['Where did the talks take place?', undefined],
+    ['How many people took part in 3 games?', undefined],
+  ];
+  for (const [question, expected] of cases) {
+    it(question, () => {
+      const w = parseTimeQuery(question, REF);
+      if (!expected) expect(w).toBeUndefined();
+      else expect({ from: w?.from, to: w?.to, ...(w?.recency ? { recency: true } : {}) }).toEqual({ from: expected.from, to: expected.to, ...(expected.recency ? { recency: true } : {}) });
+    });
+  }
+});
+
+// The texts do not name their month: only the publication date tells them apart.
+const budget = (n: number, date: string, detail: string): RawArticle => ({
+  title: `Riverton council report no. ${n}`,
+  body: [
+    `The Riverton city council voted on the annual budget at its meeting, after a long debate about the library.`,
+    `The Riverton council approved ${detail}, the mayor told reporters after the vote.`,
+  ].join('\n\n'),
+  date,
+  origin: 'typed',
+});
+
+describe('questions about time, end to end', () => {
+  let dir: string;
+  let kb: KnowledgeBase;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dates-test-'));
+    kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder: new HashEmbedder() });
+    await kb.ingest([
+      budget(1, '2005-01-12', 'a new bridge over the Riverton canal'),
+      budget(2, '2005-02-09', 'free parking in the market square'),
+      budget(3, '2005-03-14', 'a second public swimming pool'),
+      { title: 'Undated council note', body: 'The Riverton council approved new opening hours for the town hall, the mayor said at a meeting.', origin: 'typed' },
+    ]);
+  });
+  afterAll(async () => {
+    await kb.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers from the article of the period the question names', async () => {
+    const january = await kb.ask('What did the Riverton council approve in January?');
+    expect(january.answer).toMatch(/bridge over the Riverton canal/);
+    expect(january.sources.every((s) => s.title === 'Riverton council report no. 1')).toBe(true);
+    expect(january.time).toMatchObject({ text: 'in January', from: day('2005-01-01'), to: day('2005-02-01') });
+    expect(january.time?.widened).toBeUndefined();
+
+    const february = await kb.ask('What did the Riverton council approve in February 2005?');
+    expect(february.answer).toMatch(/free parking/);
+  });
+
+  it('"latest" and "last week" are read from the newest article, not the clock', async () => {
+    const latest = await kb.ask('What is the latest the Riverton council approved?');
+    expect(latest.answer).toMatch(/swimming pool/);
+    expect(latest.sources.map((s) => s.title)).toEqual(['Riverton council report no. 3']);
+    const lastWeek = await kb.ask('What did the Riverton council approve last week?');
+    expect(lastWeek.answer).toMatch(/swimming pool/);
+  });
+
+  it('a period no article covers answers from all of them and says it widened', async () => {
+    const r = await kb.ask('What did the Riverton council approve in 2019?');
+    expect(r.answered).toBe(true);
+    expect(r.time).toMatchObject({ text: 'in 2019', widened: true });
+  });
+
+  it('without a time expression nothing changes: every period is answered from', async () => {
+    const r = await kb.ask('What did the Riverton council approve?');
+    expect(r.time).toBeUndefined();
+    expect(new Set(r.sources.map((s) => s.articleId)).size).toBeGreaterThan(1);
+  });
+
+  it('sources show the publication date', async () => {
+    const r = await kb.ask('What did the Riverton council approve in January?');
+    expect(r.sources[0].date).toBe('2005-01-12');
+    expect(sourceLabel(r.sources[0])).toBe('Riverton council report no. 1 · 12 Jan 2005 · ¶ 2');
+    expect(formatAnswer(r)).toContain('[1] Riverton council report no. 1 · 12 Jan 2005 · ¶ 2');
+  });
+});

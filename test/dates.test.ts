@@ -105,3 +105,17 @@ describe('questions about time, end to end', () => {
     expect(formatAnswer(r)).toContain('[1] Riverton council report no. 1 · 12 Jan 2005 · ¶ 2');
   });
 });
+
+describe('a file’s first dateline', () => {
+  it('dates a .txt or .md article without a date in its metadata; a date mentioned later does not', async () => {
+    const { loadBuffer } = await import('../src/core/load/index.js');
+    const txt = await loadBuffer('talks.txt', Buffer.from('Talks resume in Doha\n\nDOHA, March 12, 2005 — Negotiators met again on Saturday.\n\nThey agreed to meet next week.'));
+    expect(txt.date).toBe('2005-03-12');
+    const alone = await loadBuffer('notes.md', Buffer.from('# Budget notes\n\nPublished: 3 January 2005 10:04 GMT\n\nThe council met.'));
+    expect(alone.date).toBe('2005-01-03');
+    const mention = await loadBuffer('profits.txt', Buffer.from('Profits up\n\nThe company said on 12 March 2005 that profits rose.'));
+    expect(mention.date).toBeUndefined();
+    const frontMatter = await loadBuffer('fm.md', Buffer.from('---\ntitle: X\ndate: 2004-06-01\n---\n\n12 March 2005\n\nText of the article.'));
+    expect(frontMatter.date).toBe('2004-06-01');
+  });
+});

@@ -144,3 +144,24 @@ export function formatArticleDate(date: string | undefined): string | undefined 
   if (!Number.isFinite(t)) return undefined;
   return new Date(t).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 }
+
+/**
+ * The publication date a text states at its start, as a dateline: a first paragraph that is only
+ * a date ("12 March 2005", "Published: 12 March 2005 10:04 GMT"), or a date after a place at the
+ * start of the first paragraph ("LONDON, March 12, 2005 — …"). A date mentioned later in the text
+ * is what the article talks about, not when it was published, so it is not taken.
+ */
+export function datelineOf(body: string): string | undefined {
+  const first = body.trim().split(/\n\s*\n/)[0]?.trim() ?? '';
+  if (!first) return undefined;
+  const head = first.slice(0, 160);
+  const [r] = chrono.parse(head, { instant: new Date(Date.UTC(2000, 0, 1)), timezone: 'UTC' });
+  if (!r || !r.start.isCertain('year') || !r.start.isCertain('month')) return undefined;
+  const before = head.slice(0, r.index).trim();
+  const alone = first.length <= 80 && first.replace(r.text, '').replace(/\b(published|updated|posted|date|on|at|gmt|utc|bst)\b|[:|,.\-–—\s]/gi, '').length <= 5;
+  const dateline = r.index <= 40 && /^(?:[\p{Lu}][\p{Lu}\s.'()-]*,?|(?:published|updated|posted|date)\s*:?)?$/u.test(before);
+  if (!alone && !dateline) return undefined;
+  const at = r.start.date();
+  const day = r.start.isCertain('day') ? at.getUTCDate() : 1;
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), day)).toISOString().slice(0, 10);
+}

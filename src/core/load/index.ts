@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { datelineOf } from '../dates/time-query.js';
 import type { RawArticle } from '../types.js';
 import { LoadError } from './decode.js';
 import { loadHtml } from './html.js';
@@ -62,9 +63,9 @@ export async function loadBuffer(name: string, bytes: Uint8Array, opts: LoadOpti
     switch (ext) {
       case '.md':
       case '.markdown':
-        return loadMarkdown(bytes, origin, opts.url);
+        return withDateline(loadMarkdown(bytes, origin, opts.url));
       case '.txt':
-        return loadText(bytes, origin, opts.url);
+        return withDateline(loadText(bytes, origin, opts.url));
       case '.html':
       case '.htm':
         return loadHtml(bytes, origin, opts.url);
@@ -76,6 +77,13 @@ export async function loadBuffer(name: string, bytes: Uint8Array, opts: LoadOpti
     if (err instanceof LoadError) throw err.file === name ? err : new LoadError(name, err.reason);
     throw new LoadError(name, `could not be read (${err instanceof Error ? err.message : String(err)})`);
   }
+}
+
+/** A text without a date in its metadata takes the one its first dateline states, if any. */
+function withDateline(article: RawArticle): RawArticle {
+  if (article.date) return article;
+  const date = datelineOf(article.body);
+  return date ? { ...article, date } : article;
 }
 
 /**

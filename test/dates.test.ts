@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sourceLabel } from '../src/bot/render.js';
+import { renderAnswer, sourceLabel } from '../src/bot/render.js';
 import { formatAnswerForTerminal as formatAnswer } from '../src/cli/format.js';
 import { parseTimeQuery, RECENT_DAYS } from '../src/core/dates/time-query.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
@@ -103,6 +103,11 @@ describe('questions about time, end to end', () => {
     expect(r.sources[0].date).toBe('2005-01-12');
     expect(sourceLabel(r.sources[0])).toBe('Riverton council report no. 1 · 12 Jan 2005 · ¶ 2');
     expect(formatAnswer(r)).toContain('[1] Riverton council report no. 1 · 12 Jan 2005 · ¶ 2');
+    expect(formatAnswer(r)).toContain('(From articles published 1 Jan 2005 – 31 Jan 2005)');
+    const embed = renderAnswer(r).embeds![0] as { footer?: { text: string } };
+    expect(embed.footer?.text).toBe('From articles published 1 Jan 2005 – 31 Jan 2005');
+    const widened = await kb.ask('What did the Riverton council approve in 2019?');
+    expect((renderAnswer(widened).embeds![0] as { footer?: { text: string } }).footer?.text).toBe('No article from “in 2019” answers this; answered from all articles');
   });
 });
 

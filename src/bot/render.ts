@@ -6,7 +6,7 @@
  * over several messages. Every payload carries `allowedMentions: { parse: [] }`, and text quoted
  * from articles or users has its mentions neutralised, so nothing the bot posts can ping anyone.
  */
-import { formatArticleDate } from '../core/dates/time-query.js';
+import { describeTime, formatArticleDate } from '../core/dates/time-query.js';
 import {
   ButtonStyle,
   ComponentType,
@@ -179,10 +179,11 @@ function answerButtons(questionId: number): APIActionRowComponent<APIButtonCompo
  * field per numbered source, buttons. Sources beyond 25 fields or the 6,000-character budget are
  * left out and counted in the footer ("Show passages" still lists them all).
  */
-export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources'>, options: AnswerViewOptions = {}): MessagePayload {
+export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources' | 'time'>, options: AnswerViewOptions = {}): MessagePayload {
   const title = quoteFit(result.question, LIMITS.embedTitle);
   const description = quoteFit(result.answer, LIMITS.embedDescription) || '…';
-  const hint = options.hint ? truncate(options.hint, MAX_HINT) : '';
+  const hintText = [result.time ? describeTime(result.time) : '', options.hint ?? ''].filter(Boolean).join(' · ');
+  const hint = hintText ? truncate(hintText, MAX_HINT) : '';
 
   let budget = LIMITS.embedTotal - title.length - description.length - hint.length - MORE_NOTE_ROOM;
   const fields: APIEmbedField[] = [];

@@ -1,4 +1,4 @@
-import { formatArticleDate } from '../core/dates/time-query.js';
+import { describeTime, formatArticleDate } from '../core/dates/time-query.js';
 import type { SummaryResult } from '../core/summarize/service.js';
 import type { AskResult } from '../core/types.js';
 
@@ -9,6 +9,7 @@ export function formatAnswerForTerminal(result: AskResult): string {
     lines.push('', 'Sources:');
     for (const s of result.sources) lines.push(`  [${s.n}] ${s.title}${s.date ? ` · ${formatArticleDate(s.date)} ·` : ''} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
   }
+  if (result.time) lines.push('', `(${describeTime(result.time)})`);
   if (!result.answered && result.suggestions.length > 0) {
     lines.push('', 'The closest articles are:');
     for (const s of result.suggestions) lines.push(`  - ${s.title}${s.url ? ` — ${s.url}` : ''}`);

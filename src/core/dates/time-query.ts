@@ -165,3 +165,15 @@ export function datelineOf(body: string): string | undefined {
   const day = r.start.isCertain('day') ? at.getUTCDate() : 1;
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), day)).toISOString().slice(0, 10);
 }
+
+/** A line under an answer that says which articles it was read from, for `AskResult.time`. */
+export function describeTime(time: { text: string; from?: string; to?: string; widened?: boolean }): string {
+  if (time.widened) return `No article from “${time.text}” answers this; answered from all articles`;
+  const from = time.from ? formatArticleDate(time.from) : undefined;
+  // `to` is exclusive: the last day in the window is the day before.
+  const last = time.to ? formatArticleDate(new Date(Date.parse(time.to) - 1).toISOString()) : undefined;
+  if (from && last) return from === last ? `From articles published on ${from}` : `From articles published ${from} – ${last}`;
+  if (from) return `From articles published since ${from}`;
+  if (last) return `From articles published up to ${last}`;
+  return `From articles of “${time.text}”`;
+}

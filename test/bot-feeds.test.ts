@@ -166,6 +166,31 @@ describe('/kb feed (one knowledge base)', () => {
   });
 });
 
+describe("/summary latest over what a feed brought", () => {
+  it("summarises the newest week's articles, newest first, cited with their dates; since/until pick another period", async () => {
+    const { fake, server } = await boot({ GUILD_ID: HOME });
+    publish(server, ['lighthouse', 'orchard']);
+    expect(await replyText(await feedCommand(fake, 'add', [{ type: 3, name: 'url', value: server.url('/feed.xml') }]))).toMatch(/2 new/);
+
+    const latest = await fake.sendSlashCommand({ name: 'summary', options: [{ type: 1, name: 'latest', options: [] }], guildId: HOME });
+    await latest.waitForCallback();
+    const embed = (await latest.waitForEditOriginal()).body.embeds[0];
+    expect(embed.title).toBe("What's new 22 Nov 2026 – 28 Nov 2026");
+    expect(embed.fields.map((f: { value: string }) => f.value)).toEqual([
+      expect.stringMatching(/^\[Millbrook orchard reaches 500 trees @.everyone · 28 Nov 2026 · ¶ 1\]/),
+      expect.stringMatching(/^\[Gull Point lighthouse shines again · 27 Nov 2026 · ¶ 1\]/),
+    ]);
+
+    // The seed article (10 Apr 2025) is the only one of 2025.
+    const older = await fake.sendSlashCommand({ name: 'summary', options: [{ type: 1, name: 'latest', options: [{ type: 3, name: 'since', value: '2025' }, { type: 3, name: 'until', value: '2025' }] }], guildId: HOME });
+    await older.waitForCallback();
+    const olderEmbed = (await older.waitForEditOriginal()).body.embeds[0];
+    expect(olderEmbed.title).toBe("What's new 1 Jan 2025 – 31 Dec 2025");
+    expect(olderEmbed.fields).toHaveLength(1);
+    expect(olderEmbed.fields[0].value).toMatch(/Hamas and U\.S\. Efforts/);
+  });
+});
+
 describe('/kb feed with KB_SCOPE=server', () => {
   it("a server's feed fills that server's knowledge base only, and its poller announces there on schedule", async () => {
     const { fake, server } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME, FEED_POLL_MINUTES: '0.01' }, [OTHER]);

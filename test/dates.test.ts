@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderAnswer, sourceLabel } from '../src/bot/render.js';
 import { formatAnswerForTerminal as formatAnswer } from '../src/cli/format.js';
+import { newestTime, periodFromOptions, summarizeLatest } from '../src/core/dates/latest.js';
 import { parseTimeQuery, RECENT_DAYS } from '../src/core/dates/time-query.js';
+import { SummaryService } from '../src/core/summarize/service.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import type { RawArticle } from '../src/core/types.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
@@ -90,6 +92,33 @@ describe('questions about time, end to end', () => {
     const r = await kb.ask('What did the Riverton council approve in 2019?');
     expect(r.answered).toBe(true);
     expect(r.time).toMatchObject({ text: 'in 2019', widened: true });
+  });
+
+  it("/summary latest: the articles of the last week before the newest, newest first, each by its lead sentence", async () => {
+    const summaries = new SummaryService({ kb, embedder: new HashEmbedder() });
+    const latest = await summarizeLatest(kb, summaries, { length: 'medium' });
+    expect(latest.found).toBe(true);
+    expect(latest.title).toBe("What's new 8 Mar 2005 – 14 Mar 2005");
+    expect(latest.sources.map((s) => s.title)).toEqual(['Riverton council report no. 3']);
+    expect(latest.text).toMatch(/\[1\]$/);
+
+    const since = await summarizeLatest(kb, summaries, { since: 'February', length: 'medium' });
+    expect(since.title).toBe("What's new since 1 Feb 2005");
+    // Open-ended: the undated note counts from when it was added (today).
+    expect(since.sources.map((s) => s.title)).toEqual(['Undated council note', 'Riverton council report no. 3', 'Riverton council report no. 2']);
+    const until = await summarizeLatest(kb, summaries, { since: '1 January 2005', until: 'January', length: 'medium' });
+    expect(until.sources.map((s) => s.title)).toEqual(['Riverton council report no. 1']);
+    const none = await summarizeLatest(kb, summaries, { since: '2003', until: '2003' });
+    expect(none).toMatchObject({ found: false, message: 'No article was published or added 1 Jan 2003 – 31 Dec 2003. Try a longer period with `since:`.' });
+    await expect(summarizeLatest(kb, summaries, { since: 'whenever suits' })).rejects.toThrow(/could not read .* as a date/);
+  });
+
+  it('/summary topic since/until keeps to the articles of that period', async () => {
+    const summaries = new SummaryService({ kb, embedder: new HashEmbedder() });
+    const window = periodFromOptions('February', 'February', newestTime(kb.listArticles()));
+    const topic = await summaries.summarizeTopic('what the Riverton council approved', 'short', { window });
+    expect(topic.found).toBe(true);
+    expect(new Set(topic.sources.map((s) => s.title))).toEqual(new Set(['Riverton council report no. 2']));
   });
 
   it('without a time expression nothing changes: every period is answered from', async () => {

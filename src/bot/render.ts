@@ -307,7 +307,7 @@ export type SummaryView = Pick<SummaryResult, 'kind' | 'title' | 'url' | 'found'
  */
 export function renderSummary(result: SummaryView, options: AnswerViewOptions = {}): MessagePayload {
   const url = result.kind === 'article' ? safeUrl(result.url) : undefined;
-  const title = quoteFit(result.kind === 'article' ? result.title : `Topic: ${result.title}`, LIMITS.embedTitle) || 'Summary';
+  const title = quoteFit(result.kind === 'topic' ? `Topic: ${result.title}` : result.title, LIMITS.embedTitle) || 'Summary';
   const hint = options.hint ? truncate(options.hint, MAX_HINT) : '';
   if (!result.found) {
     const embed: APIEmbed = {

@@ -282,6 +282,19 @@ describe('problems', () => {
     expect(server.hits).toEqual([]);
   });
 
+  it('a full knowledge base takes what fits and leaves the rest for when there is room', async () => {
+    serveArticle('/news/lighthouse', 'Gull Point lighthouse shines again', LIGHTHOUSE);
+    serveArticle('/news/orchard', 'Millbrook orchard reaches 500 trees', ORCHARD);
+    serveRss();
+    const small = new KnowledgeAdmin({ kb, limits: { maxArticles: 1 } });
+    const report = await poller.add(null, small, { url: server.url('/feed.xml') }, MOD);
+    expect(report.added.map((a) => a.title)).toEqual(['Millbrook orchard reaches 500 trees']);
+    expect(report.feed.lastMessage).toMatch(/1 left for the next poll\. This server's knowledge base already holds 1 articles, the most it may hold is 1/);
+    const roomier = new KnowledgeAdmin({ kb, limits: { maxArticles: 5 } });
+    const next = await pollFeed(roomier, report.feed.id, LOCAL);
+    expect(next.added.map((a) => a.title)).toEqual(['Gull Point lighthouse shines again']);
+  });
+
   it('only one poller polls a feed at a time (a lease with expiry)', async () => {
     serveRss([]);
     const report = await poller.add(null, admin, { url: server.url('/feed.xml') }, MOD);

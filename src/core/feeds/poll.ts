@@ -224,8 +224,9 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
         });
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
-      // A full knowledge base: stop adding, keep the entries for when there is room.
-      if (/already holds|limit of|would hold/.test(error.message)) {
+      // A full knowledge base, or one waiting for a reindex: stop adding, and leave the entries
+      // unrecorded so the next poll after a removal or the reindex takes them.
+      if (admin.kb.needsReindex || /already holds|limit of|would hold/.test(error.message)) {
         full = error.message.replace(/ Nothing was changed\.$/, '');
         if (!known) counts.deferred++;
         continue;

@@ -153,3 +153,23 @@ describe('a file’s first dateline', () => {
     expect(frontMatter.date).toBe('2004-06-01');
   });
 });
+
+describe('written answers', () => {
+  it('retrieve the passages for the model from the same period as the extractive answer, without the time words', async () => {
+    const { askWritten } = await import('../src/core/llm/written-answer.js');
+    const { LlmClient } = await import('../src/core/llm/client.js');
+    const calls: { query: string; window?: unknown }[] = [];
+    const time = { text: 'in January', from: '2005-01-01T00:00:00.000Z', to: '2005-02-01T00:00:00.000Z' };
+    const kb = {
+      ask: async (question: string) => ({ question, answered: false, answer: 'no', sources: [], suggestions: [], timings: { embed: 0, search: 0, compose: 0, total: 0 }, time }),
+      retrieve: async (query: string, options: { window?: unknown } = {}) => {
+        calls.push({ query, window: options.window });
+        return { passages: [], embedMs: 0, searchMs: 0 };
+      },
+    };
+    const client = new LlmClient({ baseUrl: 'http://127.0.0.1:9/v1', model: 'none', timeoutMs: 1000, maxTokens: 10 });
+    const result = await askWritten(kb as never, 'What did the council approve in January?', { client, log: () => undefined });
+    expect(result.mode).not.toBe('written');
+    expect(calls).toEqual([{ query: 'What did the council approve?', window: { from: time.from, to: time.to } }]);
+  });
+});

@@ -205,6 +205,15 @@ describe('/kb feed with KB_SCOPE=server', () => {
     expect(await ask(fake, HOME, 'How far away can the Gull Point lighthouse beam be seen?')).not.toMatch(/twelve nautical miles/);
     expect(await replyText(await feedCommand(fake, 'list', [], { guildId: HOME }))).toMatch(/No feeds yet/);
     expect(await replyText(await feedCommand(fake, 'list', [], { guildId: OTHER }))).toMatch(/Feeds \(1\)/);
+    // The feed option autocompletes on this server's feeds only.
+    const complete = async (guildId: string) =>
+      (
+        await (
+          await fake.sendAutocomplete({ name: 'kb', options: [{ type: 2, name: 'feed', options: [{ type: 1, name: 'remove', options: [{ type: 3, name: 'feed', value: 'feed.xml', focused: true }] }] }], guildId, memberPermissions: MOD_PERMS })
+        ).waitForCallback()
+      ).body.data.choices;
+    expect(await complete(OTHER)).toEqual([{ name: expect.stringMatching(/^1\. Daily Example — http:\/\/127\.0\.0\.1:\d+\/feed\.xml$/), value: '1' }]);
+    expect(await complete(HOME)).toEqual([]);
 
     // The publisher adds a story; the poller (every 0.6 s here) picks it up without anyone asking.
     publish(server, ['lighthouse', 'orchard']);

@@ -64,13 +64,13 @@ export function build(): RESTPostAPIChatInputApplicationCommandsJSONBody {
           s
             .setName('remove')
             .setDescription('Stop following a feed (its articles stay)')
-            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL').setRequired(true).setMaxLength(2000)),
+            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL').setRequired(true).setMaxLength(2000).setAutocomplete(true)),
         )
         .addSubcommand((s) =>
           s
             .setName('refresh')
             .setDescription('Poll now: every feed, or one')
-            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL (default: all)').setMaxLength(2000)),
+            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL (default: all)').setMaxLength(2000).setAutocomplete(true)),
         ),
     )
     .toJSON();

@@ -70,6 +70,15 @@ export async function executeFeed(interaction: ChatInputCommandInteraction, ctx:
   }
 }
 
+/** Autocomplete of a `feed` option: this knowledge base's feeds whose URL or title contains what was typed; the value is the number. */
+export function feedChoices(admin: KnowledgeAdmin, typed: string): { name: string; value: string }[] {
+  const q = typed.trim().toLowerCase();
+  return listFeeds(admin)
+    .filter((f) => !q || String(f.id) === q || f.url.toLowerCase().includes(q) || (f.title ?? '').toLowerCase().includes(q))
+    .slice(0, 25)
+    .map((f) => ({ name: truncate(`${f.id}. ${f.title ? `${f.title} — ` : ''}${f.url}`, 100), value: String(f.id) }));
+}
+
 /** `<t:…:R>`: Discord shows "in 12 minutes" in the reader's locale. */
 function when(iso: string | undefined): string {
   if (!iso) return 'never';

@@ -23,7 +23,7 @@ import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
 import { renderNotice, truncate, type MessagePayload } from '../render.js';
 import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
-import { executeFeed } from './feeds.js';
+import { executeFeed, feedChoices } from './feeds.js';
 import {
   KB_BUTTON,
   KB_MODAL,
@@ -333,6 +333,10 @@ async function finalReply(interaction: ChatInputCommandInteraction, ctx: BotCont
 export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const admin = decideAccess(interaction, ctx, 'read');
   const focused = interaction.options.getFocused(true);
+  if (typeof admin !== 'string' && focused.name === 'feed') {
+    await interaction.respond(feedChoices(admin, String(focused.value)));
+    return;
+  }
   if (typeof admin === 'string' || focused.name !== 'article') {
     await interaction.respond([]);
     return;

@@ -28,7 +28,16 @@ describe('parseTimeQuery', () => {
     ['What happened before 2005?', { to: day('2005-01-01') }],
     ['What happened between 1 Feb and 10 Mar?', { from: day('2005-02-01'), to: day('2005-03-11') }],
     ['What is the latest on Apple?', { from: new Date(REF.getTime() - RECENT_DAYS * 86_400_000).toISOString(), recency: true }],
+    ['What happened in May?', { from: day('2004-05-01'), to: day('2004-06-01') }],
     ['Where did the talks take place?', undefined],
+    // Not periods: a company, a film, an event's name, a verb, the present, the future.
+    ['Why is Axa Sun Life paying smaller bonuses?', undefined],
+    ['Tarantino might do a Friday the 13th film: when did the first one come out?', undefined],
+    ['Who won the 2006 World Cup?', undefined],
+    ['How many people were killed in the 7/7 London bombings?', undefined],
+    ['Will the nurses march on Downing Street?', undefined],
+    ['How many Premiership goals has Robbie Fowler got now?', undefined],
+    ['How much will Brown borrow over the next six years?', undefined],
     ['How many people took part in 3 games?', undefined],
   ];
   for (const [question, expected] of cases) {

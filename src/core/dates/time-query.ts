@@ -76,9 +76,14 @@ function chronoPeriods(question: string, reference: Date): Period[] {
   const out: Period[] = [];
   for (const r of results) {
     const text = r.text;
-    // A bare number ("in 3 games") is not a date.
-    if (/^\d+$/.test(text.trim())) continue;
-    const at = r.start.date();
+    if (!isPeriod(question, r.index, text)) continue;
+    let at = r.start.date();
+    // "in May" asked in March means the May before, not the one to come.
+    if (at.getTime() > reference.getTime() + DAY && !r.start.isCertain('year') && r.start.isCertain('month')) {
+      at = new Date(Date.UTC(at.getUTCFullYear() - 1, at.getUTCMonth(), at.getUTCDate()));
+    }
+    // Articles are not published after the newest one: "next six years", "in five years" are not about them.
+    if (at.getTime() > reference.getTime() + DAY) continue;
     let start: number;
     let end: number;
     if (/\b(last|past|previous)\b/i.test(text) && /\b(week|weeks|days|day|hours?)\b/i.test(text)) {
@@ -103,9 +108,32 @@ function chronoPeriods(question: string, reference: Date): Period[] {
   return out;
 }
 
+/** Words chrono reads as dates that, alone, are not a period a question is about. */
+const NOT_A_PERIOD = /^(now|today|tonight|right now|currently|sun|sat|mon|tue|tues|wed|thu|thur|thurs|fri)$/i;
+const WEEKDAY = /^(on\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?$/i;
+
+/**
+ * Filters chrono's reading of a question: "now", "Sun Life", "7/7 bombings" and "Friday the 13th"
+ * are not periods. A weekday counts only after on/since/last/this/before/after/until ("on
+ * Monday"), a bare day/month only with a year.
+ */
+function isPeriod(question: string, index: number, text: string): boolean {
+  const t = text.trim();
+  if (/^\d+$/.test(t) || NOT_A_PERIOD.test(t)) return false;
+  if (/^\d{1,2}[/.-]\d{1,2}$/.test(t)) return false;
+  // "may" and "march" are verbs too: a month only after a preposition ("in May").
+  if (WEEKDAY.test(t) || /^(may|march)$/i.test(t)) {
+    if (/^on\s/i.test(t)) return true;
+    return /\b(on|in|during|since|last|this|before|after|until|till|from|of)\s*$/i.test(question.slice(0, index));
+  }
+  return true;
+}
+
 function bareYears(question: string): Period[] {
   const out: Period[] = [];
   for (const m of question.matchAll(BARE_YEAR)) {
+    // "the 2006 world cup" names an event; "in 2006" names a period.
+    if (!m[1]) continue;
     const year = Number(m[2]);
     const index = (m.index ?? 0) + m[0].length - m[2].length;
     out.push({ start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1), text: m[2], index });

@@ -62,6 +62,8 @@ const schema = z.object({
   KB_MAX_ARTICLES_PER_SERVER: int(1, 1_000_000).default(500),
   KB_MAX_PASSAGES_PER_SERVER: int(1, 10_000_000).default(10_000),
   KB_RETENTION_DAYS: int(0, 3650).default(30),
+  FEED_POLL_MINUTES: z.coerce.number({ message: 'must be a number' }).min(0).max(10_080).default(30),
+  FEED_MAX_NEW_PER_POLL: int(1, 500).default(20),
   LLM_BASE_URL: optional(z.string().url({ message: 'must be a URL such as http://127.0.0.1:11434/v1' })),
   LLM_MODEL: optional(z.string().min(1)),
   LLM_API_KEY: optional(z.string()),
@@ -117,6 +119,13 @@ export interface Config {
     maxPassagesPerServer: number;
     /** Days a server's data is kept after the bot left it. */
     retentionDays: number;
+  };
+  /** Feed subscriptions (`/kb feed`, `npm run feeds`). */
+  feeds: {
+    /** Minutes between polls of a feed (jittered); 0 = the bot does not poll on its own (refresh by hand). */
+    pollMinutes: number;
+    /** New articles one poll of one feed indexes at most. */
+    maxNewPerPoll: number;
   };
   /** Written answers from an OpenAI-compatible language model; absent (LLM_BASE_URL unset) = extractive answers only. */
   llm?: {
@@ -186,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPassagesPerServer: e.KB_MAX_PASSAGES_PER_SERVER,
       retentionDays: e.KB_RETENTION_DAYS,
     },
+    feeds: { pollMinutes: e.FEED_POLL_MINUTES, maxNewPerPoll: e.FEED_MAX_NEW_PER_POLL },
     ...(e.LLM_BASE_URL
       ? {
           llm: {

@@ -102,7 +102,7 @@ describe('/ask', () => {
     expect(embed.title).toBe(WHERE);
     expect(embed.description).toContain('Qatar');
     expect(embed.description).toMatch(/\[1\]/);
-    expect(embed.fields[0]).toEqual({ name: '[1]', value: `${SEED_TITLE} ¶ 4` }); // no URL known: plain text
+    expect(embed.fields[0]).toEqual({ name: '[1]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 4` }); // no URL known: plain text
     expect(edit.body.allowed_mentions).toEqual({ parse: [] });
     const ids = edit.body.components[0].components.map((c: { custom_id: string }) => c.custom_id);
     expect(ids).toEqual([expect.stringMatching(/^passages:\d+$/), expect.stringMatching(/^feedback:up:\d+$/), expect.stringMatching(/^feedback:down:\d+$/)]);
@@ -268,7 +268,7 @@ describe('message context menu', () => {
     expect((await sent.waitForCallback()).body.type).toBe(5);
     const edit = await sent.waitForEditOriginal();
     expect(embedOf(edit).description).toContain('Qatar');
-    expect(embedOf(edit).fields[0].value).toBe(`${SEED_TITLE} ¶ 4`);
+    expect(embedOf(edit).fields[0].value).toBe(`${SEED_TITLE} · 10 Apr 2025 · ¶ 4`);
   });
 });
 
@@ -286,7 +286,7 @@ describe('mentions and threads', () => {
     const threadId = (created.response as { id: string }).id;
     const answer = await postedIn(fake, threadId);
     expect(embedOf(answer).description).toContain('Qatar');
-    expect(embedOf(answer).fields[0].value).toBe(`${SEED_TITLE} ¶ 4`);
+    expect(embedOf(answer).fields[0].value).toBe(`${SEED_TITLE} · 10 Apr 2025 · ¶ 4`);
     expect(embedOf(answer).footer.text).toMatch(/Mention @ArticleBot in this thread/);
     expect(answer.body.allowed_mentions).toEqual({ parse: [] });
 
@@ -299,7 +299,7 @@ describe('mentions and threads', () => {
     expect(reply.body.allowed_mentions).toEqual({ parse: [], replied_user: false });
     // "who led them?" alone has no answer; read with the thread's first question it does.
     expect(embedOf(reply).description).not.toMatch(/couldn't find/);
-    expect(embedOf(reply).fields[0].value).toMatch(new RegExp(`^${SEED_TITLE.replace(/[.]/g, '\\.')} ¶ \\d+$`));
+    expect(embedOf(reply).fields[0].value).toMatch(new RegExp(`^${SEED_TITLE.replace(/[.]/g, '\\.')} · 10 Apr 2025 · ¶ \\d+$`));
     expect(asks.at(-1)).toEqual({ question: 'who led them?', history: [WHERE] });
     expect(fake.requestsMatching('POST', `/channels/${threadId}/messages`)).toHaveLength(2);
   });

@@ -116,7 +116,10 @@ describe('/kb registration and permissions', () => {
     const kbCommand = commandPayloads().find((c) => c.name === 'kb')! as { default_member_permissions?: string; contexts?: number[]; options?: { name: string }[] };
     expect(kbCommand.default_member_permissions).toBe(String(MANAGE_GUILD));
     expect(kbCommand.contexts).toEqual([0]);
-    expect(kbCommand.options!.map((o) => o.name)).toEqual(['add', 'remove', 'list', 'show', 'reindex', 'stats']);
+    expect(kbCommand.options!.map((o) => o.name)).toEqual(['add', 'remove', 'list', 'show', 'reindex', 'stats', 'feed']);
+    const feed = kbCommand.options!.find((o) => o.name === 'feed') as unknown as { type: number; options: { name: string }[] };
+    expect(feed.type).toBe(2);
+    expect(feed.options.map((o) => o.name)).toEqual(['add', 'list', 'remove', 'refresh']);
   });
 
   it('refuses a member without Manage Server or a moderator role, ephemerally, and changes nothing', async () => {

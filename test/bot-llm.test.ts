@@ -156,8 +156,8 @@ describe('/ask with a language model', () => {
         'The talks took place in March [1].',
     );
     expect(embed.fields).toEqual([
-      { name: '[1]', value: `${SEED_TITLE} ¶ 4` },
-      { name: '[2]', value: `${SEED_TITLE} ¶ 3` },
+      { name: '[1]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 4` },
+      { name: '[2]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 3` },
     ]);
     expect(embed.footer).toBeUndefined();
     const ids = final.body.components[0].components.map((c: { custom_id: string }) => c.custom_id);
@@ -186,7 +186,7 @@ describe('/ask with a language model', () => {
     const sent = await fake.sendSlashCommand({ name: 'ask', options: [{ type: 3, name: 'question', value: WHERE }] });
     const edit = await sent.waitForEditOriginal();
     expect(embedOf(edit).description).toContain('Qatar');
-    expect(embedOf(edit).fields).toEqual([{ name: '[1]', value: `${SEED_TITLE} ¶ 4` }]);
+    expect(embedOf(edit).fields).toEqual([{ name: '[1]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 4` }]);
     expect(hasButtons(edit)).toBe(true);
     expect(edit.body.allowed_mentions).toEqual({ parse: [] });
     expect(model.requests).toHaveLength(1);
@@ -244,8 +244,8 @@ describe('mentions and threads with a language model', () => {
       `The talks took place in Qatar in March [1]. Adam Boehler pushed for an agreement [2]. @${ZWSP}here it was a departure from the usual stance [1].`,
     );
     expect(shown.embeds[0]!.fields).toEqual([
-      { name: '[1]', value: `${SEED_TITLE} ¶ 4` },
-      { name: '[2]', value: `${SEED_TITLE} ¶ 3` },
+      { name: '[1]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 4` },
+      { name: '[2]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 3` },
     ]);
     expect(shown.embeds[0]!.footer?.text).toMatch(/Mention @ArticleBot in this thread/);
     expect(shown.components).toHaveLength(1);
@@ -261,7 +261,7 @@ describe('mentions and threads with a language model', () => {
     await fake.waitForRequest((r) => r.method === 'PATCH' && r.path === `/channels/${threadId}/messages/${replyId}` && hasButtons(r), 5000);
     const answer = fake.getMessage(threadId, replyId)!;
     expect(answer.embeds[0]!.description).toBe('Adam Boehler pushed for an agreement [1]. He wanted Edan Alexander released [1].');
-    expect(answer.embeds[0]!.fields).toEqual([{ name: '[1]', value: `${SEED_TITLE} ¶ 3` }]);
+    expect(answer.embeds[0]!.fields).toEqual([{ name: '[1]', value: `${SEED_TITLE} · 10 Apr 2025 · ¶ 3` }]);
     expect(fake.requestsMatching('POST', `/channels/${threadId}/messages`)).toHaveLength(2);
 
     expect(model.requests).toHaveLength(2);

@@ -95,16 +95,18 @@ afterAll(async () => {
 });
 
 describe('/summary command definition', () => {
-  it('is one command with the subcommands article (autocomplete) and topic, each with length and private', () => {
+  it('is one command with the subcommands article (autocomplete), topic and latest, each with length and private (topic and latest: since, until)', () => {
     expect(summaryCommand.name).toBe('summary');
     const subs = summaryCommand.options!.map((o) => ({ type: o.type, name: o.name, options: (o as { options?: { name: string; required?: boolean; autocomplete?: boolean }[] }).options }));
     expect(subs.map((s) => [s.type, s.name])).toEqual([
       [1, 'article'],
       [1, 'topic'],
+      [1, 'latest'],
     ]);
     expect(subs[0]!.options!.map((o) => o.name)).toEqual(['article', 'length', 'private']);
     expect(subs[0]!.options![0]).toMatchObject({ required: true, autocomplete: true });
-    expect(subs[1]!.options!.map((o) => o.name)).toEqual(['topic', 'length', 'private']);
+    expect(subs[1]!.options!.map((o) => o.name)).toEqual(['topic', 'length', 'private', 'since', 'until']);
+    expect(subs[2]!.options!.map((o) => o.name)).toEqual(['length', 'private', 'since', 'until']);
   });
 });
 

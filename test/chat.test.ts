@@ -62,7 +62,7 @@ describe('terminal chat', () => {
     const [answer, passages, empty, summary, summaryPassages, tooLong, ...rest] = replies;
     expect(answer).toContain('Qatar');
     expect(answer).toMatch(/\[1\]/);
-    expect(answer).toContain(`[1] ${SEED_TITLE} ¶ 4`);
+    expect(answer).toContain(`[1] ${SEED_TITLE} · 10 Apr 2025 · ¶ 4`);
 
     expect(passages).toContain(`[1] ${SEED_TITLE} ¶ 4`);
     expect(passages).toContain('These unprecedented talks, which took place in Qatar in March');
@@ -88,7 +88,7 @@ describe('terminal chat', () => {
     );
     const [topic, unknown, badFlag, usage, nothing] = replies;
     expect(topic).toContain('What the knowledge base says about “hostage talks in Qatar” (medium)');
-    expect(topic).toContain(`${SEED_TITLE} ¶ 4`);
+    expect(topic).toContain(`${SEED_TITLE} · 10 Apr 2025 · ¶ 4`);
     expect(unknown).toContain('No article is titled “Nonexistent piece”');
     expect(badFlag).toContain('Unknown option --huge');
     expect(usage).toContain('Usage: /summary <article title>');

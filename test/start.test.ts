@@ -48,7 +48,7 @@ describe('npm start', () => {
     run.child.stdin!.write(`${QUESTION}\n/quit\n`);
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('Qatar');
-    expect(run.stdout()).toMatch(/\[1\] Hamas and U\.S\. Efforts Toward Hostage Negotiations: A Closer Look ¶ 4/);
+    expect(run.stdout()).toMatch(/\[1\] Hamas and U\.S\. Efforts Toward Hostage Negotiations: A Closer Look · 10 Apr 2025 · ¶ 4/);
     expect(run.stderr()).toMatch(/Indexed 1 articles, 6 passages \(5 duplicates dropped\)/);
   });
 
@@ -63,7 +63,7 @@ describe('npm start', () => {
     const edit = await sent.waitForEditOriginal(20_000);
     const body = edit.body as { embeds: { description: string; fields?: { value: string }[] }[]; allowed_mentions: unknown };
     expect(body.embeds[0].description).toContain('Qatar');
-    expect(JSON.stringify(body.embeds[0])).toContain('Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look ¶ 4');
+    expect(JSON.stringify(body.embeds[0])).toContain('Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look · 10 Apr 2025 · ¶ 4');
     expect(body.allowed_mentions).toEqual({ parse: [] });
     expect(fake.requestsMatching('PUT', /commands/)).toHaveLength(0);
     run.child.kill('SIGTERM');

@@ -4,7 +4,11 @@ import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.j
 import { createAdmin, createServerRegistry, type App } from '../app.js';
 import type { AuditEntry } from '../core/admin/index.js';
 import { createLlmClient, type ChatClient } from '../core/llm/client.js';
+import { FeedPoller } from '../core/feeds/index.js';
+import { registryTenants } from '../core/feeds/tenants.js';
+import type { FetchOptions } from '../core/load/fetch-url.js';
 import { FeedbackStore } from '../core/store/feedback.js';
+import { postAnnouncement } from './kb/feeds.js';
 import { renderAuditLog } from './kb/render.js';
 import type { TenancyPolicy } from '../core/servers/policy.js';
 import type { ServerRegistry } from '../core/servers/registry.js';
@@ -41,6 +45,11 @@ export interface StartBotOptions {
   settings?: Partial<BotSettings>;
   /** Extra discord.js client options (tests). */
   clientOptions?: Partial<ClientOptions>;
+  /**
+   * FOR TESTS ONLY: fetcher options of the feed poller (a feed server on 127.0.0.1 needs
+   * `allowPrivateAddresses`) and how often it looks for due feeds (default one minute).
+   */
+  feeds?: { fetch?: FetchOptions; tickMs?: number };
 }
 
 export interface RunningBot {
@@ -62,6 +71,7 @@ export function botSettings(app: Pick<App, 'config'>, overrides: Partial<BotSett
     maxQuestionChars: app.config.maxQuestionChars,
     kbModeratorRoleIds: app.config.kb?.moderatorRoleIds ?? [],
     kbLogChannelId: app.config.kb?.logChannelId,
+    feedPollMinutes: app.config.feeds?.pollMinutes,
     ...overrides,
   };
 }
@@ -122,6 +132,18 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     embeddingQueue: () => app.embedder.queuedTexts ?? 0,
   });
   ctx.metrics = metrics;
+  const feeds = new FeedPoller({
+    tenants: registryTenants(servers),
+    settings: {
+      pollMinutes: config.feeds.pollMinutes || undefined,
+      maxNewPerPoll: config.feeds.maxNewPerPoll,
+      fetch: { maxBytes: config.kb.maxUploadBytes, ...options.feeds?.fetch },
+    },
+    tickMs: options.feeds?.tickMs,
+    announce: (announcement) => postAnnouncement(client, servers.policy, announcement),
+    log: (line, error) => (error ? logger.warn({ err: error }, line) : logger.info(line)),
+  });
+  ctx.feeds = feeds;
   const stopMetering = [app.kb.onChange((event) => metrics.observeChange(event)), servers.onServerChange((_, event) => metrics.observeChange(event))];
 
   let stopping = false;
@@ -171,6 +193,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   let health: HealthServer | undefined;
   const closeStore = async () => {
     clearInterval(housekeeping);
+    await feeds.stop();
     for (const stop of stopMetering) stop();
     await health?.close();
     stopAuditLog();
@@ -201,6 +224,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   keepHouse();
   housekeeping = setInterval(keepHouse, settings.housekeepingIntervalMs ?? HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
+  if (config.feeds.pollMinutes > 0) feeds.start();
   if (config.health) {
     try {
       health = await startHealthServer({

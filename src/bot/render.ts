@@ -6,6 +6,7 @@
  * over several messages. Every payload carries `allowedMentions: { parse: [] }`, and text quoted
  * from articles or users has its mentions neutralised, so nothing the bot posts can ping anyone.
  */
+import { describeTime, formatArticleDate } from '../core/dates/time-query.js';
 import {
   ButtonStyle,
   ComponentType,
@@ -110,9 +111,13 @@ export function safeUrl(url: string | undefined | null): string | undefined {
   return url;
 }
 
-/** `[Title ¶ n](<url>)` (angle brackets: no link preview) or `Title ¶ n` without a URL, within `max`. */
-export function sourceLabel(source: { title: string; paragraph: number; url?: string | null; layer?: Layer }, max: number = LIMITS.fieldValue): string {
-  const suffix = ` ¶ ${source.paragraph}${layerSuffix(source.layer)}`;
+/**
+ * `[Title · 12 Mar 2005 · ¶ n](<url>)` (angle brackets: no link preview) or the same without a
+ * link, within `max`; the date is the article's publication date, when known.
+ */
+export function sourceLabel(source: { title: string; paragraph: number; url?: string | null; layer?: Layer; date?: string }, max: number = LIMITS.fieldValue): string {
+  const date = formatArticleDate(source.date);
+  const suffix = `${date ? ` · ${date} ·` : ''} ¶ ${source.paragraph}${layerSuffix(source.layer)}`;
   const url = safeUrl(source.url);
   if (url) {
     const room = max - suffix.length - url.length - 6; // [ ] ( < > )
@@ -174,10 +179,11 @@ function answerButtons(questionId: number): APIActionRowComponent<APIButtonCompo
  * field per numbered source, buttons. Sources beyond 25 fields or the 6,000-character budget are
  * left out and counted in the footer ("Show passages" still lists them all).
  */
-export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources'>, options: AnswerViewOptions = {}): MessagePayload {
+export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources' | 'time'>, options: AnswerViewOptions = {}): MessagePayload {
   const title = quoteFit(result.question, LIMITS.embedTitle);
   const description = quoteFit(result.answer, LIMITS.embedDescription) || '…';
-  const hint = options.hint ? truncate(options.hint, MAX_HINT) : '';
+  const hintText = [result.time ? describeTime(result.time) : '', options.hint ?? ''].filter(Boolean).join(' · ');
+  const hint = hintText ? truncate(hintText, MAX_HINT) : '';
 
   let budget = LIMITS.embedTotal - title.length - description.length - hint.length - MORE_NOTE_ROOM;
   const fields: APIEmbedField[] = [];
@@ -301,7 +307,7 @@ export type SummaryView = Pick<SummaryResult, 'kind' | 'title' | 'url' | 'found'
  */
 export function renderSummary(result: SummaryView, options: AnswerViewOptions = {}): MessagePayload {
   const url = result.kind === 'article' ? safeUrl(result.url) : undefined;
-  const title = quoteFit(result.kind === 'article' ? result.title : `Topic: ${result.title}`, LIMITS.embedTitle) || 'Summary';
+  const title = quoteFit(result.kind === 'topic' ? `Topic: ${result.title}` : result.title, LIMITS.embedTitle) || 'Summary';
   const hint = options.hint ? truncate(options.hint, MAX_HINT) : '';
   if (!result.found) {
     const embed: APIEmbed = {

@@ -6,6 +6,7 @@ import type {
   RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { KnowledgeAdmin } from '../core/admin/index.js';
+import type { FeedPoller } from '../core/feeds/index.js';
 import type { KnowledgeReader } from '../core/servers/reader.js';
 import type { ServerRegistry, ServerScope } from '../core/servers/registry.js';
 import type { ChatClient } from '../core/llm/index.js';
@@ -33,6 +34,8 @@ export interface BotSettings {
   healthProbeIntervalMs?: number;
   /** How often old question text is blanked and servers left long ago are purged. Default daily. */
   housekeepingIntervalMs?: number;
+  /** FEED_POLL_MINUTES (0: feeds are polled only on `/kb feed refresh`). */
+  feedPollMinutes?: number;
 }
 
 /**
@@ -63,6 +66,8 @@ export interface BotContext {
   llm?: ChatClient;
   /** Counters and histograms for `/metrics` (HEALTH_PORT). */
   metrics?: BotMetrics;
+  /** Feed subscriptions of every knowledge base, and their poller (`/kb feed`). */
+  feeds?: FeedPoller;
 }
 
 /**

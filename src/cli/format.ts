@@ -1,3 +1,4 @@
+import { describeTime, formatArticleDate } from '../core/dates/time-query.js';
 import type { SummaryResult } from '../core/summarize/service.js';
 import type { AskResult } from '../core/types.js';
 
@@ -6,8 +7,9 @@ export function formatAnswerForTerminal(result: AskResult): string {
   const lines = [result.answer];
   if (result.sources.length > 0) {
     lines.push('', 'Sources:');
-    for (const s of result.sources) lines.push(`  [${s.n}] ${s.title} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
+    for (const s of result.sources) lines.push(`  [${s.n}] ${s.title}${s.date ? ` · ${formatArticleDate(s.date)} ·` : ''} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
   }
+  if (result.time) lines.push('', `(${describeTime(result.time)})`);
   if (!result.answered && result.suggestions.length > 0) {
     lines.push('', 'The closest articles are:');
     for (const s of result.suggestions) lines.push(`  - ${s.title}${s.url ? ` — ${s.url}` : ''}`);
@@ -24,13 +26,16 @@ export function formatSummaryForTerminal(result: SummaryResult): string {
   const heading =
     result.kind === 'article'
       ? `Summary of “${result.title}” (${result.length})${result.url ? ` — ${result.url}` : ''}`
-      : `What the knowledge base says about “${result.title}” (${result.length})`;
+      : result.kind === 'latest'
+        ? `${result.title} (${result.length})`
+        : `What the knowledge base says about “${result.title}” (${result.length})`;
   if (!result.found) return result.kind === 'article' ? `${heading}\n${result.message ?? result.text}` : result.message ?? result.text;
   const lines = [heading, '', result.text];
   if (result.sources.length > 0) {
     lines.push('', 'Sources:');
     for (const s of result.sources) {
-      lines.push(result.kind === 'article' ? `  [${s.n}] ¶ ${s.paragraph}` : `  [${s.n}] ${s.title} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
+      const date = s.date ? ` · ${formatArticleDate(s.date)} ·` : '';
+      lines.push(result.kind === 'article' ? `  [${s.n}] ¶ ${s.paragraph}` : `  [${s.n}] ${s.title}${date} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}`);
     }
   }
   return lines.join('\n');

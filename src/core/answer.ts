@@ -225,6 +225,7 @@ export function toSource(p: ScoredPassage, n: number): Source {
     text: p.passage.text,
     score: p.score,
     ...(p.layer ? { layer: p.layer } : {}),
+    ...(p.articleDate ? { date: p.articleDate } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * articles and the base layer), so the same rules hold whichever answers.
  */
 import { composeAnswer, type AnswerInputs, type ComposeOptions } from './answer.js';
+import { inWindow, parseTimeQuery, withoutTime, type DateWindow } from './dates/time-query.js';
 import { UserInputError } from './errors.js';
 import type { FusionOptions } from './retrieve.js';
 import type { AskResult, ScoredPassage } from './types.js';
@@ -20,6 +21,29 @@ export interface RetrieveOptions {
   /** A vector already computed for this query (skips embedding it again). */
   queryVector?: Float32Array;
   fusion?: FusionOptions;
+  /** Only articles published in this window (an undated article is outside any window). */
+  window?: Pick<DateWindow, 'from' | 'to'>;
+}
+
+/** The `exclude` test of `searchCandidates` for a date window (undefined: nothing excluded). */
+export function outsideWindow(window: RetrieveOptions['window']): ((article: { date?: string }) => boolean) | undefined {
+  return window ? (article) => !inWindow(article.date, window) : undefined;
+}
+
+/**
+ * The date window a question names, read relative to the newest article's date (see
+ * `parseTimeQuery` for why not the clock), or undefined without a time expression or dated articles.
+ */
+export function timeWindowOf(question: string, articles: () => { date?: string }[]): DateWindow | undefined {
+  // Cheap test first: most questions have no digits and no time words.
+  if (!/\d|\b(yesterday|today|week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|latest|newest|recent|recently|lately|new|since|ago)\b/i.test(question)) return undefined;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const a of articles()) {
+    const t = a.date ? Date.parse(a.date) : Number.NaN;
+    if (Number.isFinite(t) && t > newest) newest = t;
+  }
+  if (!Number.isFinite(newest)) return undefined;
+  return parseTimeQuery(question, new Date(newest));
 }
 
 export interface Retrieved {
@@ -39,6 +63,8 @@ export interface Retriever {
   retrieve(query: string, options?: RetrieveOptions): Promise<Retrieved>;
   /** Sentence vectors and entities (cached), and how many passages were searched. */
   answerInputs(): AnswerContext;
+  /** The articles' dates, for questions about time (without it, time in a question changes nothing). */
+  listArticles?(): { date?: string }[];
 }
 
 /** Default longest question, in characters (MAX_QUESTION_CHARS). */
@@ -77,14 +103,30 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const query = searchQuery(q, options.history);
-  // Retrieved once; the question's vector (absent while the index waits for a reindex) also scores sentences.
-  const { passages, queryVector, embedMs, searchMs } = await retriever.retrieve(query, { topK: options.topK });
-  const t0 = performance.now();
+  const window = retriever.listArticles ? timeWindowOf(q, () => retriever.listArticles!()) : undefined;
+  // The time words select articles by date; searched for, they would only match stray "week"s.
+  const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
   const context = retriever.answerInputs();
-  const inputs: AnswerInputs = { ...context, questionVector: queryVector, sentenceVectors: queryVector ? context.sentenceVectors : undefined };
-  let composed = await composeAnswer(q, passages, inputs, options.compose);
-  if (!composed.answered && history.length > 0) composed = await composeAnswer(query, passages, inputs, options.compose);
+  // Retrieved once per period; the question's vector (absent while the index waits for a reindex) also scores sentences.
+  const compose = async (found: Retrieved) => {
+    const inputs: AnswerInputs = { ...context, questionVector: found.queryVector, sentenceVectors: found.queryVector ? context.sentenceVectors : undefined };
+    const answer = await composeAnswer(q, found.passages, inputs, options.compose);
+    return answer.answered || history.length === 0 ? answer : composeAnswer(query, found.passages, inputs, options.compose);
+  };
+  const first = await retriever.retrieve(query, { topK: options.topK, ...(window ? { window } : {}) });
+  let { passages, embedMs, searchMs } = first;
+  const t0 = performance.now();
+  let composed = await compose(first);
+  let widened = false;
+  if (window && !composed.answered) {
+    // Nothing from that period answers: answer from every article, and say so.
+    const all = await retriever.retrieve(query, { topK: options.topK, ...(first.queryVector ? { queryVector: first.queryVector } : {}) });
+    passages = all.passages;
+    embedMs += all.embedMs;
+    searchMs += all.searchMs;
+    composed = await compose(all);
+    widened = true;
+  }
   const composeMs = performance.now() - t0;
   const suggestions: AskResult['suggestions'] = [];
   if (!composed.answered) {
@@ -102,5 +144,6 @@ export async function askKnowledge(
     sources: composed.sources,
     suggestions,
     timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started },
+    ...(window ? { time: { text: window.text, ...(window.from ? { from: window.from } : {}), ...(window.to ? { to: window.to } : {}), ...(widened ? { widened } : {}) } } : {}),
   };
 }

@@ -164,6 +164,7 @@ export interface IngestReport {
 
 export type { AskOptions } from './ask.js';
 export { searchQuery } from './ask.js';
+import { outsideWindow } from './ask.js';
 
 const CATALOG_FILE = 'catalog.sqlite';
 const vectorFile = (version: number) => `vectors-${version}.hnsw`;
@@ -800,7 +801,7 @@ export class KnowledgeBase implements KnowledgeReader {
     // While stale the stored vectors come from another model: a query vector cannot be compared with them.
     const vector = this.stale ? undefined : (options.queryVector ?? (await this.embedQuery(query)));
     const t1 = performance.now();
-    const passages = rankCandidates(this.searchCandidates(query, vector), options.topK ?? 8, options.fusion ?? this.opts.fusion);
+    const passages = rankCandidates(this.searchCandidates(query, vector, { exclude: outsideWindow(options.window) }), options.topK ?? 8, options.fusion ?? this.opts.fusion);
     return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };
   }
 
@@ -833,6 +834,7 @@ export class KnowledgeBase implements KnowledgeReader {
         passage,
         articleTitle: article.title,
         ...(article.url ? { articleUrl: article.url } : {}),
+        ...(article.date ? { articleDate: article.date } : {}),
         dense: denseBy.get(label) ?? (dense ? vectors.similarity(label, dense) : 0),
         lexical: lexicalBy.get(label) ?? 0,
         ...(options.layer ? { layer: options.layer } : {}),

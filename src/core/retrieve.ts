@@ -100,6 +100,8 @@ export interface PassageCandidate {
   /** BM25 score, 0 when the lexical side did not return it. */
   lexical: number;
   layer?: Layer;
+  /** The article's publication date (ISO 8601), when known. */
+  articleDate?: string;
 }
 
 /**
@@ -123,6 +125,7 @@ export function rankCandidates(candidates: PassageCandidate[], topK: number, fus
       dense: c.dense,
       lexical: c.lexical,
       ...(c.layer ? { layer: c.layer } : {}),
+      ...(c.articleDate ? { articleDate: c.articleDate } : {}),
     });
   }
   return diversify(ranked, (r) => r.passage.text, 0.8, topK);

@@ -59,6 +59,8 @@ export interface ScoredPassage {
   lexical?: number;
   /** Which knowledge base of a layered view it came from (absent with a single knowledge base). */
   layer?: Layer;
+  /** The article's publication date (ISO 8601), when known. */
+  articleDate?: string;
 }
 
 /**
@@ -83,6 +85,8 @@ export interface Source {
   score: number;
   /** The layer the article comes from, in a layered view (citations say so). */
   layer?: Layer;
+  /** The article's publication date (ISO 8601), when known: citations show it. */
+  date?: string;
 }
 
 export interface AskResult {
@@ -96,4 +100,9 @@ export interface AskResult {
   suggestions: { articleId: string; title: string; url?: string }[];
   /** Timings in ms, for logs and benchmarks. */
   timings: { embed: number; search: number; compose: number; total: number };
+  /**
+   * The question named a time ("last week", "in 2004", "latest"): the publication dates answered
+   * from. `widened`: no article of that period answered, so the answer comes from all of them.
+   */
+  time?: { text: string; from?: string; to?: string; widened?: boolean };
 }

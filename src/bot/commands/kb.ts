@@ -6,6 +6,7 @@ import {
   type CommandInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import { ANNOUNCE_CHANNEL_TYPES } from '../kb/feeds.js';
 import { autocompleteKb, executeKb } from '../kb/handlers.js';
 import type { BotContext } from '../types.js';
 
@@ -47,6 +48,31 @@ export function build(): RESTPostAPIChatInputApplicationCommandsJSONBody {
     )
     .addSubcommand((s) => s.setName('reindex').setDescription('Re-embed every article (e.g. after changing EMBEDDING_MODEL)'))
     .addSubcommand((s) => s.setName('stats').setDescription('Articles, passages, model, index size, questions and feedback'))
+    .addSubcommandGroup((g) =>
+      g
+        .setName('feed')
+        .setDescription('Follow RSS, Atom or JSON feeds and sitemaps: new articles are added on their own')
+        .addSubcommand((s) =>
+          s
+            .setName('add')
+            .setDescription('Follow a feed or a sitemap.xml (polled now, then on a schedule)')
+            .addStringOption((o) => o.setName('url').setDescription('The feed or sitemap address (http or https)').setRequired(true).setMaxLength(2000))
+            .addChannelOption((o) => o.setName('channel').setDescription('Post one line per new article here (optional)').addChannelTypes(...ANNOUNCE_CHANNEL_TYPES)),
+        )
+        .addSubcommand((s) => s.setName('list').setDescription('Feeds: last poll, result, articles, next poll'))
+        .addSubcommand((s) =>
+          s
+            .setName('remove')
+            .setDescription('Stop following a feed (its articles stay)')
+            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL').setRequired(true).setMaxLength(2000).setAutocomplete(true)),
+        )
+        .addSubcommand((s) =>
+          s
+            .setName('refresh')
+            .setDescription('Poll now: every feed, or one')
+            .addStringOption((o) => o.setName('feed').setDescription('Its number in /kb feed list, or its URL (default: all)').setMaxLength(2000).setAutocomplete(true)),
+        ),
+    )
     .toJSON();
 }
 

@@ -1,6 +1,7 @@
 /**
- * `/summary article article:<autocomplete> [length] [private]` and
- * `/summary topic topic:<text> [length] [private]`.
+ * `/summary article article:<autocomplete> [length] [private]`,
+ * `/summary topic topic:<text> [since] [until] [length] [private]` and
+ * `/summary latest [since] [until] [length] [private]` (what's new in a period).
  *
  * One command with two subcommands rather than one command with two optional options: Discord
  * can't require "exactly one of two options", but it shows each subcommand as its own entry
@@ -69,20 +70,32 @@ export function build(settings: { maxQuestionChars: number }): RESTPostAPIChatIn
       ),
     )
     .addSubcommand((sub) =>
-      commonOptions(
-        sub
-          .setName('topic')
-          .setDescription('What the articles say about a topic, each sentence citing its article')
-          .addStringOption((o) =>
-            o
-              .setName('topic')
-              .setDescription('The topic, e.g. "hostage talks in Qatar"')
-              .setRequired(true)
-              .setMaxLength(Math.min(OPTION_MAX, settings.maxQuestionChars)),
-          ),
+      periodOptions(
+        commonOptions(
+          sub
+            .setName('topic')
+            .setDescription('What the articles say about a topic, each sentence citing its article')
+            .addStringOption((o) =>
+              o
+                .setName('topic')
+                .setDescription('The topic, e.g. "hostage talks in Qatar"')
+                .setRequired(true)
+                .setMaxLength(Math.min(OPTION_MAX, settings.maxQuestionChars)),
+            ),
+        ),
       ),
     )
+    .addSubcommand((sub) =>
+      periodOptions(commonOptions(sub.setName('latest').setDescription("What's new: the articles of a period (default: the last 7 days), newest first, cited"))),
+    )
     .toJSON();
+}
+
+/** `since:` / `until:`, written as members write dates ("1 March 2005", "March", "2004", "last Monday"). */
+function periodOptions(sub: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
+  return sub
+    .addStringOption((o) => o.setName('since').setDescription('From this date, e.g. "1 March 2005", "March", "last Monday"').setMaxLength(100))
+    .addStringOption((o) => o.setName('until').setDescription('Up to this date (included), e.g. "2004", "15 March"').setMaxLength(100));
 }
 
 export const data = build({ maxQuestionChars: 1000 });
@@ -94,7 +107,9 @@ export const data = build({ maxQuestionChars: 1000 });
  */
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const kind = interaction.options.getSubcommand(true) as SummaryKind;
-  const ref = interaction.options.getString(kind === 'article' ? 'article' : 'topic', true);
+  const ref = kind === 'latest' ? 'latest' : interaction.options.getString(kind === 'article' ? 'article' : 'topic', true);
+  const since = kind === 'article' ? undefined : (interaction.options.getString('since') ?? undefined);
+  const until = kind === 'article' ? undefined : (interaction.options.getString('until') ?? undefined);
   const length = (interaction.options.getString('length') ?? DEFAULT_LENGTH) as SummaryLength;
   const ephemeral = interaction.options.getBoolean('private') ?? false;
 
@@ -122,6 +137,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     kind,
     ref,
     length,
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
     userId: interaction.user.id,
     guildId: interaction.guildId,
     channelId: interaction.channelId,

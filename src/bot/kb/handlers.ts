@@ -23,6 +23,7 @@ import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
 import { renderNotice, truncate, type MessagePayload } from '../render.js';
 import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
+import { executeFeed, feedChoices } from './feeds.js';
 import {
   KB_BUTTON,
   KB_MODAL,
@@ -117,6 +118,12 @@ const READ_ONLY = new Set(['list', 'show', 'stats']);
 
 export async function executeKb(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const sub = interaction.options.getSubcommand(true);
+  if (interaction.options.getSubcommandGroup(false) === 'feed') {
+    // Following a feed changes the knowledge base (now and on every poll): the same check as /kb add.
+    const admin = await kbAccess(interaction, ctx, sub === 'list' ? 'read' : 'write');
+    if (admin) await executeFeed(interaction, ctx, admin, actorOf(interaction));
+    return;
+  }
   const admin = await kbAccess(interaction, ctx, READ_ONLY.has(sub) ? 'read' : 'write');
   if (!admin) return;
   switch (sub) {
@@ -326,6 +333,10 @@ async function finalReply(interaction: ChatInputCommandInteraction, ctx: BotCont
 export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
   const admin = decideAccess(interaction, ctx, 'read');
   const focused = interaction.options.getFocused(true);
+  if (typeof admin !== 'string' && focused.name === 'feed') {
+    await interaction.respond(feedChoices(admin, String(focused.value)));
+    return;
+  }
   if (typeof admin === 'string' || focused.name !== 'article') {
     await interaction.respond([]);
     return;

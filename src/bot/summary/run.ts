@@ -1,4 +1,5 @@
 import type { QuestionOutcome, StoredSource } from '../../core/store/feedback.js';
+import { newestTime, periodFromOptions, summarizeLatest } from '../../core/dates/latest.js';
 import type { SummaryLength, SummaryResult } from '../../core/summarize/service.js';
 import { isUserInputError, type AnswerOutcome } from '../answer.js';
 import { logHandlerError, newErrorId } from '../errors.js';
@@ -6,7 +7,7 @@ import { TimeoutError, withTimeout } from '../limits.js';
 import { renderError, renderNotice, renderSummary } from '../render.js';
 import type { BotContext } from '../types.js';
 
-export type SummaryKind = 'article' | 'topic';
+export type SummaryKind = 'article' | 'topic' | 'latest';
 
 export interface SummaryRequest {
   /** Recorded with the summary: 'slash'. */
@@ -17,6 +18,9 @@ export interface SummaryRequest {
   /** The article (id or title, as the member gave it) or the topic. */
   ref: string;
   length: SummaryLength;
+  /** A period, as the member wrote it (`/summary topic|latest since: until:`). */
+  since?: string;
+  until?: string;
   userId: string;
   guildId: string | null;
   channelId: string | null;
@@ -33,7 +37,7 @@ const LENGTH_LABEL: Record<SummaryLength, string> = { short: 'Short', medium: 'M
  * counts treat it like an answer: `summary: <article title>` or `summary topic: <topic>`.
  */
 export function summaryQuestionText(kind: SummaryKind, title: string): string {
-  return kind === 'article' ? `summary: ${title}` : `summary topic: ${title}`;
+  return kind === 'article' ? `summary: ${title}` : kind === 'latest' ? `summary latest: ${title}` : `summary topic: ${title}`;
 }
 
 /** The footer line under a summary: which length, and that the sentences are quoted. */
@@ -72,7 +76,12 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
     if (!service) throw new Error('no SummaryService in the bot context');
     const result = await withTimeout(ctx.settings.answerTimeoutMs, (signal) =>
       ctx.limiter.run(
-        () => (req.kind === 'article' ? service.summarizeArticle(req.ref, req.length) : service.summarizeTopic(req.ref, req.length)),
+        () => {
+          if (req.kind === 'article') return service.summarizeArticle(req.ref, req.length);
+          if (req.kind === 'latest') return summarizeLatest(ctx.kb, service, { since: req.since, until: req.until, length: req.length });
+          const window = req.since || req.until ? periodFromOptions(req.since, req.until, newestTime(ctx.kb.listArticles())) : undefined;
+          return service.summarizeTopic(req.ref, req.length, window ? { window } : {});
+        },
         signal,
       ),
     );

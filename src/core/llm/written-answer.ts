@@ -5,6 +5,7 @@
  * reply or a reply without any valid citation, the extractive result is returned (and the reason
  * logged). A "not in the knowledge base" reply becomes an unanswered result with suggestions.
  */
+import { withoutTime } from '../dates/time-query.js';
 import { searchQuery, type AskOptions, type KnowledgeBase } from '../knowledge-base.js';
 import type { AskResult, ScoredPassage, Source } from '../types.js';
 import { toSource } from '../answer.js';
@@ -195,7 +196,9 @@ export async function askWritten(
   const questions = (opts.history ?? []).map((t) => (typeof t === 'string' ? t : t.question));
   const askOptions: AskOptions = { history: questions };
   const extractive = await kb.ask(question, askOptions);
-  const query = searchQuery(extractive.question, questions);
-  const { passages } = await kb.retrieve(query, { topK: opts.topK ?? opts.maxPassages ?? 6 });
+  // The same period as the extractive answer (unless it had to widen to every article).
+  const time = extractive.time && !extractive.time.widened ? extractive.time : undefined;
+  const query = searchQuery(time ? withoutTime(extractive.question, time) : extractive.question, questions);
+  const { passages } = await kb.retrieve(query, { topK: opts.topK ?? opts.maxPassages ?? 6, ...(time ? { window: { from: time.from, to: time.to } } : {}) });
   return writeAnswer(extractive.question, passages, extractive, opts);
 }

@@ -68,7 +68,28 @@ export interface FetchOptions {
   parse?: Partial<ParseLimits>;
   /** Ports allowed besides 80 and 443 (the URL's and every redirect's). Default none. */
   allowedPorts?: readonly number[];
+  /**
+   * Conditional request (feeds re-check pages they already have): the ETag and/or Last-Modified
+   * the server sent last time. Only `fetchConditional` / `fetchResource` honour them; there a 304
+   * comes back as `{ status: 304 }` instead of an error.
+   */
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
 }
+
+/** Validators a server sent with a response, to send back next time. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** A downloaded body of any content type (a feed, a sitemap), or "not modified". */
+export type FetchedResource =
+  | ({ status: 304; url: string } & Validators)
+  | ({ status: 200; url: string; contentType: string; charset?: string; body: Buffer } & Validators);
+
+/** An article fetched with a conditional request, or "not modified". */
+export type ConditionalArticle = ({ status: 304 } & Validators) | ({ status: 200; article: RawArticle } & Validators);
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
@@ -145,6 +166,35 @@ export function checkAddress(ip: string): string | null {
  * Every failure is a LoadError whose `file` is `url` and whose `reason` a moderator can act on.
  */
 export async function fetchArticle(url: string, options: FetchOptions = {}): Promise<RawArticle> {
+  const { ifNoneMatch: _etag, ifModifiedSince: _since, ...unconditional } = options;
+  const download = await downloadUrl(url, unconditional, 'article');
+  if (download.notModified) throw new LoadError(url, 'the server answered 304 Not Modified to a request that was not conditional');
+  return articleFrom(url, download, options.parse);
+}
+
+/**
+ * `fetchArticle` with `If-None-Match` / `If-Modified-Since` from `options`: an unchanged page is
+ * `{ status: 304 }` (nothing downloaded); otherwise the article and the page's new validators.
+ */
+export async function fetchConditional(url: string, options: FetchOptions = {}): Promise<ConditionalArticle> {
+  const download = await downloadUrl(url, options, 'article');
+  const validators = { ...(download.etag ? { etag: download.etag } : {}), ...(download.lastModified ? { lastModified: download.lastModified } : {}) };
+  if (download.notModified) return { status: 304, ...validators };
+  return { status: 200, article: await articleFrom(url, download, options.parse), ...validators };
+}
+
+/**
+ * Downloads `url` as bytes whatever its content type (a feed, a sitemap), with the same address,
+ * redirect, time and size rules as `fetchArticle`, and honouring the conditional-request options.
+ */
+export async function fetchResource(url: string, options: FetchOptions & { accept?: string } = {}): Promise<FetchedResource> {
+  const download = await downloadUrl(url, options, 'raw', options.accept);
+  const validators = { ...(download.etag ? { etag: download.etag } : {}), ...(download.lastModified ? { lastModified: download.lastModified } : {}) };
+  if (download.notModified) return { status: 304, url: download.url.href, ...validators };
+  return { status: 200, url: download.url.href, contentType: download.contentType ?? '', charset: download.charset, body: download.body, ...validators };
+}
+
+async function downloadUrl(url: string, options: FetchOptions, mode: 'article' | 'raw', accept?: string): Promise<Download> {
   const settings: Settings = {
     timeoutMs: positive(options.timeoutMs, DEFAULT_TIMEOUT_MS),
     maxBytes: positive(options.maxBytes, DEFAULT_MAX_BYTES),
@@ -153,6 +203,9 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
     allowPrivate: options.allowPrivateAddresses ?? false,
     lookup: options.lookup ?? ((host, opts) => dns.lookup(host, { ...opts, verbatim: true })),
     allowedPorts: options.allowedPorts ?? [],
+    conditional: { ifNoneMatch: options.ifNoneMatch, ifModifiedSince: options.ifModifiedSince },
+    raw: mode === 'raw',
+    accept: accept ?? ACCEPT,
   };
 
   const controller = new AbortController();
@@ -168,12 +221,15 @@ export async function fetchArticle(url: string, options: FetchOptions = {}): Pro
   } finally {
     clearTimeout(timer);
   }
+  return download;
+}
 
+async function articleFrom(url: string, download: Download, parse?: Partial<ParseLimits>): Promise<RawArticle> {
   const origin = safeHref(url);
   try {
     const name = fileNameFor(download.url, download.ext);
     // Read on the parse worker, within the parse limits (the download's timer is over by now).
-    return { ...(await loadBuffer(name, download.body, { url: download.url.href, charset: download.charset, limits: options.parse })), origin };
+    return { ...(await loadBuffer(name, download.body, { url: download.url.href, charset: download.charset, limits: parse })), origin };
   } catch (err) {
     throw asLoadError(url, err);
   }
@@ -187,6 +243,10 @@ interface Settings {
   allowPrivate: boolean | readonly string[];
   lookup: LookupFunction;
   allowedPorts: readonly number[];
+  conditional: { ifNoneMatch?: string; ifModifiedSince?: string };
+  /** Any content type is accepted and the body returned as is (feeds, sitemaps). */
+  raw: boolean;
+  accept: string;
 }
 
 interface Download {
@@ -195,6 +255,12 @@ interface Download {
   ext: '.html' | '.txt' | '.md' | '.pdf';
   charset?: string;
   body: Buffer;
+  /** The server answered 304 to a conditional request: `body` is empty. */
+  notModified?: boolean;
+  /** Media type as sent (raw downloads). */
+  contentType?: string;
+  etag?: string;
+  lastModified?: string;
 }
 
 /** Follows redirects by hand, validating every hop, and downloads the final body. */
@@ -221,15 +287,28 @@ async function downloadChain(input: string, s: Settings, signal: AbortSignal): P
       continue;
     }
 
+    const etag = headerValue(res.headers.etag);
+    const lastModified = headerValue(res.headers['last-modified']);
+    if (status === 304 && (s.conditional.ifNoneMatch || s.conditional.ifModifiedSince)) {
+      res.destroy();
+      return { url: current, ext: '.html', body: Buffer.alloc(0), notModified: true, etag: etag ?? s.conditional.ifNoneMatch, lastModified: lastModified ?? s.conditional.ifModifiedSince };
+    }
+
     if (status < 200 || status > 299) {
       res.destroy();
       const text = res.statusMessage ? ` ${res.statusMessage}` : '';
       throw new Error(`the server answered ${status}${text}${status === 404 ? ' (page not found)' : ''}`);
     }
 
+    if (s.raw) {
+      const [type, ...params] = String(res.headers['content-type'] ?? '').split(';');
+      const charset = params.map((p) => p.trim().match(/^charset\s*=\s*"?([^";\s]+)"?$/i)?.[1]).find((c): c is string => Boolean(c));
+      const body = await readBody(res, s.maxBytes, signal);
+      return { url: current, ext: '.txt', charset, body, contentType: type.trim().toLowerCase(), etag, lastModified };
+    }
     const { ext, charset } = contentKind(res, current);
     const body = await readBody(res, s.maxBytes, signal);
-    return { url: current, ext, charset, body };
+    return { url: current, ext, charset, body, etag, lastModified };
   }
 }
 
@@ -333,8 +412,10 @@ function openRequest(url: URL, addresses: ResolvedAddress[], s: Settings, signal
         method: 'GET',
         headers: {
           'User-Agent': s.userAgent,
-          Accept: ACCEPT,
+          Accept: s.accept,
           'Accept-Encoding': 'gzip, deflate, br',
+          ...(s.conditional.ifNoneMatch ? { 'If-None-Match': s.conditional.ifNoneMatch } : {}),
+          ...(s.conditional.ifModifiedSince ? { 'If-Modified-Since': s.conditional.ifModifiedSince } : {}),
         },
         // A fresh connection per request: no pooled socket (to some other address) is reused.
         agent: false,
@@ -437,6 +518,11 @@ async function readBody(res: http.IncomingMessage, maxBytes: number, signal: Abo
   if (signal.aborted) throw signal.reason;
   if (!res.complete) throw new Error('the connection closed before the whole page arrived');
   return Buffer.concat(chunks, total);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text && text.length <= 512 ? text : undefined;
 }
 
 /** Rejects with the signal's reason when it aborts first. */

@@ -41,6 +41,8 @@ export async function loadBuffer(name: string, bytes: Uint8Array, opts: LoadOpti
   return parseInWorker(name, bytes, opts);
 }
 
+/** A text without a date in its metadata takes the one its first dateline states, if any. */
+
 /**
  * Loads every supported file under `dir` (recursively, hidden files and folders skipped) in a
  * deterministic order. Files that cannot be loaded are reported in `skipped` by their path relative

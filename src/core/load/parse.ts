@@ -3,6 +3,7 @@
  * on the parse worker (src/core/offload/) for PDFs and large files, so the main thread never parses
  * an upload; the limits below apply wherever it runs.
  */
+import { datelineOf } from '../dates/time-query.js';
 import type { RawArticle } from '../types.js';
 import { LoadError } from './decode.js';
 import { MAX_TITLE_CHARS } from './limits.js';
@@ -79,6 +80,13 @@ export function checkTextSize(origin: string, chars: number, limits: ParseLimits
  * Turns one file's bytes into an article, dispatching on the extension of `name`, in this thread.
  * Throws LoadError (with a human reason) for unsupported, empty, binary, unreadable or too large content.
  */
+/** A plain-text article without a date in its metadata takes its first dateline's date. */
+function withDateline(article: RawArticle): RawArticle {
+  if (article.date) return article;
+  const date = datelineOf(article.body);
+  return date ? { ...article, date } : article;
+}
+
 export async function parseBuffer(name: string, bytes: Uint8Array, opts: LoadOptions = {}): Promise<RawArticle> {
   const origin = opts.origin ?? name;
   const ext = extensionOf(name);
@@ -94,10 +102,10 @@ export async function parseBuffer(name: string, bytes: Uint8Array, opts: LoadOpt
     switch (ext) {
       case '.md':
       case '.markdown':
-        article = loadMarkdown(bytes, origin, opts.url);
+        article = withDateline(loadMarkdown(bytes, origin, opts.url));
         break;
       case '.txt':
-        article = loadText(bytes, origin, opts.url);
+        article = withDateline(loadText(bytes, origin, opts.url));
         break;
       case '.html':
       case '.htm':

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ComposeOptions } from '../answer.js';
-import { askKnowledge, validateQuestion, type AnswerContext, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
+import { askKnowledge, outsideWindow, validateQuestion, type AnswerContext, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
 import type { EmbedderInfo } from '../embed/embedder.js';
 import type { KnowledgeBase } from '../knowledge-base.js';
 import { rankCandidates, type FusionOptions } from '../retrieve.js';
@@ -55,8 +55,8 @@ export class LayeredKnowledge implements KnowledgeReader {
     const vector = options.queryVector ?? (await this.embedQuery(query));
     const t1 = performance.now();
     const candidates = [
-      ...this.server.searchCandidates(query, vector, { layer: 'server' }),
-      ...(this.base?.searchCandidates(query, vector, { layer: 'base', exclude: (a) => this.shadowed(a) }) ?? []),
+      ...this.server.searchCandidates(query, vector, { layer: 'server', exclude: outsideWindow(options.window) }),
+      ...(this.base?.searchCandidates(query, vector, { layer: 'base', exclude: (a) => this.shadowed(a) || Boolean(outsideWindow(options.window)?.(a)) }) ?? []),
     ];
     const passages = rankCandidates(candidates, options.topK ?? 8, options.fusion ?? this.opts.fusion);
     return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };

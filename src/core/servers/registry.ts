@@ -103,6 +103,35 @@ export class ServerRegistry {
     return this.opts.policy;
   }
 
+  /** The moderation service of the operator's knowledge base (shared, or the base layer). */
+  get baseAdmin(): KnowledgeAdmin {
+    return this.opts.baseAdmin;
+  }
+
+  /** Where the registry keeps the servers' folders (`<dataDir>/servers/<id>/`). */
+  get serversDir(): string {
+    return join(this.opts.dataDir, 'servers');
+  }
+
+  /**
+   * Runs `work` with the moderation service of a server's own knowledge base (opened if needed,
+   * closed when idle as usual), whatever who asks may do: for the bot's own background work
+   * (polling that server's feeds), never for a member's request, which goes through `acquire`.
+   */
+  async useOwn<T>(serverId: string, work: (admin: KnowledgeAdmin) => Promise<T>): Promise<T> {
+    if (this.opts.policy.scope !== 'server') throw new Error('servers have no knowledge base of their own unless KB_SCOPE=server');
+    if (!SERVER_ID.test(serverId)) throw new Error(`not a server id: ${JSON.stringify(serverId)}`);
+    // acquire() hands out the server's own scope unless this server manages the base layer.
+    const lease = await this.acquire(serverId);
+    try {
+      const own = lease.scope.managed;
+      if (own === this.opts.baseAdmin) throw new Error(`server ${serverId} manages the base layer and has no knowledge base of its own`);
+      return await work(own);
+    } finally {
+      lease.release();
+    }
+  }
+
   /** Servers whose knowledge base is open now. */
   get openServers(): string[] {
     return [...this.entries.keys()];

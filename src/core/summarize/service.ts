@@ -44,7 +44,8 @@ export interface SummaryResultSentence {
 }
 
 export interface SummaryResult {
-  kind: 'article' | 'topic';
+  /** `latest`: what's new in a period (src/core/dates/latest.ts), cited like a topic summary. */
+  kind: 'article' | 'topic' | 'latest';
   /** The article's title, or the topic as asked (trimmed). */
   title: string;
   /** Article summaries: the article's id and URL (when known). */
@@ -312,12 +313,13 @@ export class SummaryService {
    * summarised without repeating a fact two articles share, every sentence citing its source
    * article and paragraph. `found: false` (and no text of its own) when nothing is relevant.
    */
-  async summarizeTopic(topic: string, length: SummaryLength = 'medium'): Promise<SummaryResult> {
+  async summarizeTopic(topic: string, length: SummaryLength = 'medium', options: { window?: { from?: string; to?: string } } = {}): Promise<SummaryResult> {
     checkLength(length);
     const q = validateTopic(this.kb, topic);
     const base = { kind: 'topic' as const, title: q, length, cached: false };
     const topicVector = (await this.embedder.embed([q]))[0];
-    const { passages } = await this.kb.retrieve(q, { topK: this.topicTopK, queryVector: topicVector });
+    // `window`: only articles published in that period (`/summary topic since: until:`).
+    const { passages } = await this.kb.retrieve(q, { topK: this.topicTopK, queryVector: topicVector, ...(options.window ? { window: options.window } : {}) });
     const relevant = relevantPassages(q, passages, this.topicTuning);
     const picked = relevant.length > 0 ? await summarizeTopicPassages(q, relevant, this.embedder, { length, topicVector, tuning: this.topicTuning }) : [];
     if (picked.length === 0) {

@@ -32,6 +32,7 @@ export function createAdmin(config: Config, kb: KnowledgeBase, log?: (line: stri
     knowledgeDir: config.knowledgeDir,
     syncFiles: config.kb?.syncKnowledgeDir,
     maxUploadBytes: config.kb?.maxUploadBytes,
+    fetch: { allowedPorts: config.kb?.fetchAllowedPorts },
     log,
   });
 }
@@ -54,7 +55,7 @@ export function createServerRegistry(
     embedder: app.embedder,
     dataDir: config.dataDir,
     kbOptions: { maxQuestionChars: config.maxQuestionChars, sentenceVectorsAtIngest: config.sentenceVectorsAtIngest },
-    adminOptions: { maxUploadBytes: config.kb.maxUploadBytes },
+    adminOptions: { maxUploadBytes: config.kb.maxUploadBytes, fetch: { allowedPorts: config.kb.fetchAllowedPorts } },
     limits: { maxArticles: config.kb.maxArticlesPerServer, maxPassages: config.kb.maxPassagesPerServer },
     idleCloseMs: config.kb.idleCloseMinutes * 60_000,
     retentionDays: config.kb.retentionDays,

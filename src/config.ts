@@ -51,6 +51,11 @@ const schema = z.object({
   KB_LOG_CHANNEL_ID: optional(snowflake),
   KB_MAX_UPLOAD_BYTES: int(1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   KB_SYNC_KNOWLEDGE_DIR: bool.default(true),
+  KB_FETCH_ALLOWED_PORTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean).map(Number))
+    .pipe(z.array(z.number().int().min(1, { message: 'ports are 1–65535' }).max(65_535, { message: 'ports are 1–65535' }))),
   KB_SCOPE: z.enum(['shared', 'server'], { message: 'must be shared or server' }).default('shared'),
   KB_ADMIN_GUILD_IDS: z
     .string()
@@ -107,6 +112,8 @@ export interface Config {
     maxUploadBytes: number;
     /** Write articles added from Discord into KNOWLEDGE_DIR (and move removed ones to KNOWLEDGE_DIR/.trash). */
     syncKnowledgeDir: boolean;
+    /** Ports `/kb add url:` and feeds may fetch from besides 80 and 443. */
+    fetchAllowedPorts: number[];
     /** One knowledge base for every server (`shared`), or one per server over a base layer (`server`). */
     scope: 'shared' | 'server';
     /** Servers that manage the shared knowledge base / the base layer: KB_ADMIN_GUILD_IDS, else GUILD_ID. */
@@ -187,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       logChannelId: e.KB_LOG_CHANNEL_ID,
       maxUploadBytes: e.KB_MAX_UPLOAD_BYTES,
       syncKnowledgeDir: e.KB_SYNC_KNOWLEDGE_DIR,
+      fetchAllowedPorts: e.KB_FETCH_ALLOWED_PORTS,
       scope: e.KB_SCOPE,
       adminGuildIds: e.KB_ADMIN_GUILD_IDS.length > 0 ? e.KB_ADMIN_GUILD_IDS : e.GUILD_ID ? [e.GUILD_ID] : [],
       baseLayer: e.KB_BASE === 'knowledge',

@@ -254,6 +254,15 @@ describe('/kb add', () => {
     expect(base.stats().version).toBe(version);
   });
 
+  it('says what reading the file changed: a title that was too long is cut, and the reply tells the moderator', async () => {
+    const { fake } = await boot();
+    const longTitle = `Harbour ${'and breakwater '.repeat(30)}report`;
+    const data = `${longTitle}\n\nThe harbour reopened on Friday after crews repaired the storm damage to the outer breakwater.`;
+    const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'long-title.txt', data }) }]);
+    const edit = await finalEdit(fake, sent, /Added/);
+    expect(edit.body.embeds[0].description).toMatch(/the title was \d+ characters long; it was cut to 200/);
+  });
+
   it('refuses bad uploads with a clear ephemeral message and changes nothing', async () => {
     const { fake, kb: base } = await boot({ KB_MAX_UPLOAD_BYTES: '2048' });
     const version = base.stats().version;

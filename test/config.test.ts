@@ -31,3 +31,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ DISCORD_TOKEN: '', GUILD_ID: '' }).discord.token).toBeUndefined();
   });
 });
+
+describe('KB_FETCH_ALLOWED_PORTS', () => {
+  it('lists the ports /kb add url: and feeds may fetch from besides 80 and 443', () => {
+    expect(loadConfig({}).kb.fetchAllowedPorts).toEqual([]);
+    expect(loadConfig({ KB_FETCH_ALLOWED_PORTS: '8080, 8443' }).kb.fetchAllowedPorts).toEqual([8080, 8443]);
+    expect(() => loadConfig({ KB_FETCH_ALLOWED_PORTS: '80, nope' })).toThrow(/KB_FETCH_ALLOWED_PORTS/);
+    expect(() => loadConfig({ KB_FETCH_ALLOWED_PORTS: '70000' })).toThrow(/1–65535/);
+  });
+});

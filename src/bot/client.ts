@@ -137,7 +137,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     settings: {
       pollMinutes: config.feeds.pollMinutes || undefined,
       maxNewPerPoll: config.feeds.maxNewPerPoll,
-      fetch: { maxBytes: config.kb.maxUploadBytes, ...options.feeds?.fetch },
+      fetch: { maxBytes: config.kb.maxUploadBytes, allowedPorts: config.kb.fetchAllowedPorts, ...options.feeds?.fetch },
     },
     tickMs: options.feeds?.tickMs,
     announce: (announcement) => postAnnouncement(client, servers.policy, announcement),

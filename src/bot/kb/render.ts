@@ -53,6 +53,8 @@ export function renderAddResult(r: AddResult): MessagePayload {
   const others = r.replaced.filter((a) => a.id !== r.id);
   if (others.length > 0) lines.push(`**Replaced:** ${others.map((a) => quoteFit(a.title, 200)).join(', ')}`);
   if (r.file) lines.push(`**File:** \`knowledge/${r.file.replace(/`/g, '')}\``);
+  // What reading the file changed (a title cut to length, …): the moderator should know.
+  for (const note of r.notes.slice(0, 3)) lines.push(`ℹ️ ${quoteFit(note, 300)}`);
   const url = safeUrl(r.url);
   return payload({
     title: truncate(`${verb}: ${title(r.title, 200)}`, LIMITS.embedTitle),

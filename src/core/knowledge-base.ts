@@ -21,6 +21,7 @@ import type { KnowledgeReader } from './servers/reader.js';
 import { LexicalIndex, type LexicalOptions } from './store/lexical-index.js';
 import { HnswIndex, type HnswOptions } from './store/vector-index.js';
 import { SentenceVectorCache } from './store/sentence-vectors.js';
+import { sameVector } from './vectors.js';
 import type { AskResult, ChunkedArticle, Layer, RawArticle } from './types.js';
 
 export { UserInputError } from './errors.js';
@@ -348,16 +349,7 @@ export class KnowledgeBase implements KnowledgeReader {
     if (!stored) return `passage ${label} is marked deleted`;
     const expected = this.catalog.vectorByLabel(label);
     if (!expected || expected.length !== stored.length) return `passage ${label} has a vector of another dimension`;
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < stored.length; i++) {
-      dot += stored[i] * expected[i];
-      na += stored[i] * stored[i];
-      nb += expected[i] * expected[i];
-    }
-    const cosine = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : na === nb ? 1 : 0;
-    return cosine > 0.999 ? null : `passage ${label} holds another vector than the catalog`;
+    return sameVector(stored, expected) ? null : `passage ${label} holds another vector than the catalog`;
   }
 
   /** BM25 from the snapshot of this catalog version, when there is a sound one. */

@@ -28,17 +28,7 @@ export function coverage(terms: Set<string>, weights: Map<string, number>): numb
   return total > 0 ? hit / total : 0;
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
-}
+export { cosine } from '../vectors.js';
 
 /** What is known about one candidate sentence. */
 export interface SentenceFeatures {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import hnswlib from 'hnswlib-node';
+import { cosine } from '../vectors.js';
 
 const { HierarchicalNSW } = hnswlib;
 
@@ -153,15 +154,7 @@ export class HnswIndex implements VectorIndex {
     } catch {
       return 0;
     }
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < point.length; i++) {
-      dot += point[i] * query[i];
-      na += point[i] * point[i];
-      nb += query[i] * query[i];
-    }
-    return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+    return cosine(point, query);
   }
 
   async save(file: string): Promise<void> {

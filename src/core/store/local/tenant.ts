@@ -23,6 +23,7 @@ import {
 } from '../port.js';
 import { HnswIndex, type HnswOptions } from '../vector-index.js';
 import { SqliteConfirmations, SqliteSummaryCache } from './tables.js';
+import { sameVector } from '../../vectors.js';
 
 /** File names shared with the knowledge base's own loader, so existing data folders open unchanged. */
 export const CATALOG_FILE = 'catalog.sqlite';
@@ -183,7 +184,7 @@ export class LocalTenant implements TenantStore {
       if (!stored) return `passage ${label} is marked deleted`;
       const expected = this.catalog.vectorByLabel(label);
       if (!expected || expected.length !== stored.length) return `passage ${label} has a vector of another dimension`;
-      if (cosine(stored, expected) <= 0.999) return `passage ${label} holds another vector than the catalog`;
+      if (!sameVector(stored, expected)) return `passage ${label} holds another vector than the catalog`;
     }
     return null;
   }
@@ -568,17 +569,6 @@ function sameModel(a: IndexModel, b: IndexModel): boolean {
   return a.model === b.model && a.dimension === b.dimension && a.normalized === b.normalized;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : na === nb ? 1 : 0;
-}
 
 function blobToVector(blob: Buffer): Float32Array {
   const copy = new Float32Array(blob.byteLength / 4);

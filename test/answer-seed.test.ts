@@ -31,6 +31,7 @@ afterAll(async () => {
 describe('one-article knowledge base (knowledge/ seed article, bundled encoder)', () => {
   it.each([
     ['Which nation hosted the talks between Washington and Hamas?', /Qatar/],
+    ['In which country did the US and Hamas meet?', /Qatar/],
     ['Name the American official who pushed for a hostage deal.', /Adam Boehler/],
     ['Who did Trump hope to announce had been freed?', /Edan Alexander/],
     ['What derailed the hostage negotiations?', /Israeli resistance/],

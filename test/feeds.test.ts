@@ -99,6 +99,7 @@ describe('RSS: new, unchanged, changed', () => {
     // A canonical link on another host than the page is not trusted as the citation link (issue 12).
     expect(lighthouse.url).toBe(server.url('/news/lighthouse'));
     expect(lighthouse.date).toBe('2026-11-27T09:00:00.000Z');
+    expect(lighthouse.author).toBe('Ann Reporter');
     expect(lighthouse.origin).toBe(`feed:${server.url('/feed.xml')}`);
     // The page's navigation and footer are not in the article: only the main text.
     expect(kb.articleBody(lighthouse.id)).not.toMatch(/Home|Daily Example/);

@@ -65,6 +65,32 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     expect(logs[1]).toMatch(/2 unchanged\), 0 passages embedded/);
   });
 
+  it('gives the articles dates from a file (re-dating embeds nothing) and asks with time read and not read', async () => {
+    const embedder = new HashEmbedder(64);
+    const indexDir = join(root, 'index-dated');
+    const dated = join(root, 'dated-corpus');
+    mkdirSync(join(dated, 'sport'), { recursive: true });
+    writeFileSync(join(dated, 'sport', '010.txt'), 'Rovers draw with United\n\nRovers and United drew 1-1 in the league, with the Rovers goal from Sam Jones.\n');
+    writeFileSync(join(dated, 'sport', '011.txt'), 'Rovers thrash United\n\nRovers beat United 4-0 in the league, with a hat-trick from Alan Price.\n');
+    const datedQuestions = join(root, 'dated.json');
+    writeFileSync(datedQuestions, JSON.stringify([{ q: 'what was the score between Rovers and United in March 2005?', file: 'sport/011.txt', answer: '4-0', kind: 'number' }]));
+    const logs: string[] = [];
+    await runQuestionsEval(dated, [datedQuestions], { embedder, indexDir, log: (l) => logs.push(l) });
+    const dump = join(root, 'dated-dump.jsonl');
+    const articleDates = { 'sport/010.txt': '2004-10-02', 'sport/011.txt': '2005-03-12' };
+    const result = await runQuestionsEval(dated, [datedQuestions], { embedder, indexDir, articleDates, time: 'both', dump, log: (l) => logs.push(l) });
+    expect(logs[1]).toMatch(/\(0 unchanged\), 0 passages embedded/);
+    expect(result.files.map((f) => [f.time, f.periodsRead])).toEqual([['on', 1], ['off', undefined]]);
+    expect(result.files[0].hybrid).toEqual({ first: 1, top3: 1 });
+    expect(result.files[0].answerAccuracy).toBe(1);
+    const lines = formatQuestionsFigures(result).join('\n');
+    expect(lines).toContain('time in questions read (a period in 1)');
+    expect(lines).toContain('time in questions NOT read');
+    const dumped = readFileSync(dump, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(dumped.map((d) => d.time)).toEqual(['on', 'off']);
+    expect(dumped[0].hybridArticles[0]).toBe('sport/011.txt');
+  });
+
   it('rejects a question file without questions in the expected shape', () => {
     const bad = join(root, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ q: 'who?', file: 'sport/001.txt' }]));

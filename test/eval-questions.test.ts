@@ -55,6 +55,25 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     expect(dumped[0].answer).toContain('Sam Jones');
   });
 
+  it('says how often the fact was in the passages the answer is drawn from, so retrieval and answer losses can be told apart', async () => {
+    const embedder = new HashEmbedder(64);
+    const partly = join(root, 'partly.json');
+    writeFileSync(
+      partly,
+      JSON.stringify([
+        { q: 'who scored the winning goal for Rovers in the cup final?', file: 'sport/001.txt', answer: 'Sam Jones', kind: 'who' },
+        // The article never names the coach: no answer step could find it.
+        { q: 'who coaches Rovers?', file: 'sport/001.txt', answer: 'Alex Ferguson', kind: 'who' },
+      ]),
+    );
+    const result = await runQuestionsEval(corpus, [partly], { embedder, indexDir: join(root, 'index'), log: () => {} });
+    const [file] = result.files;
+    expect(file.factInPassages).toBe(0.5);
+    expect(file.answerAccuracy).toBeLessThanOrEqual(0.5);
+    expect(file.kinds).toEqual([expect.objectContaining({ kind: 'who', factInPassages: 0.5 })]);
+    expect(formatQuestionsFigures(result).join('\n')).toMatch(/\| ask \| 0\.500 \|/);
+  });
+
   it('reuses the index folder: a second run over an unchanged corpus embeds no passage', async () => {
     const embedder = new HashEmbedder(64);
     const indexDir = join(root, 'index-reuse');

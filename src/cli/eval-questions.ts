@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_COMPOSE } from '../core/answer.js';
 import type { Embedder } from '../core/embed/embedder.js';
 import { timeWindowOf } from '../core/ask.js';
 import { withoutTime } from '../core/dates/time-query.js';
@@ -32,6 +33,8 @@ export interface KindFigures {
   kind: string;
   questions: number;
   top3: number;
+  /** The key fact is in the text of the first 5 hybrid passages: what the answer step can reach. */
+  factInPassages: number;
   answered: number;
   accuracy: number;
 }
@@ -49,6 +52,12 @@ export interface QuestionFileFigures {
   lexical?: ArticleFigures;
   dense?: ArticleFigures;
   hybrid?: ArticleFigures;
+  /**
+   * The key fact's regex matches the text of one of the first hybrid passages the answer's sentences
+   * are drawn from (5): the ceiling for answer accuracy, so the gap between the two
+   * is what the answer step loses.
+   */
+  factInPassages?: number;
   /** The final answer (`ask`): the first source is the gold article. */
   answerFirstSource?: number;
   /** The key fact's regex matches the answer text (answerable questions). */
@@ -185,7 +194,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       let wrong = 0;
       let chars = 0;
       let sentences = 0;
-      const byKind = new Map<string, { questions: number; top3: number; answered: number; accuracy: number }>();
+      let factReachable = 0;
+      const byKind = new Map<string, { questions: number; top3: number; factInPassages: number; answered: number; accuracy: number }>();
       for (const q of questions) {
         const t0 = performance.now();
         const result = await kb.ask(q.q, { readTime });
@@ -195,7 +205,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
         if (period) periodsRead++;
         const query = period ? withoutTime(q.q, period) : q.q;
         const within = period ? { window: period } : {};
-        const kind = byKind.get(q.kind) ?? { questions: 0, top3: 0, answered: 0, accuracy: 0 };
+        const kind = byKind.get(q.kind) ?? { questions: 0, top3: 0, factInPassages: 0, answered: 0, accuracy: 0 };
         byKind.set(q.kind, kind);
         kind.questions++;
         if (result.answered) kind.answered++;
@@ -212,6 +222,10 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
           ranks.hybrid.push(hybridRank);
           hybridArticles = hybrid.passages.slice(0, 3).map((p) => origin(p.passage.articleId));
           if (hybridRank <= 3) kind.top3++;
+          if (hybrid.passages.slice(0, DEFAULT_COMPOSE.sentencePassages).some((p) => answerHolds(q.answer!, p.passage.text))) {
+            factReachable++;
+            kind.factInPassages++;
+          }
           if (result.answered) {
             answered++;
             chars += result.answer.length;
@@ -253,6 +267,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
               lexical: articleFigures(ranks.lexical),
               dense: articleFigures(ranks.dense),
               hybrid: articleFigures(ranks.hybrid),
+              factInPassages: round(factReachable / answerable),
               answerFirstSource: round(firstSource / answerable),
               answerAccuracy: round(correct / answerable),
               answered: round(answered / answerable),
@@ -266,6 +281,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
             kind,
             questions: k.questions,
             top3: round(k.top3 / k.questions),
+            factInPassages: round(k.factInPassages / k.questions),
             answered: round(k.answered / k.questions),
             accuracy: round(k.accuracy / k.questions),
           }))
@@ -301,16 +317,16 @@ export function formatQuestionsFigures(r: QuestionsEvalResult): string[] {
       for (const name of ['lexical', 'dense', 'hybrid'] as const) lines.push(`| ${name} | ${f3(f[name]?.first)} | ${f3(f[name]?.top3)} |`);
       lines.push(
         '',
-        '| final answer | answer accuracy | answered | first source is the right article | mean answer length |',
-        '|---|---|---|---|---|',
-        `| ask | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} | ${f.answerChars} characters, ${f.answerSentences?.toFixed(1)} sentences |`,
+        '| final answer | fact in the first 5 passages | answer accuracy | answered | first source is the right article | mean answer length |',
+        '|---|---|---|---|---|---|',
+        `| ask | ${f3(f.factInPassages)} | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} | ${f.answerChars} characters, ${f.answerSentences?.toFixed(1)} sentences |`,
       );
     }
     if (f.unanswerable > 0) lines.push('', `unanswerable questions wrongly answered: ${f3(f.wronglyAnswered)}`);
-    lines.push('', '| kind | questions | right article in top 3 | answered | answer accuracy |', '|---|---|---|---|---|');
+    lines.push('', '| kind | questions | right article in top 3 | fact in the first 5 passages | answered | answer accuracy |', '|---|---|---|---|---|---|');
     for (const k of f.kinds) {
       const answerable = k.kind !== 'unanswerable';
-      lines.push(`| ${k.kind} | ${k.questions} | ${answerable ? f3(k.top3) : '–'} | ${f3(k.answered)} | ${answerable ? f3(k.accuracy) : '–'} |`);
+      lines.push(`| ${k.kind} | ${k.questions} | ${answerable ? f3(k.top3) : '–'} | ${answerable ? f3(k.factInPassages) : '–'} | ${f3(k.answered)} | ${answerable ? f3(k.accuracy) : '–'} |`);
     }
   }
   return lines;

@@ -236,6 +236,28 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('keeps an article’s publication date and author, and a new date or author is a new version with the same passages', async () => {
+    const t = await openFresh();
+    const dated = { ...VOLCANO, date: '2010-04-14', author: 'Sigrún Jónsdóttir' };
+    await add(t, dated);
+    expect(await t.getArticle('volcanoes-of-iceland')).toMatchObject({ date: '2010-04-14', author: 'Sigrún Jónsdóttir', hash: chunkArticle(dated).hash });
+    const texts = (await t.articlePassages('volcanoes-of-iceland')).map((p) => [p.text, p.hash]);
+    const corrected = { ...dated, author: 'Sigrún Jónsdóttir and Jón Jónsson' };
+    expect(chunkArticle(corrected).hash).not.toBe(chunkArticle(dated).hash);
+    const out = await add(t, corrected);
+    expect(out.audit.map((a) => a.action)).toEqual(['replace']);
+    expect(await t.getArticle('volcanoes-of-iceland')).toMatchObject({ author: 'Sigrún Jónsdóttir and Jón Jónsson', hash: chunkArticle(corrected).hash });
+    expect((await t.articlePassages('volcanoes-of-iceland')).map((p) => [p.text, p.hash])).toEqual(texts);
+    const dump = [];
+    for await (const d of t.dumpArticles()) dump.push(d);
+    expect(dump[0].record).toMatchObject({ date: '2010-04-14', author: 'Sigrún Jónsdóttir and Jón Jónsson' });
+    await add(t, { ...VOLCANO });
+    const undated = await t.getArticle('volcanoes-of-iceland');
+    expect(undated?.date).toBeUndefined();
+    expect(undated?.author).toBeUndefined();
+    await t.close();
+  });
+
   it('keeps both indexes in step with replace and remove', async () => {
     const t = await openFresh();
     await add(t, SEED, VOLCANO);

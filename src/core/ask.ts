@@ -15,6 +15,11 @@ export interface AskOptions {
   history?: string[];
   /** How many passages to consider. Default 8. */
   topK?: number;
+  /**
+   * false: time in the question is not read (its words are searched like any others, no period
+   * applies). Only the eval turns it off, to measure what reading it is worth.
+   */
+  readTime?: boolean;
 }
 
 export interface RetrieveOptions {
@@ -123,7 +128,7 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const window = retriever.listArticles ? timeWindowOf(q, () => retriever.listArticles!()) : undefined;
+  const window = retriever.listArticles && options.readTime !== false ? timeWindowOf(q, () => retriever.listArticles!()) : undefined;
   // The time words select articles by date; searched for, they would only match stray "week"s.
   const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
   const context = retriever.answerInputs();

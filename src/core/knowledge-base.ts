@@ -621,7 +621,7 @@ export class KnowledgeBase implements KnowledgeReader {
       const records = this.catalog.listArticles();
       const bodies = records.map((a) => this.catalog.articleBody(a.id) ?? bodyFromPassages(this.catalog.articlePassages(a.id)));
       const articles = await chunkArticles(
-        records.map((a, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, origin: a.origin })),
+        records.map((a, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, author: a.author, origin: a.origin })),
         this.opts.chunk,
         records.map((a) => a.id),
       );

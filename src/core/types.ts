@@ -13,6 +13,8 @@ export interface RawArticle {
   url?: string;
   /** Publication date (ISO 8601 string) when known. */
   date?: string;
+  /** Who wrote it (front matter, the page's metadata, the feed entry), when known. */
+  author?: string;
   /** Where it came from (a file path, "discord:<user>", a URL). */
   origin: string;
   /** What the loader changed and the moderator should know (a title that was cut). */
@@ -38,8 +40,9 @@ export interface ChunkedArticle {
   title: string;
   url?: string;
   date?: string;
+  author?: string;
   origin: string;
-  /** sha256 of the whole normalised body. */
+  /** sha256 of the title, URL, passages and, when known, date and author: any of them changing is a new version. */
   hash: string;
   passages: Passage[];
   /** How many duplicate or near-duplicate paragraphs were dropped. */

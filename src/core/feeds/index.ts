@@ -71,6 +71,8 @@ export interface FeedPollerOptions {
   tickMs?: number;
   /** Called with the new articles of a poll, for feeds with an announce channel. Errors are logged. */
   announce?: (announcement: Announcement) => Promise<void>;
+  /** Called with every poll's report, scheduled or asked for (the bot counts them for `/metrics`). */
+  onPoll?: (report: PollReport) => void;
   log?: (line: string, error?: unknown) => void;
 }
 
@@ -136,6 +138,11 @@ export class FeedPoller {
   /** Polls one feed now and announces its new articles. */
   async poll(tenant: Tenant, admin: KnowledgeAdmin, feedId: number, actor?: Actor): Promise<PollReport> {
     const report = await pollFeed(admin, feedId, this.settings, actor);
+    try {
+      this.opts.onPoll?.(report);
+    } catch (error) {
+      this.opts.log?.('feeds: the poll observer failed', error);
+    }
     if (report.result === 'error') this.opts.log?.(`feeds: ${report.feed.url}: ${report.message}`);
     if (report.added.length > 0 && report.feed.announceChannelId && this.opts.announce) {
       try {

@@ -282,6 +282,8 @@ async function readEntry(item: FeedItem, known: { articleId?: string; etag?: str
           body: page.body,
           ...(page.url ? { url: page.url } : {}),
           ...(item.published ?? page.date ? { date: item.published ?? page.date } : {}),
+          // The feed names its entry's author deliberately; a page's byline is read from markup.
+          ...(item.author ?? page.author ? { author: item.author ?? page.author } : {}),
           origin,
         },
         etag: res.etag,
@@ -302,6 +304,7 @@ async function readEntry(item: FeedItem, known: { articleId?: string; etag?: str
           body: fromFeed.body,
           ...(item.link ? { url: item.link } : {}),
           ...(item.published ? { date: item.published } : {}),
+          ...(item.author ?? fromFeed.author ? { author: item.author ?? fromFeed.author } : {}),
           origin,
         },
       };

@@ -68,7 +68,7 @@ function toPassage(r: PassageRow): StoredPassage {
   return { label: Number(r.label), id: r.id, articleId: r.article_id, paragraph: r.paragraph, text: r.text, hash: r.hash };
 }
 
-const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
+const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.author, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
   (SELECT count(*) FROM kb_passages p WHERE p.tenant = a.tenant AND p.article_id = a.id) AS passages`;
 
 function toArticle(r: Record<string, unknown>): ArticleRecord {
@@ -77,6 +77,7 @@ function toArticle(r: Record<string, unknown>): ArticleRecord {
     title: r.title as string,
     ...(r.url ? { url: r.url as string } : {}),
     ...(r.date ? { date: r.date as string } : {}),
+    ...(r.author ? { author: r.author as string } : {}),
     origin: r.origin as string,
     hash: r.hash as string,
     paragraphs: r.paragraphs as number,
@@ -422,9 +423,9 @@ export class PostgresTenant implements TenantStore {
           const a = w.article;
           const prev = before.get(a.id);
           await c.query(
-            `INSERT INTO kb_articles (tenant, id, title, url, date, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (tenant, id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, origin = excluded.origin,
+            `INSERT INTO kb_articles (tenant, id, title, url, date, author, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
+             VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (tenant, id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, author = excluded.author, origin = excluded.origin,
                hash = excluded.hash, paragraphs = excluded.paragraphs, duplicates_dropped = excluded.duplicates_dropped,
                added_by = excluded.added_by, updated_at = excluded.updated_at, body = excluded.body`,
             [
@@ -435,6 +436,7 @@ export class PostgresTenant implements TenantStore {
               w.addedAt ?? prev?.added_at ?? now,
               w.updatedAt ?? (request.keepTimestamps && prev ? prev.updated_at : now),
               w.body ?? prev?.body ?? null,
+              a.author ?? null,
             ],
           );
           written.push({ id: a.id, title: a.title, hash: a.hash, replaced: prev !== undefined, passages: w.passages.length });

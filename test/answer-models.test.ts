@@ -153,3 +153,15 @@ describe('answer spans (READER_MODEL)', () => {
     }
   });
 });
+
+describe('when the worker that holds them stops', () => {
+  it('the pool no longer offers them and says so once (a new thread could not load them again)', async () => {
+    expect(pool.reranker).toBeDefined();
+    await (pool.members[0] as unknown as { kill(): Promise<void> }).kill();
+    await vi.waitFor(() => expect(pool.size).toBe(0));
+    expect(pool.reranker).toBeUndefined();
+    expect(pool.reader).toBeUndefined();
+    const lost = log.mock.calls.map(([line]) => line).filter((l) => l.includes('off until the bot restarts'));
+    expect(lost).toEqual([`${RERANK} and ${READER} ran on that worker and are off until the bot restarts (a new thread cannot load onnxruntime-node again); answers go on without them`]);
+  });
+});

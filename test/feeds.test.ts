@@ -45,7 +45,7 @@ let announced: Announcement[];
 
 function tenantsOf(a: KnowledgeAdmin): FeedTenants {
   return {
-    due: (now) => (feedStoreOf(a.kb.catalog.db).due(now).length > 0 ? [null] : []),
+    due: async (now) => (feedStoreOf(a.kb.catalog.db).due(now).length > 0 ? [null] : []),
     use: (_tenant, work) => work(a),
   };
 }
@@ -314,7 +314,7 @@ describe('problems', () => {
     await expect(poller.add(null, admin, { url: server.url('/news/lighthouse') }, MOD)).rejects.toThrow(/this is a web page, not a feed .*Nothing was changed\./);
     await expect(poller.add(null, admin, { url: server.url('/nowhere.xml') }, MOD)).rejects.toThrow(/404.*Nothing was changed\./);
     await expect(poller.add(null, admin, { url: 'ftp://example.com/feed' }, MOD)).rejects.toBeInstanceOf(UserInputError);
-    expect(listFeeds(admin)).toEqual([]);
+    expect(await listFeeds(admin)).toEqual([]);
     expect(kb.stats().articles).toBe(0);
   });
 
@@ -376,8 +376,8 @@ describe('the poller', () => {
     serveArticle('/news/lighthouse', 'Gull Point lighthouse shines again', LIGHTHOUSE);
     serveRss([rssItems()[0]]);
     await poller.add(null, admin, { url: server.url('/feed.xml') }, MOD);
-    expect(removeFeed(admin, '1').url).toBe(server.url('/feed.xml'));
-    expect(listFeeds(admin)).toEqual([]);
+    expect((await removeFeed(admin, '1')).url).toBe(server.url('/feed.xml'));
+    expect(await listFeeds(admin)).toEqual([]);
     expect(kb.stats().articles).toBe(1);
   });
 });

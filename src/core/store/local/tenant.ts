@@ -23,6 +23,8 @@ import {
 } from '../port.js';
 import { HnswIndex, type HnswOptions } from '../vector-index.js';
 import { SqliteConfirmations, SqliteSummaryCache } from './tables.js';
+import { LocalFeedStore } from './feeds.js';
+import { feedStoreOf } from '../feeds.js';
 import { sameVector } from '../../vectors.js';
 
 /** File names shared with the knowledge base's own loader, so existing data folders open unchanged. */
@@ -61,6 +63,7 @@ export class LocalTenant implements TenantStore {
   readonly questions: QuestionStore;
   readonly summaries: SqliteSummaryCache;
   readonly confirmations: SqliteConfirmations;
+  readonly feeds: LocalFeedStore;
   startup: LocalStartup = { vectors: 'empty', passages: 0 };
   private readonly audit: AuditLog;
   private readonly feedback: FeedbackStore;
@@ -82,6 +85,7 @@ export class LocalTenant implements TenantStore {
     this.feedback = new FeedbackStore(catalog.db);
     this.summaries = new SqliteSummaryCache(catalog.db);
     this.confirmations = new SqliteConfirmations(catalog.db);
+    this.feeds = new LocalFeedStore(feedStoreOf(catalog.db));
     this.lexical = new LexicalIndex(opts.lexical);
     this.questions = asyncQuestions(this.feedback);
   }

@@ -12,6 +12,7 @@ import {
   type CommitRequest,
   type CommittedArticle,
   type ConfirmationStore,
+  type FeedStore,
   type DenseHit,
   type LexicalHit,
   type QuestionStore,
@@ -25,6 +26,7 @@ import {
   type TenantStore,
 } from '../port.js';
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
+import { PgFeeds } from './feeds.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -114,6 +116,7 @@ export class PostgresTenant implements TenantStore {
   readonly questions: QuestionStore;
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
+  readonly feeds: FeedStore;
   private closed = false;
   /** In-process queue in front of the cross-process writer lock (one pool client waits, not many). */
   private writerChain: Promise<unknown> = Promise.resolve();
@@ -126,6 +129,7 @@ export class PostgresTenant implements TenantStore {
     this.questions = new PgQuestions(ctx.pool, name);
     this.summaries = new PgSummaries(ctx.pool, name);
     this.confirmations = new PgConfirmations(ctx.pool, name);
+    this.feeds = new PgFeeds(() => this.pool, name);
   }
 
   private get pool(): pg.Pool {

@@ -64,6 +64,8 @@ export interface ScoredPassage {
   layer?: Layer;
   /** The article's publication date (ISO 8601), when known. */
   articleDate?: string;
+  /** The re-ranker's score (RERANK_MODEL), when one put the passages in its order; `score` stays the fused one. */
+  rerank?: number;
 }
 
 /**
@@ -101,8 +103,13 @@ export interface AskResult {
   sources: Source[];
   /** When not answered: the closest articles, for "did you mean". */
   suggestions: { articleId: string; title: string; url?: string }[];
-  /** Timings in ms, for logs and benchmarks. */
-  timings: { embed: number; search: number; compose: number; total: number };
+  /**
+   * The reader's answer span (READER_MODEL) inside the leading quoted sentence: offsets into
+   * `answer`, shown in bold. Absent without a reader, or when it found no span it was sure of.
+   */
+  highlight?: { start: number; end: number };
+  /** Timings in ms, for logs and benchmarks (`rerank` when a re-ranker ran). */
+  timings: { embed: number; search: number; compose: number; total: number; rerank?: number };
   /**
    * The question named a time ("last week", "in 2004", "latest"): the publication dates answered
    * from. `widened`: no article of that period answered, so the answer comes from all of them.

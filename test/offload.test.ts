@@ -121,12 +121,12 @@ describe('limits on reading a file (item 2)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bomb.pdf`;
     const limited = new KnowledgeAdmin({ kb, parse: { maxExpandedBytes: 1024 * 1024 } });
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
     try {
       const error = await limited.loadUpload({ name: 'bomb.pdf', size: pdf.length, url }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UserInputError);
       expect((error as Error).message).toBe('Could not add "bomb.pdf": its compressed streams expand to more than the limit of 1 MB. Nothing was changed.');
-      expect(kb.stats().version).toBe(version);
+      expect((await kb.stats()).version).toBe(version);
     } finally {
       server.close();
     }

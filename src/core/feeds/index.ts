@@ -38,12 +38,12 @@ export interface Announcement {
 }
 
 export function listFeeds(admin: KnowledgeAdmin): FeedRecord[] {
-  return feedStoreOf(admin.kb.catalog.db).list();
+  return feedStoreOf(admin.kb.localDatabase).list();
 }
 
 /** A feed by its number in `/kb feed list`, or by its URL. */
 export function findFeed(admin: KnowledgeAdmin, ref: string): FeedRecord {
-  const store = feedStoreOf(admin.kb.catalog.db);
+  const store = feedStoreOf(admin.kb.localDatabase);
   const text = ref.trim().replace(/^#/, '');
   const feed = /^\d+$/.test(text) ? store.get(Number(text)) : store.findByUrl(safeNormalise(text));
   if (!feed) throw new UserInputError(`There is no feed "${ref.trim().slice(0, 200)}" here: use its number or URL from the feed list (\`/kb feed list\`, \`npm run feeds -- list\`). Nothing was changed.`);
@@ -60,7 +60,7 @@ function safeNormalise(text: string): string {
 
 export function removeFeed(admin: KnowledgeAdmin, ref: string): FeedRecord {
   const feed = findFeed(admin, ref);
-  feedStoreOf(admin.kb.catalog.db).remove(feed.id);
+  feedStoreOf(admin.kb.localDatabase).remove(feed.id);
   return feed;
 }
 
@@ -122,7 +122,7 @@ export class FeedPoller {
       if (this.stopped) return;
       try {
         await this.opts.tenants.use(tenant, async (admin) => {
-          for (const feed of feedStoreOf(admin.kb.catalog.db).due(this.now())) {
+          for (const feed of feedStoreOf(admin.kb.localDatabase).due(this.now())) {
             if (this.stopped) return;
             await this.poll(tenant, admin, feed.id);
           }
@@ -163,7 +163,7 @@ export class FeedPoller {
    */
   async add(tenant: Tenant, admin: KnowledgeAdmin, input: { url: string; announceChannelId?: string }, actor: Actor): Promise<PollReport> {
     const url = normaliseFeedUrl(input.url);
-    const store = feedStoreOf(admin.kb.catalog.db);
+    const store = feedStoreOf(admin.kb.localDatabase);
     const existing = store.findByUrl(url);
     if (existing) {
       store.setAnnounceChannel(existing.id, input.announceChannelId ?? existing.announceChannelId);

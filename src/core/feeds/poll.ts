@@ -106,7 +106,7 @@ export function normaliseFeedUrl(text: string): string {
  * holds it (then `result: 'busy'`).
  */
 export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: FeedSettings = {}, actor: Actor = FEED_ACTOR): Promise<PollReport> {
-  const store = feedStoreOf(admin.kb.catalog.db);
+  const store = feedStoreOf(admin.kb.localDatabase);
   const now = settings.now?.() ?? new Date();
   // Each poll is its own lease holder: two polls in one process exclude each other too.
   const owner = `${settings.owner ?? processOwner}:${++polls}`;
@@ -206,7 +206,7 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
     try {
       const result = await admin.add(read.article, actor, { replace: true });
       if (result.status === 'needs-confirmation') throw new Error('unreachable: replace was asked');
-      const stored = admin.kb.getArticle(result.id);
+      const stored = await admin.kb.getArticle(result.id);
       store.saveEntry(
         { ...entryBase(feed, item, known), articleId: result.id, itemHash: item.hash, contentHash: stored?.hash, etag: read.etag, lastModified: read.lastModified },
         now,

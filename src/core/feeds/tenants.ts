@@ -15,7 +15,7 @@ export function registryTenants(registry: ServerRegistry): FeedTenants {
   return {
     due(now: Date): Tenant[] {
       const due: Tenant[] = [];
-      if (feedStoreOf(registry.baseAdmin.kb.catalog.db).due(now).length > 0) due.push(null);
+      if (feedStoreOf(registry.baseAdmin.kb.localDatabase).due(now).length > 0) due.push(null);
       if (registry.policy.scope !== 'server') return due;
       const root = registry.serversDir;
       if (!existsSync(root)) return due;

@@ -423,6 +423,26 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('keeps sentence vectors by model and key, and sentence entities by key, apart per tenant', async () => {
+    const t = await openFresh();
+    const other = await openFresh();
+    const v = (x: number) => Float32Array.from({ length: 4 }, (_, i) => x + i / 10);
+    await t.sentences.putVectors('model-a', [{ key: 'k1', vector: v(1) }, { key: 'k2', vector: v(2) }]);
+    // The first vector stored under a key is kept.
+    await t.sentences.putVectors('model-a', [{ key: 'k1', vector: v(9) }]);
+    await t.sentences.putVectors('model-b', [{ key: 'k1', vector: v(5) }]);
+    const a = await t.sentences.vectors('model-a', ['k1', 'k2', 'missing']);
+    expect([...a.keys()].sort()).toEqual(['k1', 'k2']);
+    expect(Array.from(a.get('k1')!)).toEqual(Array.from(v(1)));
+    expect(Array.from((await t.sentences.vectors('model-b', ['k1'])).get('k1')!)).toEqual(Array.from(v(5)));
+    await t.sentences.putEntities([{ key: 'e1', entities: '{"people":["Ada"]}' }]);
+    expect(await t.sentences.entities(['e1', 'e2'])).toEqual(new Map([['e1', '{"people":["Ada"]}']]));
+    expect((await other.sentences.vectors('model-a', ['k1'])).size).toBe(0);
+    expect((await other.sentences.entities(['e1'])).size).toBe(0);
+    await t.close();
+    await other.close();
+  });
+
   it('reads a tenant’s model without creating it, and blanks old questions in every tenant at once', async () => {
     const store = backend.store();
     const id = freshServer();

@@ -171,11 +171,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
     const articles = dates ? loaded.map((a) => (dates[a.origin] ? { ...a, date: dates[a.origin] } : a)) : loaded;
     const ingest = await kb.ingest(articles);
     opts.log(`index ${indexDir}: ${ingest.articles} articles (${ingest.unchanged} unchanged), ${ingest.embedded} passages embedded in ${ingest.seconds.toFixed(1)} s`);
-    const originOf = new Map<string, string>();
-    const origin = (articleId: string) => {
-      if (!originOf.has(articleId)) originOf.set(articleId, kb.getArticle(articleId)?.origin ?? '');
-      return originOf.get(articleId)!;
-    };
+    const originOf = new Map((await kb.listArticles()).map((a) => [a.id, a.origin]));
+    const origin = (articleId: string) => originOf.get(articleId) ?? '';
     const rankOf = (passages: ScoredPassage[], gold: string) => {
       const i = passages.slice(0, 3).findIndex((p) => origin(p.passage.articleId) === gold);
       return i < 0 ? Infinity : i + 1;
@@ -290,7 +287,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       });
     }
     if (opts.dump) writeFileSync(opts.dump, `${dumped.map((d) => JSON.stringify(d)).join('\n')}\n`);
-    const stats = kb.stats();
+    const stats = await kb.stats();
     return {
       corpus,
       articles: stats.articles,

@@ -10,7 +10,6 @@
 import type { KnowledgeAdmin } from '../admin/index.js';
 import { UserInputError, type Actor } from '../knowledge-base.js';
 import type { FeedRecord } from '../store/feeds.js';
-import { feedsOf } from './store.js';
 import { nextPollAt, normaliseFeedUrl, pollFeed, type FeedSettings, type NewArticle, type PollReport } from './poll.js';
 
 export { DEFAULT_MAX_NEW_PER_POLL, DEFAULT_POLL_MINUTES, nextPollAt, normaliseFeedUrl, pollFeed } from './poll.js';
@@ -39,12 +38,12 @@ export interface Announcement {
 }
 
 export function listFeeds(admin: KnowledgeAdmin): Promise<FeedRecord[]> {
-  return feedsOf(admin).list();
+  return admin.kb.tenant.feeds.list();
 }
 
 /** A feed by its number in `/kb feed list`, or by its URL. */
 export async function findFeed(admin: KnowledgeAdmin, ref: string): Promise<FeedRecord> {
-  const store = feedsOf(admin);
+  const store = admin.kb.tenant.feeds;
   const text = ref.trim().replace(/^#/, '');
   const feed = /^\d+$/.test(text) ? await store.get(Number(text)) : await store.findByUrl(safeNormalise(text));
   if (!feed) throw new UserInputError(`There is no feed "${ref.trim().slice(0, 200)}" here: use its number or URL from the feed list (\`/kb feed list\`, \`npm run feeds -- list\`). Nothing was changed.`);
@@ -61,7 +60,7 @@ function safeNormalise(text: string): string {
 
 export async function removeFeed(admin: KnowledgeAdmin, ref: string): Promise<FeedRecord> {
   const feed = await findFeed(admin, ref);
-  await feedsOf(admin).remove(feed.id);
+  await admin.kb.tenant.feeds.remove(feed.id);
   return feed;
 }
 
@@ -125,7 +124,7 @@ export class FeedPoller {
       if (this.stopped) return;
       try {
         await this.opts.tenants.use(tenant, async (admin) => {
-          for (const feed of await feedsOf(admin).due(this.now())) {
+          for (const feed of await admin.kb.tenant.feeds.due(this.now())) {
             if (this.stopped) return;
             await this.poll(tenant, admin, feed.id);
           }
@@ -171,7 +170,7 @@ export class FeedPoller {
    */
   async add(tenant: Tenant, admin: KnowledgeAdmin, input: { url: string; announceChannelId?: string }, actor: Actor): Promise<PollReport> {
     const url = normaliseFeedUrl(input.url);
-    const store = feedsOf(admin);
+    const store = admin.kb.tenant.feeds;
     const existing = await store.findByUrl(url);
     if (existing) {
       await store.setAnnounceChannel(existing.id, input.announceChannelId ?? existing.announceChannelId);

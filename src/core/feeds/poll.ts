@@ -18,7 +18,6 @@ import { fetchConditional, fetchResource, type FetchOptions } from '../load/fetc
 import { htmlToArticle } from '../load/html.js';
 import type { FeedRecord, PollOutcome } from '../store/feeds.js';
 import type { FeedStore } from '../store/port.js';
-import { feedsOf } from './store.js';
 import type { RawArticle } from '../types.js';
 import { FeedFormatError, parseFeedDocument, type FeedItem, type ParsedFeed } from './parse.js';
 
@@ -108,7 +107,7 @@ export function normaliseFeedUrl(text: string): string {
  * holds it (then `result: 'busy'`).
  */
 export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: FeedSettings = {}, actor: Actor = FEED_ACTOR): Promise<PollReport> {
-  const store = feedsOf(admin);
+  const store = admin.kb.tenant.feeds;
   const now = settings.now?.() ?? new Date();
   // Each poll is its own lease holder: two polls in one process exclude each other too.
   const owner = `${settings.owner ?? processOwner}:${++polls}`;
@@ -208,7 +207,7 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
     try {
       const result = await admin.add(read.article, actor, { replace: true });
       if (result.status === 'needs-confirmation') throw new Error('unreachable: replace was asked');
-      const stored = admin.kb.getArticle(result.id);
+      const stored = await admin.kb.getArticle(result.id);
       await store.saveEntry(
         { ...entryBase(feed, item, known), articleId: result.id, itemHash: item.hash, contentHash: stored?.hash, etag: read.etag, lastModified: read.lastModified },
         now,

@@ -2,7 +2,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerRegistry } from '../servers/registry.js';
 import { SqliteFeedStore } from '../store/feeds.js';
-import { feedsOf } from './store.js';
 import type { FeedTenants, Tenant } from './index.js';
 
 const SERVER_ID = /^\d{1,20}$/;
@@ -16,7 +15,7 @@ export function registryTenants(registry: ServerRegistry): FeedTenants {
   return {
     async due(now: Date): Promise<Tenant[]> {
       const due: Tenant[] = [];
-      if ((await feedsOf(registry.baseAdmin).due(now)).length > 0) due.push(null);
+      if ((await registry.baseAdmin.kb.tenant.feeds.due(now)).length > 0) due.push(null);
       if (registry.policy.scope !== 'server') return due;
       const root = registry.serversDir;
       if (!existsSync(root)) return due;

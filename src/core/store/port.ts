@@ -169,6 +169,8 @@ export interface SearchCandidate {
   passage: StoredPassage;
   articleTitle: string;
   articleUrl?: string;
+  /** The article's publication date, when known (questions about time filter on it). */
+  articleDate?: string;
   /** Cosine similarity to `vector` (also for lexical-only hits); 0 without a vector. */
   dense: number;
   /** BM25 score; 0 when the lexical side did not return it. */
@@ -213,6 +215,21 @@ export interface SummaryCache {
   /** Stores it only while the article still has `articleHash` (a write may have landed meanwhile). Returns whether it was stored. */
   put(entry: CachedSummary): Promise<boolean>;
   count(): Promise<number>;
+}
+
+/**
+ * Sentence vectors and sentence entities for answer composition, content-addressed (a key is a
+ * hash of the sentence): a sentence is embedded and tagged once, and the result survives restarts.
+ * Batch calls, because an answer looks at a few dozen sentences at once.
+ */
+export interface SentenceCache {
+  /** The stored vectors of these keys under `model` (missing keys are absent from the map). */
+  vectors(model: string, keys: string[]): Promise<Map<string, Float32Array>>;
+  /** Keeps vectors (a key already stored keeps its first vector). */
+  putVectors(model: string, entries: { key: string; vector: Float32Array }[]): Promise<void>;
+  /** The stored entities (serialised by the tagger) of these keys. */
+  entities(keys: string[]): Promise<Map<string, string>>;
+  putEntities(entries: { key: string; entities: string }[]): Promise<void>;
 }
 
 export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'expired' | 'not-yours' };
@@ -333,6 +350,7 @@ export interface TenantStore {
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
   readonly feeds: FeedStore;
+  readonly sentences: SentenceCache;
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
@@ -372,7 +390,7 @@ export interface KnowledgeStore {
   forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
   /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
-   * summaries, confirmations). It must not be open. Data about that server kept in *other*
+   * summaries, confirmations, sentence caches). It must not be open. Data about that server kept in *other*
    * tenants (questions asked there about the base layer) is the caller's to forget.
    */
   purgeTenant(serverId: string): Promise<{ articles: number; questions: number }>;

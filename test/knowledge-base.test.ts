@@ -56,10 +56,10 @@ describe('KnowledgeBase', () => {
     const before = embedder.textsEmbedded;
     const dated = await kb.ingest([{ ...football, date: '2005-05-21', author: 'Sam Reporter' }]);
     expect(dated).toMatchObject({ unchanged: 0, embedded: 0 });
-    expect(kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ date: '2005-05-21', author: 'Sam Reporter' });
+    expect(await kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ date: '2005-05-21', author: 'Sam Reporter' });
     const redated = await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }]);
     expect(redated).toMatchObject({ unchanged: 0, embedded: 0 });
-    expect(kb.getArticle('rovers-win-the-cup-final')?.date).toBe('2005-05-22');
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.date).toBe('2005-05-22');
     expect(await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }])).toMatchObject({ unchanged: 1 });
     expect(embedder.textsEmbedded).toBe(before);
     expect((await kb.ask('Who scored the late goal in the cup final?')).sources[0]).toMatchObject({ title: football.title, date: '2005-05-22' });
@@ -74,7 +74,7 @@ describe('KnowledgeBase', () => {
     old.close();
     const kb = await open();
     await kb.ingest([{ ...football, author: 'Sam Reporter' }]);
-    expect(kb.getArticle('rovers-win-the-cup-final')?.author).toBe('Sam Reporter');
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.author).toBe('Sam Reporter');
     await kb.close();
   });
 

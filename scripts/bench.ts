@@ -188,9 +188,11 @@ figures.query = query;
 const questionVectors = await embedder.embed(questions.map((q) => q.question));
 const labels: number[] = [];
 const corpusVectors: Float32Array[] = [];
-for (const { label, vector } of kb.catalog.iterateVectors()) {
-  labels.push(label);
-  corpusVectors.push(vector);
+for await (const dump of kb.tenant.dumpArticles()) {
+  for (const p of dump.passages) {
+    labels.push(p.label);
+    corpusVectors.push(p.vector);
+  }
 }
 figures.hnsw = await measureRecall(corpusVectors, labels, questionVectors, 'corpus');
 await kb.close();

@@ -23,19 +23,19 @@ import { answerHolds, readQuestionFile } from '../src/cli/eval-questions.js';
 import { readSquad, sampleEvenly } from '../src/cli/eval-qa.js';
 import { parseCli } from '../src/cli/args.js';
 import type { ScoredPassage } from '../src/core/types.js';
-import { cosine } from '../src/core/answer/score.js';
 import { fuse } from '../src/core/retrieve.js';
 import { LexicalIndex } from '../src/core/store/lexical-index.js';
 
 /** What a knowledge base holding only this article would retrieve (its own BM25, the stored vectors, the same fusion). */
-function oneArticle(kb: KnowledgeBase, articleId: string, question: string, vector: Float32Array): ScoredPassage[] {
-  const article = kb.getArticle(articleId)!;
-  const passages = kb.articlePassages(articleId);
+async function oneArticle(kb: KnowledgeBase, articleId: string, question: string, vector: Float32Array): Promise<ScoredPassage[]> {
+  const article = (await kb.getArticle(articleId))!;
+  const passages = await kb.articlePassages(articleId);
+  const dense = await kb.tenant.similarities(passages.map((p) => p.label), vector);
   const lexical = new LexicalIndex();
   lexical.addAll(passages.map((p) => ({ label: p.label, title: article.title, text: p.text })));
   const scores = new Map(lexical.search(question, 50).map((h) => [h.label, h.score]));
   const byLabel = new Map(passages.map((p) => [p.label, p]));
-  return fuse(passages.map((p) => ({ label: p.label, dense: cosine(vector, kb.catalog.vectorByLabel(p.label)!), lexical: scores.get(p.label) ?? 0 })))
+  return fuse(passages.map((p) => ({ label: p.label, dense: dense.get(p.label) ?? 0, lexical: scores.get(p.label) ?? 0 })))
     .slice(0, 8)
     .map((c) => ({ passage: byLabel.get(c.label)!, articleTitle: article.title, articleUrl: article.url, score: c.score, dense: c.dense, lexical: c.lexical }));
 }
@@ -76,10 +76,12 @@ if (values.corpus && values.keep && values.questions) {
   kbs.push(kb);
   const { articles } = await loadDirectory(values.corpus);
   await kb.ingest(articles);
-  const origin = (id: string) => kb.getArticle(id)?.origin;
+  const stored = await kb.listArticles();
+  const originOf = new Map(stored.map((a) => [a.id, a.origin]));
+  const origin = (id: string) => originOf.get(id);
   const qs = readQuestionFile(values.questions);
-  const idOf = new Map(kb.listArticles().map((a) => [a.origin, a.id]));
-  const corpus = kb.stats().passages;
+  const idOf = new Map(stored.map((a) => [a.origin, a.id]));
+  const corpus = (await kb.stats()).passages;
   for (const [i, q] of qs.entries()) {
     const vector = await kb.embedQuery(q.q);
     const { passages } = await kb.retrieve(q.q, { topK: 18, queryVector: vector });
@@ -92,8 +94,8 @@ if (values.corpus && values.keep && values.questions) {
     // only the next question's article (a different story).
     const own = idOf.get(q.file!)!;
     const other = idOf.get(qs[(i + 1) % qs.length].file!)!;
-    examples.push({ set: 'one-article', corpus: kb.articlePassages(own).length, group, question: q.q, vector, passages: oneArticle(kb, own, q.q, vector), label: 1, holds, half });
-    examples.push({ set: 'one-article-other', corpus: kb.articlePassages(other).length, group, question: q.q, vector, passages: oneArticle(kb, other, q.q, vector), label: 0, half });
+    examples.push({ set: 'one-article', corpus: (await kb.articlePassages(own)).length, group, question: q.q, vector, passages: await oneArticle(kb, own, q.q, vector), label: 1, holds, half });
+    examples.push({ set: 'one-article-other', corpus: (await kb.articlePassages(other)).length, group, question: q.q, vector, passages: await oneArticle(kb, other, q.q, vector), label: 0, half });
     group++;
   }
   for (const q of values.unanswerable ? readQuestionFile(values.unanswerable) : []) {
@@ -109,7 +111,7 @@ if (values.qa && values['qa-keep']) {
   kbs.push(kb);
   const { articles, questions } = readSquad(values.qa);
   await kb.ingest(articles);
-  const corpus = kb.stats().passages;
+  const corpus = (await kb.stats()).passages;
   for (const q of sampleEvenly(questions, Number(values.sample ?? 800))) {
     const vector = await kb.embedQuery(q.question);
     const { passages } = await kb.retrieve(q.question, { topK: 18, queryVector: vector });

@@ -27,7 +27,7 @@ await runCli(async (config) => {
   const guild = values.guild;
   if (!guild || !/^\d{17,20}$/.test(guild)) throw new UserInputError(`--guild must be a Discord server id (17–20 digits).\n${USAGE}`);
   const base = await openStoredKnowledgeBase(config.dataDir, 'purge');
-  const store = new FeedbackStore(base.catalog.db);
+  const store = new FeedbackStore(base.localDatabase);
   try {
     const registry = new ServerRegistry({
       policy: { scope: config.kb.scope, baseLayer: config.kb.baseLayer, adminServerIds: config.kb.adminGuildIds },

@@ -55,7 +55,7 @@ await runCli(async (config, logger) => {
         ? await service.summarizeArticle(values.article, length)
         : values.latest
           ? await summarizeLatest(app.kb, service, { ...period, length })
-          : await service.summarizeTopic(values.topic!, length, values.since || values.until ? { window: periodFromOptions(values.since, values.until, newestTime(app.kb.listArticles())) } : {});
+          : await service.summarizeTopic(values.topic!, length, values.since || values.until ? { window: periodFromOptions(values.since, values.until, newestTime(await app.kb.listArticles())) } : {});
     console.log(values.json ? JSON.stringify(result, null, 2) : formatSummaryForTerminal(result));
   } finally {
     await app.close();

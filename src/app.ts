@@ -161,7 +161,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     await (embedder ?? (await loading.catch(() => undefined)))?.close();
     throw error;
   }
-  if (kb.startup.vectors === 'rebuilt') logger.warn(`start-up check: ${kb.startup.reason}; the vector index was rebuilt from the catalog`);
+  if (kb.startup?.vectors === 'rebuilt') logger.warn(`start-up check: ${kb.startup.reason}; the vector index was rebuilt from the catalog`);
   const opened = kb;
   const model = embedder;
   return {
@@ -215,7 +215,7 @@ export async function ingestDirectory(
 
 /** Builds the index from the knowledge folder when it is empty (first start), logging what it did. */
 export async function ensureIndexed(app: App): Promise<void> {
-  if (app.kb.stats().passages > 0) return;
+  if ((await app.kb.tenant.state()).passages > 0) return;
   app.logger.info(`The index is empty: building it from ${app.config.knowledgeDir}`);
   const report = await ingestDirectory(app.kb, app.config.knowledgeDir);
   for (const s of report.skipped) app.logger.warn(`skipped ${s.file}: ${s.reason}`);

@@ -55,7 +55,7 @@ describe('reindex', () => {
     const embedder = new SlowEmbedder();
     const kb = await KnowledgeBase.open({ dataDir: dir, embedder });
     await kb.ingest([...seed, ...filler(60)]);
-    const before = kb.stats();
+    const before = await kb.stats();
 
     const phases: string[] = [];
     const reindex = kb.reindex({ batchSize: 8, onProgress: (p) => phases.push(p.phase) });
@@ -63,7 +63,7 @@ describe('reindex', () => {
     let done = false;
     void reindex.finally(() => (done = true));
     while (!done) {
-      answers.push(kb.ask(QUESTION).then((r) => ({ answered: r.answered, answer: r.answer, version: kb.stats().version })));
+      answers.push(kb.ask(QUESTION).then(async (r) => ({ answered: r.answered, answer: r.answer, version: (await kb.stats()).version })));
       await new Promise((r) => setTimeout(r, 2));
     }
     const report = await reindex;
@@ -77,12 +77,12 @@ describe('reindex', () => {
     expect(report).toMatchObject({ articles: 61, passages: before.passages, embedded: before.passages, version: before.version + 1 });
     expect(phases[0]).toBe('embedding');
     expect(phases.at(-1)).toBe('done');
-    expect(kb.stats()).toMatchObject({ articles: 61, passages: before.passages, deletedSlots: 0 });
+    expect(await kb.stats()).toMatchObject({ articles: 61, passages: before.passages, deletedSlots: 0 });
     expect((await kb.ask(QUESTION)).answer).toContain('Qatar');
     await kb.close();
     // The swapped-in index is what the next start loads, without a rebuild.
     const again = await KnowledgeBase.open({ dataDir: dir, embedder });
-    expect(again.startup.vectors).toBe('loaded');
+    expect(again.startup!.vectors).toBe('loaded');
     await again.close();
   });
 
@@ -96,20 +96,20 @@ describe('reindex', () => {
     await expect(KnowledgeBase.open({ dataDir: dir, embedder: next })).rejects.toThrow(ModelMismatchError);
     kb = await KnowledgeBase.open({ dataDir: dir, embedder: next, onModelMismatch: 'stale' });
     expect(kb.needsReindex).toBe(true);
-    expect(kb.stats()).toMatchObject({ needsReindex: true, indexModel: { model: 'test/model-a', dimension: 64 }, model: { model: 'test/model-b' } });
+    expect(await kb.stats()).toMatchObject({ needsReindex: true, indexModel: { model: 'test/model-a', dimension: 64 }, model: { model: 'test/model-b' } });
     expect((await kb.ask(QUESTION)).answer).toContain('Qatar'); // BM25 alone meanwhile
     await expect(kb.ingest(filler(1))).rejects.toThrow(/Reindex first/);
 
     const report = await kb.reindex();
     expect(report).toMatchObject({ fromModel: 'test/model-a', model: 'test/model-b', articles: 6 });
     expect(kb.needsReindex).toBe(false);
-    expect(kb.stats().indexModel).toEqual({ model: 'test/model-b', dimension: 32, normalized: true });
+    expect((await kb.stats()).indexModel).toEqual({ model: 'test/model-b', dimension: 32, normalized: true });
     expect((await kb.ask(QUESTION)).answer).toContain('Qatar');
     await kb.ingest(filler(7)); // writes work again
     await kb.close();
     kb = await KnowledgeBase.open({ dataDir: dir, embedder: next });
-    expect(kb.startup.vectors).toBe('loaded');
-    expect(kb.stats().articles).toBe(8);
+    expect(kb.startup!.vectors).toBe('loaded');
+    expect((await kb.stats()).articles).toBe(8);
     await kb.close();
   });
 
@@ -129,9 +129,9 @@ describe('reindex', () => {
     const kb = await KnowledgeBase.open({ dataDir: dir, embedder: new HashEmbedder() });
     await kb.ingest(filler(20));
     await kb.remove(filler(10).map((a) => a.title.toLowerCase().replace(/ /g, '-')));
-    expect(kb.stats().deletedSlots).toBeGreaterThan(0);
+    expect((await kb.stats()).deletedSlots).toBeGreaterThan(0);
     await kb.reindex();
-    expect(kb.stats()).toMatchObject({ deletedSlots: 0, vectorSlots: kb.stats().passages });
+    expect(await kb.stats()).toMatchObject({ deletedSlots: 0, vectorSlots: (await kb.stats()).passages });
     await kb.close();
   });
 });
@@ -177,11 +177,11 @@ describe('start-up check', () => {
     copyFileSync(join(dir, oldFile), join(dir, 'keep.bin'));
     await kb.ingest(filler(3));
     await kb.remove(['harbour-log-0']);
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
     await kb.close();
 
     kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-    const live = kb.stats().passages;
+    const live = (await kb.stats()).passages;
     expect(kb.startup).toMatchObject({ vectors: 'loaded', passages: live, hnswLive: live, lexical: live });
     await kb.close();
 
@@ -189,8 +189,8 @@ describe('start-up check', () => {
     copyFileSync(join(dir, 'keep.bin'), join(dir, `vectors-${version}.hnsw`));
     const logs: string[] = [];
     kb = await KnowledgeBase.open({ dataDir: dir, embedder, log: (m) => logs.push(m) });
-    expect(kb.startup.vectors).toBe('rebuilt');
-    expect(kb.startup.reason).toMatch(/does not match the catalog|fewer vectors/);
+    expect(kb.startup!.vectors).toBe('rebuilt');
+    expect(kb.startup!.reason).toMatch(/does not match the catalog|fewer vectors/);
     expect(logs.join('\n')).toMatch(/rebuilding it from the catalog/);
     expect((await kb.ask(QUESTION)).answer).toContain('Qatar');
     expect((await kb.retrieve('harbour master logged ships', { topK: 10 })).passages.every((p) => p.passage.articleId !== 'harbour-log-0')).toBe(true);
@@ -204,21 +204,21 @@ describe('start-up check', () => {
     await foreign.close();
     const big = await KnowledgeBase.open({ dataDir: other, embedder });
     // Trim the other catalog until it has as many passages as ours.
-    const ids = big.listArticles().map((a) => a.id);
-    while (big.stats().passages > sameCount) await big.remove([ids.pop()!]);
+    const ids = (await big.listArticles()).map((a) => a.id);
+    while ((await big.stats()).passages > sameCount) await big.remove([ids.pop()!]);
     const otherFile = readdirSync(other).find((f) => f.endsWith('.hnsw'))!;
     await big.close();
     copyFileSync(join(other, otherFile), join(dir, `vectors-${version}.hnsw`));
     rmSync(other, { recursive: true, force: true });
     kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-    expect(kb.startup.vectors).toBe('rebuilt');
-    expect(kb.startup.reason).toMatch(/does not match the catalog/);
+    expect(kb.startup!.vectors).toBe('rebuilt');
+    expect(kb.startup!.reason).toMatch(/does not match the catalog/);
     await kb.close();
 
     // A left-over temporary file of an interrupted save is cleaned up.
     copyFileSync(join(dir, 'keep.bin'), join(dir, `vectors-${version}.hnsw.tmp-12345`));
     kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-    expect(kb.startup.vectors).toBe('loaded');
+    expect(kb.startup!.vectors).toBe('loaded');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     await kb.close();
   });

@@ -46,8 +46,8 @@ describe('overlapping /kb add of the same title', () => {
     const files = readdirSync(knowledge).filter((f) => f.startsWith('harbour-works'));
     expect(files).toEqual(['harbour-works.md']);
     const first = a.status === 'added' ? 1 : 2;
-    expect(kb.articleBody('harbour-works')).toContain(`Version ${first}:`);
-    expect(kb.listArticles().filter((x) => x.id.startsWith('harbour-works'))).toHaveLength(1);
+    expect(await kb.articleBody('harbour-works')).toContain(`Version ${first}:`);
+    expect((await kb.listArticles()).filter((x) => x.id.startsWith('harbour-works'))).toHaveLength(1);
   });
 
   it('a confirmed replace re-checks what it replaces: another change since the question asks again', async () => {
@@ -60,12 +60,12 @@ describe('overlapping /kb add of the same title', () => {
     expect((await admin.add(version(3), OTHER, { replace: true })).status).toBe('replaced');
     const late = await admin.add(version(2), MOD, { replace: true, confirmed });
     expect(late.status).toBe('needs-confirmation');
-    expect(kb.articleBody('harbour-works')).toContain('Version 3:');
+    expect(await kb.articleBody('harbour-works')).toContain('Version 3:');
     // Confirming what is there now goes through.
     if (late.status !== 'needs-confirmation') return;
     const done = await admin.add(version(2), MOD, { replace: true, confirmed: replacementKey(late.preview.replaces) });
     expect(done.status).toBe('replaced');
-    expect(kb.articleBody('harbour-works')).toContain('Version 2:');
+    expect(await kb.articleBody('harbour-works')).toContain('Version 2:');
   });
 
   it('a remove overlapping an add of the same article waits for it and removes what was added', async () => {
@@ -73,7 +73,7 @@ describe('overlapping /kb add of the same title', () => {
     const [replaced, removed] = await Promise.all([admin.add(version(2), MOD, { replace: true }), admin.remove('harbour-works', OTHER)]);
     expect(replaced.status).toBe('replaced');
     expect(removed.removed.id).toBe('harbour-works');
-    expect(kb.getArticle('harbour-works')).toBeUndefined();
+    expect(await kb.getArticle('harbour-works')).toBeUndefined();
     expect(readdirSync(knowledge).filter((f) => f.startsWith('harbour-works'))).toEqual([]);
   });
 });

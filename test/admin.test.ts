@@ -65,26 +65,26 @@ describe('add / replace / remove round trips', () => {
     const text = readFileSync(join(knowledge, 'rovers-win-the-cup-final.md'), 'utf8');
     expect(text).toMatch(/^---\ntitle: "Rovers win the cup final"\n/);
     expect(text).toContain('added_by: "mod"');
-    expect(kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ origin: 'rovers-win-the-cup-final.md', addedBy: 'mod' });
+    expect(await kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ origin: 'rovers-win-the-cup-final.md', addedBy: 'mod' });
     expect((await kb.ask('When will the team parade the trophy?')).answer).toContain('Monday');
 
-    const before = { version: kb.stats().version, texts: embedder.textsEmbedded };
+    const before = { version: (await kb.stats()).version, texts: embedder.textsEmbedded };
     const report = await ingestDirectory(kb, knowledge);
     expect(report).toMatchObject({ articles: 2, added: 0, updated: 0, unchanged: 2, embedded: 0 });
-    expect(kb.stats()).toMatchObject({ articles: 2, version: before.version });
+    expect(await kb.stats()).toMatchObject({ articles: 2, version: before.version });
     expect(embedder.textsEmbedded).toBe(before.texts);
   });
 
   it('asks before replacing an article with the same title; replacing re-embeds only the changed paragraph', async () => {
     added(await admin.add(admin.fromText(football.title, football.body), MOD));
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
     const edited = admin.fromText(football.title, football.body.replace('on Monday', 'on Tuesday'));
 
     const ask = await admin.add(edited, MOD);
     expect(ask.status).toBe('needs-confirmation');
     if (ask.status !== 'needs-confirmation') return;
     expect(ask.preview.replaces.map((a) => a.id)).toEqual(['rovers-win-the-cup-final']);
-    expect(kb.stats().version).toBe(version); // nothing changed yet
+    expect((await kb.stats()).version).toBe(version); // nothing changed yet
 
     const calls = embedder.textsEmbedded;
     const result = added(await admin.add(edited, MOD, { replace: true }));
@@ -104,32 +104,32 @@ describe('add / replace / remove round trips', () => {
     const renamed = { ...football, title: 'Rovers lift the cup', url };
     const ask = await admin.add(renamed, MOD);
     expect(ask.status).toBe('needs-confirmation');
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
     const result = added(await admin.add(renamed, MOD, { replace: true }));
     expect(result).toMatchObject({ status: 'replaced', id: 'rovers-lift-the-cup', replaced: [{ id: 'rovers-win-the-cup-final' }] });
-    expect(kb.stats().version).toBe(version + 1); // remove + add: one transaction
-    expect(kb.getArticle('rovers-win-the-cup-final')).toBeUndefined();
+    expect((await kb.stats()).version).toBe(version + 1); // remove + add: one transaction
+    expect(await kb.getArticle('rovers-win-the-cup-final')).toBeUndefined();
     expect(existsSync(join(knowledge, 'rovers-win-the-cup-final.md'))).toBe(false);
     expect(existsSync(join(knowledge, 'rovers-lift-the-cup.md'))).toBe(true);
     expect(readdirSync(join(knowledge, '.trash')).some((f) => f.endsWith('rovers-win-the-cup-final.md'))).toBe(true);
     const report = await ingestDirectory(kb, knowledge);
     expect(report).toMatchObject({ added: 0, updated: 0 });
-    expect(kb.listArticles().map((a) => a.id).sort()).toEqual(['hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look', 'rovers-lift-the-cup']);
+    expect((await kb.listArticles()).map((a) => a.id).sort()).toEqual(['hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look', 'rovers-lift-the-cup']);
   });
 
   it('replacing an article that came from a knowledge/ file moves that file out, so ingest does not bring it back', async () => {
-    const seed = kb.listArticles()[0];
+    const seed = (await kb.listArticles())[0];
     expect(seed.origin).toBe('hamas-us-hostage-negotiations.md');
     const replacement = admin.fromText(seed.title, 'The talks took place in Doha, Qatar, according to a corrected report published later that month by the agency.');
     added(await admin.add(replacement, MOD, { replace: true }));
     expect(existsSync(join(knowledge, 'hamas-us-hostage-negotiations.md'))).toBe(false);
     const report = await ingestDirectory(kb, knowledge);
     expect(report).toMatchObject({ articles: 1, unchanged: 1, added: 0, updated: 0 });
-    expect(kb.listArticles()).toHaveLength(1);
+    expect(await kb.listArticles()).toHaveLength(1);
   });
 
   it('removes an article: never cited again, its file moved to .trash, and ingest does not re-add it', async () => {
-    const seed = kb.listArticles()[0];
+    const seed = (await kb.listArticles())[0];
     const q = 'Where did the talks between the U.S. and Hamas take place?';
     expect((await kb.ask(q)).answer).toContain('Qatar');
     const cited = (await kb.ask(q)).sources[0];
@@ -139,11 +139,11 @@ describe('add / replace / remove round trips', () => {
     const after = await kb.ask(q);
     expect(after.sources.every((s) => s.articleId !== seed.id)).toBe(true);
     expect(after.answer).not.toContain('Qatar');
-    expect(kb.isPassageCurrent(cited.passageId, cited.text)).toBe(false); // "Show passages" on an old answer refuses it
+    expect(await kb.isPassageCurrent(cited.passageId, cited.text)).toBe(false); // "Show passages" on an old answer refuses it
     expect(kb.suggest('hamas')).toEqual([]);
     const report = await ingestDirectory(kb, knowledge);
     expect(report.articles).toBe(0);
-    expect(kb.stats().articles).toBe(0);
+    expect((await kb.stats()).articles).toBe(0);
     await expect(admin.remove(seed.id, MOD)).rejects.toThrow(UserInputError);
   });
 
@@ -152,7 +152,7 @@ describe('add / replace / remove round trips', () => {
     added(await admin.add(admin.fromText(football.title, `${football.body}\n\nA fourth paragraph about the open-top bus parade route.`), MOD, { replace: true }));
     await admin.remove('rovers-win-the-cup-final', MOD);
     await admin.reindex(MOD);
-    const trail = kb.auditTrail().reverse();
+    const trail = (await kb.auditTrail()).reverse();
     const mine = trail.filter((e) => e.actor.id === MOD.id);
     expect(mine.map((e) => e.action)).toEqual(['add', 'replace', 'remove', 'reindex']);
     for (const e of mine.slice(0, 3)) {
@@ -178,7 +178,7 @@ describe('add / replace / remove round trips', () => {
     const plain = new KnowledgeAdmin({ kb });
     const result = added(await plain.add(admin.fromText(football.title, football.body), MOD));
     expect(result.file).toBeUndefined();
-    expect(kb.getArticle(result.id)?.origin).toBe('typed');
+    expect((await kb.getArticle(result.id))?.origin).toBe('typed');
     expect(readdirSync(knowledge)).toEqual(['hamas-us-hostage-negotiations.md']);
   });
 
@@ -198,25 +198,25 @@ describe('list, show, autocomplete', () => {
     for (let i = 0; i < 30; i++) {
       await kb.ingest([{ title: `Match report ${String(i).padStart(2, '0')}`, body: `Report ${i}: the match ended with a draw after a long and even contest on a wet pitch.`, origin: 't' }]);
     }
-    const page = admin.list(2, 10);
+    const page = await admin.list(2, 10);
     expect(page).toMatchObject({ page: 2, pages: 4, total: 31 });
     expect(page.items).toHaveLength(10);
-    expect(admin.list(99).page).toBe(4);
-    const details = admin.show(kb.listArticles().find((a) => a.title.startsWith('Hamas'))!.id)!;
+    expect((await admin.list(99)).page).toBe(4);
+    const details = (await admin.show((await kb.listArticles()).find((a) => a.title.startsWith('Hamas'))!.id))!;
     expect(details.paragraphs.map((p) => p.n)).toEqual([1, 2, 3]);
     expect(details.file).toBe('hamas-us-hostage-negotiations.md');
     expect(admin.suggest('match')).toHaveLength(25);
     expect(admin.suggest('report 07')).toEqual([{ id: 'match-report-07', title: 'Match report 07' }]);
     expect(admin.suggest('')).toHaveLength(25);
     // From memory: the catalog is not consulted.
-    const spy = kb.catalog.db.prepare.bind(kb.catalog.db);
+    const spy = kb.localDatabase.prepare.bind(kb.localDatabase);
     let queries = 0;
-    (kb.catalog.db as { prepare: unknown }).prepare = (sql: string) => {
+    (kb.localDatabase as { prepare: unknown }).prepare = (sql: string) => {
       queries++;
       return spy(sql);
     };
     admin.suggest('hamas');
-    (kb.catalog.db as { prepare: unknown }).prepare = spy;
+    (kb.localDatabase as { prepare: unknown }).prepare = spy;
     expect(queries).toBe(0);
   });
 });
@@ -249,13 +249,13 @@ describe('bad input leaves the knowledge base unchanged', () => {
 
   async function refusal(name: string, data: Buffer, declared = data.length): Promise<string> {
     files.set(`/${name}`, data);
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
     const error = await admin.loadUpload({ name, size: declared, url: `${base}/${name}` }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UserInputError);
-    expect(kb.stats().version).toBe(version);
+    expect((await kb.stats()).version).toBe(version);
     return (error as Error).message;
   }
 
@@ -278,7 +278,7 @@ describe('bad input leaves the knowledge base unchanged', () => {
     expect(await refusal('utf16.txt', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 1 : 0)))]))).toMatch(/binary content|could not/);
     expect(await refusal('scan.pdf', buildPdf(null))).toMatch(/no text layer/);
     expect(await refusal('junk.pdf', Buffer.from('not a pdf at all'))).toMatch(/Could not add "junk.pdf"/);
-    expect(kb.stats().articles).toBe(1);
+    expect((await kb.stats()).articles).toBe(1);
   });
 
   it('loads a good upload (PDF with text)', async () => {
@@ -299,7 +299,7 @@ describe('bad input leaves the knowledge base unchanged', () => {
       expect((error as Error).message).toMatch(/Could not add|Nothing was changed/);
     }
     expect(hits).toEqual([]); // the loopback server was never contacted
-    expect(kb.stats().articles).toBe(1);
+    expect((await kb.stats()).articles).toBe(1);
   });
 
   it('adds a web page from its URL: the main text (Readability), title and URL from the page', async () => {

@@ -8,6 +8,7 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { answerTypeMatch } from '../src/core/answer/entities.js';
 import { expectedAnswer } from '../src/core/answer/question-type.js';
 import { answerProbability, REFUSAL_MODEL, type AnswerSignals } from '../src/core/answer/score.js';
+import { SqliteSentenceCache } from '../src/core/store/local/tables.js';
 import { SentenceVectorCache } from '../src/core/store/sentence-vectors.js';
 import { contentTokens } from '../src/core/text/tokens.js';
 import type { ScoredPassage } from '../src/core/types.js';
@@ -116,7 +117,7 @@ describe('SentenceVectorCache', () => {
     const file = join(dir, 'c.sqlite');
     const embedder = new HashEmbedder(32, 'model-a');
     let db = new Database(file);
-    let cache = new SentenceVectorCache(db, embedder);
+    let cache = new SentenceVectorCache(new SqliteSentenceCache(db), embedder);
     const first = await cache.vectors(['The talks were in Qatar.', 'Adam Boehler led them.', 'The talks were in Qatar.']);
     expect(embedder.textsEmbedded).toBe(2);
     expect(first[0]).toEqual(first[2]);
@@ -125,18 +126,26 @@ describe('SentenceVectorCache', () => {
     db.close();
 
     db = new Database(file);
-    cache = new SentenceVectorCache(db, embedder);
+    cache = new SentenceVectorCache(new SqliteSentenceCache(db), embedder);
     const again = await cache.vectors(['The talks were in Qatar.']);
     expect(embedder.textsEmbedded).toBe(2);
     expect(Array.from(again[0])).toEqual(Array.from(first[0]));
 
-    // Entities are kept too: tagged once, then read back by a new cache over the same database.
-    expect(cache.entities('Adam Boehler led them in Doha.').people).toEqual(['Adam Boehler']);
+    // Entities are kept too: tagged once (written in the background), then read back by a new
+    // cache over the same database with the vectors of the same sentences.
+    const sentence = 'Adam Boehler led them in Doha.';
+    expect(cache.entities(sentence).people).toEqual(['Adam Boehler']);
+    await cache.flushEntities();
     expect((db.prepare('SELECT COUNT(*) AS n FROM sentence_entities').get() as { n: number }).n).toBe(1);
-    expect(new SentenceVectorCache(db, embedder).entities('Adam Boehler led them in Doha.').places).toEqual(['Doha']);
+    // Marked in the database, so reading it back is told apart from tagging it again.
+    const row = db.prepare('SELECT hash, entities FROM sentence_entities').get() as { hash: string; entities: string };
+    db.prepare('UPDATE sentence_entities SET entities = ? WHERE hash = ?').run(JSON.stringify({ ...JSON.parse(row.entities), places: ['Stored'] }), row.hash);
+    const fresh = new SentenceVectorCache(new SqliteSentenceCache(db), embedder);
+    await fresh.vectors([sentence]);
+    expect(fresh.entities(sentence).places).toEqual(['Stored']);
 
     const other = new HashEmbedder(32, 'model-b');
-    await new SentenceVectorCache(db, other).vectors(['The talks were in Qatar.']);
+    await new SentenceVectorCache(new SqliteSentenceCache(db), other).vectors(['The talks were in Qatar.']);
     expect(other.textsEmbedded).toBe(1);
     db.close();
   });

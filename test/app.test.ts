@@ -33,7 +33,7 @@ describe('openApp', () => {
 
     app = await openApp(config, logger);
     expect(app.embedder).toBeInstanceOf(DeferredEmbedder);
-    expect(app.kb.startup.vectors).toBe('loaded');
+    expect(app.kb.startup!.vectors).toBe('loaded');
     const result = await app.kb.ask(QUESTION);
     expect(result.answer).toContain('Qatar');
     expect(result.sources[0].paragraph).toBe(4);

@@ -120,7 +120,7 @@ describe('/kb feed (one knowledge base)', () => {
     const added = await replyText(add);
     expect(added).toMatch(/Following feed 1: Daily Example/);
     expect(added).toMatch(/2 entries, 2 new, 0 updated, 0 unchanged/);
-    expect(kb.listArticles().map((a) => a.title)).toEqual(expect.arrayContaining(['Gull Point lighthouse shines again', 'Millbrook orchard reaches 500 trees @everyone']));
+    expect((await kb.listArticles()).map((a) => a.title)).toEqual(expect.arrayContaining(['Gull Point lighthouse shines again', 'Millbrook orchard reaches 500 trees @everyone']));
 
     // One line per new article in the chosen channel, mentions neutralised.
     const posted = await waitFor(() => announcements(fake, news.id), (m) => m.length > 0);
@@ -152,7 +152,7 @@ describe('/kb feed (one knowledge base)', () => {
     expect(removed).toMatch(/Stopped following: Daily Example/);
     expect(removed).toMatch(/Its 2 articles stay/);
     expect(await replyText(await feedCommand(fake, 'list'))).toMatch(/No feeds yet/);
-    expect(kb.stats().articles).toBe(3);
+    expect((await kb.stats()).articles).toBe(3);
   });
 
   it('members without Manage Server are refused and nothing is fetched; a page that is not a feed is refused with the reason', async () => {
@@ -165,7 +165,7 @@ describe('/kb feed (one knowledge base)', () => {
 
     const notFeed = await replyText(await feedCommand(fake, 'add', [{ type: 3, name: 'url', value: server.url('/news/lighthouse') }]));
     expect(notFeed).toMatch(/Could not follow .*this is a web page, not a feed.*Nothing was changed/);
-    expect(kb.stats().articles).toBe(1);
+    expect((await kb.stats()).articles).toBe(1);
     expect(await replyText(await feedCommand(fake, 'list'))).toMatch(/No feeds yet/);
   });
 });

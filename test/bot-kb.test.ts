@@ -124,7 +124,7 @@ describe('/kb registration and permissions', () => {
 
   it('refuses a member without Manage Server or a moderator role, ephemerally, and changes nothing', async () => {
     const { fake, kb: base } = await boot();
-    const version = base.stats().version;
+    const version = (await base.stats()).version;
     for (const [name, options] of [
       ['remove', [{ type: 3, name: 'article', value: SEED_ID }]],
       ['reindex', []],
@@ -143,8 +143,8 @@ describe('/kb registration and permissions', () => {
     expect((await modal.waitForCallback()).body.data.content).toMatch(/Only moderators/);
     const auto = await fake.sendAutocomplete({ name: 'kb', options: [{ type: 1, name: 'remove', options: [{ type: 3, name: 'article', value: 'ham', focused: true }] }], memberPermissions: MEMBER_PERMS });
     expect((await auto.waitForCallback()).body).toEqual({ type: 8, data: { choices: [] } });
-    expect(base.stats().version).toBe(version);
-    expect(base.stats().articles).toBe(1);
+    expect((await base.stats()).version).toBe(version);
+    expect((await base.stats()).articles).toBe(1);
   });
 
   it('lets in a member with a role from KB_MODERATOR_ROLE_IDS', async () => {
@@ -194,7 +194,7 @@ describe('/kb add', () => {
     const [ok, no] = buttonIds(confirm);
     expect(ok).toMatch(/^kb:ok:[0-9a-f]{16}$/);
     expect(no).toMatch(/^kb:no:[0-9a-f]{16}$/);
-    expect(base.getArticle(SEED_ID)!.paragraphs).toBeGreaterThan(1); // unchanged so far
+    expect((await base.getArticle(SEED_ID))!.paragraphs).toBeGreaterThan(1); // unchanged so far
 
     const intruder = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS, userId: snowflake() });
     expect((await intruder.waitForCallback()).body.data.content).toMatch(/Only the moderator who ran the command/);
@@ -205,7 +205,7 @@ describe('/kb add', () => {
     await finalEdit(fake, click, /Replacing…/);
     const done = await finalEdit(fake, click, /Replaced/);
     expect(done.body.embeds[0].title).toBe(`Replaced: ${SEED_TITLE}`);
-    expect(base.getArticle(SEED_ID)!.paragraphs).toBe(1);
+    expect((await base.getArticle(SEED_ID))!.paragraphs).toBe(1);
     expect((await base.ask(WHERE)).answer).toContain('Doha');
 
     // The same button again: used up.
@@ -218,20 +218,20 @@ describe('/kb add', () => {
     const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'v2.txt', data: `${SEED_TITLE}\n\nVersion two of the article, with a single paragraph of replacement text.` }) }]);
     const [ok] = buttonIds(await finalEdit(fake, sent, /Replace an existing article/));
     // The article's own file, edited and ingested again (another file with its title would get an id of its own).
-    const origin = base.listArticles().find((a) => a.title === SEED_TITLE)!.origin;
+    const origin = (await base.listArticles()).find((a) => a.title === SEED_TITLE)!.origin;
     await base.ingest([{ title: SEED_TITLE, body: 'Someone else edited the article meanwhile, through npm run ingest of the knowledge folder.', origin }]);
-    const version = base.stats().version;
+    const version = (await base.stats()).version;
     const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
     expect((await click.waitForCallback()).body.type).toBe(6);
     const again = await finalEdit(fake, click, /Replace an existing article/);
     expect(again.body.embeds[0].title).toBe('Replace an existing article?');
     expect(buttonIds(again)[0]).not.toBe(ok);
-    expect(base.stats().version).toBe(version);
+    expect((await base.stats()).version).toBe(version);
   });
 
   it('a failure after "Replacing…" ends in an apology with an error id in that same message, never "Replacing…"', async () => {
     const { fake, kb: base, embedder } = await boot();
-    const version = base.stats().version;
+    const version = (await base.stats()).version;
     const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'v3.txt', data: `${SEED_TITLE}\n\nA third version of the article whose embedding will fail half-way through the replacement.` }) }]);
     const [ok] = buttonIds(await finalEdit(fake, sent, /Replace an existing article/));
     embedder.failWith = new Error('embedding worker died');
@@ -241,17 +241,17 @@ describe('/kb add', () => {
     expect(textOf(failed)).toMatch(/[0-9a-f]{8}/);
     const message = fake.getMessage(fake.channelId, click.messageId);
     expect(JSON.stringify(message)).not.toMatch(/Replacing…/);
-    expect(base.stats().version).toBe(version);
+    expect((await base.stats()).version).toBe(version);
   });
 
   it('Cancel leaves the knowledge base as it was', async () => {
     const { fake, kb: base } = await boot();
-    const version = base.stats().version;
+    const version = (await base.stats()).version;
     const sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename: 'c.txt', data: `${SEED_TITLE}\n\nA replacement text that will be cancelled before it is ever indexed by the bot.` }) }]);
     const [, no] = buttonIds(await finalEdit(fake, sent, /Replace an existing article/));
     const click = await fake.sendButton({ customId: no, memberPermissions: MOD_PERMS });
     expect((await click.waitForCallback()).body.data.content).toMatch(/Cancelled. Nothing was changed/);
-    expect(base.stats().version).toBe(version);
+    expect((await base.stats()).version).toBe(version);
   });
 
   it('says what reading the file changed: a title that was too long is cut, and the reply tells the moderator', async () => {
@@ -265,7 +265,7 @@ describe('/kb add', () => {
 
   it('refuses bad uploads with a clear ephemeral message and changes nothing', async () => {
     const { fake, kb: base } = await boot({ KB_MAX_UPLOAD_BYTES: '2048' });
-    const version = base.stats().version;
+    const version = (await base.stats()).version;
 
     // Oversized: refused from the declared size, before any download.
     const big = { ...fake.createAttachment({ filename: 'big.md', data: '# Big\n\nsmall really' }), size: 10 * 1024 * 1024 };
@@ -291,7 +291,7 @@ describe('/kb add', () => {
       expect(edit.body.content).toMatch(reason);
       expect(edit.body.content).toMatch(/Nothing was changed/);
     }
-    expect(base.stats().version).toBe(version);
+    expect((await base.stats()).version).toBe(version);
   });
 
   it('refuses a URL on a loopback address (SSRF) without connecting to it', async () => {
@@ -301,7 +301,7 @@ describe('/kb add', () => {
     const edit = await finalEdit(fake, sent, /Could not add/);
     expect(edit.body.content).toMatch(/127\.0\.0\.1 is a loopback address/);
     expect(fake.requests.some((r) => r.path.includes('/attachments/secret'))).toBe(false);
-    expect(base.stats().articles).toBe(1);
+    expect((await base.stats()).articles).toBe(1);
   });
 
   it('with no option opens a modal; the typed article is added', async () => {
@@ -355,12 +355,12 @@ describe('/kb remove, list, show, stats, autocomplete', () => {
     const confirm = await sent.waitForCallback();
     expect(confirm.body).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(confirm.body.data.embeds[0].title).toBe('Remove this article?');
-    expect(base.stats().articles).toBe(1);
+    expect((await base.stats()).articles).toBe(1);
     const [ok] = buttonIds(confirm);
     const click = await fake.sendButton({ customId: ok, memberPermissions: MOD_PERMS });
     const done = await finalEdit(fake, click, /Removed/);
     expect(done.body.embeds[0].title).toBe(`Removed: ${SEED_TITLE}`);
-    expect(base.stats().articles).toBe(0);
+    expect((await base.stats()).articles).toBe(0);
     expect(existsSync(join(knowledge, 'hamas-us-hostage-negotiations.md'))).toBe(false);
     expect((await base.ask(WHERE)).answer).not.toContain('Qatar');
 

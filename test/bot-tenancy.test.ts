@@ -106,7 +106,7 @@ async function addTyped(fake: FakeDiscord, guildId: string, article: { title: st
 describe('KB_SCOPE=shared (default): the knowledge base has an owner', () => {
   it('a moderator of another server cannot add, remove, reindex or confirm; members of the home server are told what they were', async () => {
     const { fake, kb } = await boot({ KB_ADMIN_GUILD_IDS: HOME });
-    const version = kb.stats().version;
+    const version = (await kb.stats()).version;
 
     // The attack: Manage Server in the second server.
     const { callback } = await addTyped(fake, OTHER, PLANTED);
@@ -130,8 +130,8 @@ describe('KB_SCOPE=shared (default): the knowledge base has an owner', () => {
     const forged = await fake.sendButton({ customId: confirm, guildId: OTHER, memberPermissions: MOD_PERMS });
     expect((await forged.waitForCallback()).body.data.content).toMatch(/managed from/);
 
-    expect(kb.stats().version).toBe(version);
-    expect(kb.listArticles().map((a) => a.id)).toEqual([SEED_ID]);
+    expect((await kb.stats()).version).toBe(version);
+    expect((await kb.listArticles()).map((a) => a.id)).toEqual([SEED_ID]);
     const home = await ask(fake, { guildId: HOME }, WHERE);
     expect(home.embed.description).toContain('Qatar');
     expect(home.text).not.toMatch(/moon/);
@@ -166,7 +166,7 @@ describe('KB_SCOPE=shared (default): the knowledge base has an owner', () => {
       const { callback } = await addTyped(fake, guildId, BAKERY);
       expect(callback.body.data.content).toMatch(/in 2 servers .*KB_ADMIN_GUILD_IDS/);
     }
-    expect(kb.listArticles()).toHaveLength(1);
+    expect(await kb.listArticles()).toHaveLength(1);
   });
 
   it('without the settings, a bot in one server treats it as home; GUILD_ID names the home server', async () => {
@@ -242,7 +242,7 @@ describe('KB_SCOPE=server: a knowledge base per server', () => {
     const { fake, kb } = await boot({ KB_SCOPE: 'server', KB_ADMIN_GUILD_IDS: HOME });
     const added = await addTyped(fake, HOME, BAKERY);
     await finalEdit(fake, added.submit, /Added/);
-    expect(kb.listArticles()).toHaveLength(2);
+    expect(await kb.listArticles()).toHaveLength(2);
     const inOther = await ask(fake, { guildId: OTHER }, 'Which bakery won the national sourdough award?');
     expect(inOther.embed.description).toMatch(/Mill Lane/);
     expect(JSON.stringify(inOther.embed.fields)).toContain('shared library');

@@ -135,7 +135,7 @@ describe('questions about time, end to end', () => {
 
   it('/summary topic since/until keeps to the articles of that period', async () => {
     const summaries = new SummaryService({ kb, embedder: new HashEmbedder() });
-    const window = periodFromOptions('February', 'February', newestTime(kb.listArticles()));
+    const window = periodFromOptions('February', 'February', newestTime(await kb.listArticles()));
     const topic = await summaries.summarizeTopic('what the Riverton council approved', 'short', { window });
     expect(topic.found).toBe(true);
     expect(new Set(topic.sources.map((s) => s.title))).toEqual(new Set(['Riverton council report no. 2']));

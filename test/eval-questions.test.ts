@@ -74,6 +74,20 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     expect(formatQuestionsFigures(result).join('\n')).toMatch(/\| ask \| 0\.500 \|/);
   });
 
+  it('ranks articles as ask found them when a period in the question selected nothing and ask searched everything', async () => {
+    const embedder = new HashEmbedder(64);
+    const mixed = join(root, 'mixed');
+    mkdirSync(join(mixed, 'sport'), { recursive: true });
+    writeFileSync(join(mixed, 'sport', '001.txt'), readFileSync(join(corpus, 'sport', '001.txt')));
+    // Only this article has a date, and it is not in 2004: "in 2004" selects nothing and ask widens to every article.
+    writeFileSync(join(mixed, 'sport', '002.md'), '---\ntitle: Harriers open a new stand\ndate: 2005-03-01\n---\n\nThe Harriers opened their new stand on Tuesday.\n');
+    const dated = join(root, 'dated.json');
+    writeFileSync(dated, JSON.stringify([{ q: 'who scored the winning goal for Rovers in the cup final in 2004?', file: 'sport/001.txt', answer: 'Sam Jones', kind: 'who' }]));
+    const result = await runQuestionsEval(mixed, [dated], { embedder, indexDir: join(root, 'index-mixed'), log: () => {} });
+    expect(result.files[0].answerAccuracy).toBe(1);
+    expect(result.files[0].hybrid).toEqual({ first: 1, top3: 1 });
+  });
+
   it('reuses the index folder: a second run over an unchanged corpus embeds no passage', async () => {
     const embedder = new HashEmbedder(64);
     const indexDir = join(root, 'index-reuse');

@@ -114,7 +114,7 @@ describe('knowledge-folder files of other articles are left alone', () => {
     const { files } = await admin.remove('cup-final-2024', MOD);
     expect(files).toEqual([]);
     expect(readdirSync(knowledge)).toContain('cup-final-2024.md');
-    expect(kb.getArticle('cup-final')).toBeDefined();
+    expect(await kb.getArticle('cup-final')).toBeDefined();
   });
 });
 
@@ -160,7 +160,7 @@ describe('the BM25 snapshot', () => {
     try {
       let kb = await KnowledgeBase.open({ dataDir: dir, embedder: new HashEmbedder() });
       await kb.ingest((await loadDirectory('knowledge')).articles);
-      const live = kb.stats().passages;
+      const live = (await kb.stats()).passages;
       await kb.close(); // writes the snapshot of this version
       const [snapshot] = readdirSync(dir).filter((f) => /^lexical-.*\.json$/.test(f));
       expect(snapshot).toBeDefined();
@@ -174,7 +174,7 @@ describe('the BM25 snapshot', () => {
         const { passages } = await kb.retrieve('Where did the talks between the U.S. and Hamas take place?');
         expect(passages.length).toBeGreaterThan(0);
         expect(passages.some((p) => (p.lexical ?? 0) > 0)).toBe(true);
-        expect(kb.startup.lexicalFrom).toBe('catalog');
+        expect(kb.startup!.lexicalFrom).toBe('catalog');
       } finally {
         await kb.close();
       }

@@ -26,7 +26,7 @@ describe('a one-line note (issue 12, item 6)', () => {
     const raw = await loadBuffer('note.txt', Buffer.from('The cup final kicks off at Wembley on Saturday at three in the afternoon\n'));
     const report = await kb.ingest([raw]);
     expect(report.added).toBe(1);
-    const [article] = kb.listArticles();
+    const [article] = await kb.listArticles();
     expect(article.passages).toBe(1);
     const result = await kb.ask('Where does the cup final kick off?');
     expect(result.answered).toBe(true);
@@ -35,7 +35,7 @@ describe('a one-line note (issue 12, item 6)', () => {
 
   it('an article with no text is refused with a reason and never stored empty', async () => {
     const report = await kb.ingest([{ title: 'Nothing here', body: '   ', origin: 'empty.md' }]);
-    expect(kb.listArticles()).toHaveLength(0);
+    expect(await kb.listArticles()).toHaveLength(0);
     expect(report.added).toBe(0);
     expect(report.refused).toEqual([{ id: 'nothing-here', title: 'Nothing here', origin: 'empty.md', reason: 'no text to index' }]);
   });
@@ -53,10 +53,10 @@ describe('the same title from another file (issue 12, item 4)', () => {
     const report = await kb.ingest([cup('b.md', 2)]);
     expect(report.updated).toBe(0);
     expect(report.added).toBe(1);
-    const ids = kb.listArticles().map((a) => a.id).sort();
+    const ids = (await kb.listArticles()).map((a) => a.id).sort();
     expect(ids).toHaveLength(2);
-    expect(kb.getArticle('cup-final')?.origin).toBe('a.md');
-    expect(kb.articleBody('cup-final')).toContain('Report 1:');
+    expect((await kb.getArticle('cup-final'))?.origin).toBe('a.md');
+    expect(await kb.articleBody('cup-final')).toContain('Report 1:');
     const other = ids.find((id) => id !== 'cup-final')!;
     expect(other).toMatch(/^cup-final-[0-9a-f]{6}$/);
     expect(report.renamed).toEqual([{ id: other, title: 'Cup Final', origin: 'b.md', clashesWith: { id: 'cup-final', origin: 'a.md' } }]);
@@ -68,15 +68,15 @@ describe('the same title from another file (issue 12, item 4)', () => {
     const again = await kb.ingest([cup('a.md', 3), cup('b.md', 4)]);
     expect(again.updated).toBe(2);
     expect(again.added).toBe(0);
-    expect(kb.listArticles()).toHaveLength(2);
-    expect(kb.articleBody('cup-final')).toContain('Report 3:');
+    expect(await kb.listArticles()).toHaveLength(2);
+    expect(await kb.articleBody('cup-final')).toContain('Report 3:');
   });
 
   it('an explicit replace (a confirmed /kb add) still replaces the article of another origin', async () => {
     await kb.ingest([cup('a.md', 1)]);
     const report = await kb.ingest([cup('typed', 2)], { replace: ['cup-final'] });
     expect(report.updated).toBe(1);
-    expect(kb.listArticles()).toHaveLength(1);
-    expect(kb.articleBody('cup-final')).toContain('Report 2:');
+    expect(await kb.listArticles()).toHaveLength(1);
+    expect(await kb.articleBody('cup-final')).toContain('Report 2:');
   });
 });

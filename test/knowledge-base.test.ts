@@ -56,10 +56,10 @@ describe('KnowledgeBase', () => {
     const before = embedder.textsEmbedded;
     const dated = await kb.ingest([{ ...football, date: '2005-05-21', author: 'Sam Reporter' }]);
     expect(dated).toMatchObject({ unchanged: 0, embedded: 0 });
-    expect(kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ date: '2005-05-21', author: 'Sam Reporter' });
+    expect(await kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ date: '2005-05-21', author: 'Sam Reporter' });
     const redated = await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }]);
     expect(redated).toMatchObject({ unchanged: 0, embedded: 0 });
-    expect(kb.getArticle('rovers-win-the-cup-final')?.date).toBe('2005-05-22');
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.date).toBe('2005-05-22');
     expect(await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }])).toMatchObject({ unchanged: 1 });
     expect(embedder.textsEmbedded).toBe(before);
     expect((await kb.ask('Who scored the late goal in the cup final?')).sources[0]).toMatchObject({ title: football.title, date: '2005-05-22' });
@@ -74,7 +74,7 @@ describe('KnowledgeBase', () => {
     old.close();
     const kb = await open();
     await kb.ingest([{ ...football, author: 'Sam Reporter' }]);
-    expect(kb.getArticle('rovers-win-the-cup-final')?.author).toBe('Sam Reporter');
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.author).toBe('Sam Reporter');
     await kb.close();
   });
 
@@ -98,7 +98,7 @@ describe('KnowledgeBase', () => {
   it('never cites a removed article', async () => {
     const kb = await open();
     await kb.ingest([...seed, football]);
-    const id = kb.listArticles().find((a) => a.title.startsWith('Hamas'))!.id;
+    const id = (await kb.listArticles()).find((a) => a.title.startsWith('Hamas'))!.id;
     expect(await kb.remove([id])).toEqual({ removed: 1 });
     const result = await kb.ask(QUESTION);
     expect(result.sources.every((s) => s.articleId !== id)).toBe(true);
@@ -131,7 +131,7 @@ describe('KnowledgeBase', () => {
     await expect(open(other)).rejects.toThrow(ModelMismatchError);
     await expect(open(other)).rejects.toThrow(/npm run ingest -- --rebuild/);
     const rebuilt = await open(other, { rebuild: true });
-    expect(rebuilt.stats().passages).toBe(0);
+    expect((await rebuilt.stats()).passages).toBe(0);
     await rebuilt.close();
   });
 
@@ -161,7 +161,7 @@ describe('KnowledgeBase', () => {
     expect(snapshot).toBeDefined();
     kb = await open();
     expect((await kb.ask('When will the team parade the trophy?')).answer).toContain('Monday');
-    await kb.remove([kb.listArticles().find((a) => a.title.startsWith('Rovers'))!.id]);
+    await kb.remove([(await kb.listArticles()).find((a) => a.title.startsWith('Rovers'))!.id]);
     await kb.close();
     // The snapshot now names the new version; damage it: the next start rebuilds BM25 from the catalog.
     const current = readdirSync(dir).filter((f) => f.startsWith('lexical-'));
@@ -179,11 +179,11 @@ describe('KnowledgeBase', () => {
   it('reuses deleted vector slots instead of growing without bound', async () => {
     const kb = await open();
     await kb.ingest([football]);
-    const slots = kb.stats().vectorSlots;
+    const slots = (await kb.stats()).vectorSlots;
     for (let i = 0; i < 5; i++) {
       await kb.ingest([{ ...football, body: football.body.replace('Saturday', `Saturday ${i}`) }]);
     }
-    expect(kb.stats().vectorSlots).toBe(slots);
+    expect((await kb.stats()).vectorSlots).toBe(slots);
     await kb.close();
   });
 
@@ -191,7 +191,7 @@ describe('KnowledgeBase', () => {
     const kb = await open();
     const report = await kb.ingest([football, { ...football, body: 'A different story entirely, about the other Rovers and their long journey home.', origin: 'other' }]);
     expect(report.added).toBe(2);
-    expect(kb.listArticles()).toHaveLength(2);
+    expect(await kb.listArticles()).toHaveLength(2);
     await kb.close();
   });
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const embedder = new HashEmbedder();
   const base = await KnowledgeBase.open({ dataDir, embedder });
   await base.ingest((await loadDirectory('knowledge')).articles);
-  const baseStore = new FeedbackStore(base.catalog.db);
+  const baseStore = new FeedbackStore(base.localDatabase);
   const registry = new ServerRegistry({
     policy: { scope: 'server', baseLayer: true, adminServerIds: [] },
     base,
@@ -81,8 +81,8 @@ describe('one server’s data from the command line', () => {
     expect(existsSync(join(dataDir, 'servers', B, 'catalog.sqlite'))).toBe(true);
     const base = await KnowledgeBase.open({ dataDir, embedder: new HashEmbedder() });
     try {
-      expect(base.auditTrail({ limit: 1 })[0]).toMatchObject({ action: 'purge', actor: { id: 'cli' }, details: { server: A, articles: 1 } });
-      expect(base.listArticles()).toHaveLength(1);
+      expect((await base.auditTrail({ limit: 1 }))[0]).toMatchObject({ action: 'purge', actor: { id: 'cli' }, details: { server: A, articles: 1 } });
+      expect(await base.listArticles()).toHaveLength(1);
     } finally {
       await base.close();
     }

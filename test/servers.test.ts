@@ -86,7 +86,7 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     embedder = new HashEmbedder();
     base = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
     await base.ingest((await loadDirectory('knowledge')).articles);
-    baseStore = new FeedbackStore(base.catalog.db);
+    baseStore = new FeedbackStore(base.localDatabase);
   });
   afterEach(async () => {
     await registry?.close();
@@ -127,8 +127,8 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     const inB = await r.use(B, (s) => s.reader.ask('Who won the cup final at Wembley?'));
     expect(inB.sources.some((x) => x.title === ROVERS.title)).toBe(false);
     expect(await r.use(B, async (s) => s.reader.suggest('rovers'))).toEqual([]);
-    expect(await r.use(B, async (s) => s.reader.listArticles().map((a) => a.title))).not.toContain(ROVERS.title);
-    expect(await r.use(B, async (s) => s.summaries.suggestArticles('rovers', 5))).toEqual([]);
+    expect(await r.use(B, async (s) => (await s.reader.listArticles()).map((a) => a.title))).not.toContain(ROVERS.title);
+    expect(await r.use(B, async (s) => await s.summaries.suggestArticles('rovers', 5))).toEqual([]);
 
     for (const server of [A, B]) {
       const seed = await r.use(server, (s) => s.reader.ask(SEED_Q));
@@ -144,16 +144,16 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
 
   it('a server article with the title of a base article shadows it there only', async () => {
     const r = open();
-    const seedTitle = base.listArticles()[0].title;
+    const seedTitle = (await base.listArticles())[0].title;
     await addTo(r, A, { title: seedTitle, body: 'Our club newsletter says the talks were held in a village hall in Leeds, over tea.', origin: 'discord:x' });
     const inA = await r.use(A, (s) => s.reader.ask(SEED_Q));
     expect(inA.sources.every((x) => x.layer === 'server')).toBe(true);
-    expect(await r.use(A, async (s) => s.reader.listArticles().filter((a) => a.title === seedTitle))).toHaveLength(1);
-    expect(await r.use(A, async (s) => s.reader.layerOf(base.listArticles()[0].id))).toBe('server');
+    expect(await r.use(A, async (s) => (await s.reader.listArticles()).filter((a) => a.title === seedTitle))).toHaveLength(1);
+    expect(await r.use(A, async (s) => await s.reader.layerOf((await base.listArticles())[0].id))).toBe('server');
     const inB = await r.use(B, (s) => s.reader.ask(SEED_Q));
     expect(inB.answer).toContain('Qatar');
     // The base layer itself is untouched.
-    expect(base.listArticles()).toHaveLength(1);
+    expect(await base.listArticles()).toHaveLength(1);
   });
 
   it('the admin server manages the base layer; every other server only its own', async () => {
@@ -184,7 +184,7 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     expect(replaced).toMatchObject({ status: 'replaced', passages: 2 });
     const long = cupFinal(Array.from({ length: 5 }, (_, i) => `Paragraph ${i} about the cup final and the captain's goal number ${i}.`).join('\n\n'));
     await expect(addTo(r, A, long, true)).rejects.toBeInstanceOf(UserInputError);
-    expect(await r.use(A, async (s) => s.reader.listArticles().filter((a) => a.title === ROVERS.title)[0].passages)).toBe(2);
+    expect(await r.use(A, async (s) => (await s.reader.listArticles()).filter((a) => a.title === ROVERS.title)[0].passages)).toBe(2);
   });
 
   it('opens a server on first use and closes it when idle; nothing is lost', async () => {
@@ -222,7 +222,7 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     expect(existsSync(join(dir, 'data', 'servers', A))).toBe(false);
     expect(existsSync(join(dir, 'data', 'servers', B))).toBe(true);
     expect(baseStore.stats(A).questions).toBe(0);
-    const [audit] = base.auditTrail({ limit: 1 });
+    const [audit] = await base.auditTrail({ limit: 1 });
     expect(audit).toMatchObject({ action: 'purge', details: { server: A, articles: 1, questions: 1 } });
     // A purged server starts empty if the bot is invited again.
     const fresh = await r.use(A, (s) => s.reader.ask('Who won the cup final at Wembley?'));
@@ -253,7 +253,7 @@ describe('ServerRegistry (KB_SCOPE=shared)', () => {
         policy: { scope: 'shared', baseLayer: true, adminServerIds: [ADMIN] },
         base,
         baseAdmin,
-        baseStore: new FeedbackStore(base.catalog.db),
+        baseStore: new FeedbackStore(base.localDatabase),
         embedder,
         dataDir: join(dir, 'data'),
       });

@@ -80,8 +80,8 @@ function expectConsistentMarkers(result: SummaryResult): void {
 describe('SummaryService.summarizeArticle', () => {
   it('summarises the seed article without repeating a sentence, in article order, cited by paragraph', async () => {
     await kb.ingest([...seed, football]);
-    const id = kb.listArticles().find((a) => a.title === SEED_TITLE)!.id;
-    const articleText = kb.articlePassages(id).map((p) => p.text).join(' ');
+    const id = (await kb.listArticles()).find((a) => a.title === SEED_TITLE)!.id;
+    const articleText = (await kb.articlePassages(id)).map((p) => p.text).join(' ');
     for (const length of ['short', 'medium', 'long'] as const) {
       const result = await service.summarizeArticle(SEED_TITLE, length);
       expect(result).toMatchObject({ kind: 'article', title: SEED_TITLE, articleId: id, found: true, length });
@@ -119,7 +119,7 @@ describe('SummaryService.summarizeArticle', () => {
     for (const length of ['short', 'medium', 'long'] as const) {
       const result = await service.summarizeArticle('Library opening hours', length);
       expect(result.found).toBe(true);
-      expect(result.sentences.map((s) => s.text).join(' ')).toBe(kb.articlePassages(result.articleId!)[0].text);
+      expect(result.sentences.map((s) => s.text).join(' ')).toBe((await kb.articlePassages(result.articleId!))[0].text);
       expect(result.sources).toHaveLength(1);
       expect(result.sources[0].paragraph).toBe(1);
     }
@@ -131,9 +131,9 @@ describe('SummaryService.summarizeArticle', () => {
 
   it('finds an article by id, any case, a unique prefix or a unique part of its title', async () => {
     await kb.ingest([...seed, football, league]);
-    const id = kb.listArticles().find((a) => a.title === SEED_TITLE)!.id;
+    const id = (await kb.listArticles()).find((a) => a.title === SEED_TITLE)!.id;
     for (const ref of [id, SEED_TITLE.toUpperCase(), 'hamas and u.s.', '  "Hamas and U.S. Efforts"  ', 'closer look']) {
-      expect(service.resolveArticle(ref).id).toBe(id);
+      expect((await service.resolveArticle(ref)).id).toBe(id);
     }
     expect((await service.summarizeArticle('rovers WIN', 'short')).title).toBe('Rovers win the cup final');
   });
@@ -153,7 +153,7 @@ describe('SummaryService.summarizeArticle', () => {
 
     await expect(service.summarizeArticle('zebra crossings')).rejects.toThrow(/No article is titled/);
     await expect(service.summarizeArticle('   ')).rejects.toThrow(UserInputError);
-    expect(service.suggestArticles('rov').map((a) => a.title)).toEqual(['Rovers lose the league decider', 'Rovers win the cup final']);
+    expect((await service.suggestArticles('rov')).map((a) => a.title)).toEqual(['Rovers lose the league decider', 'Rovers win the cup final']);
   });
 
   it('caches a summary (no embedding the second time) and drops it when the article changes or is removed', async () => {
@@ -185,7 +185,7 @@ describe('SummaryService.summarizeArticle', () => {
     expect((await service.summarizeArticle(SEED_TITLE, 'medium')).cached).toBe(true);
 
     // Removing the article removes its cached summaries.
-    const rows = () => (kb.catalog.db.prepare('SELECT COUNT(*) AS n FROM summary_cache WHERE article_id = ?').get(changed.articleId) as { n: number }).n;
+    const rows = () => (kb.localDatabase.prepare('SELECT COUNT(*) AS n FROM summary_cache WHERE article_id = ?').get(changed.articleId) as { n: number }).n;
     expect(rows()).toBe(2);
     await kb.remove([changed.articleId!]);
     expect(rows()).toBe(0);

@@ -76,7 +76,7 @@ export async function runAnswerModelsBench(opts: AnswerModelsBenchOptions): Prom
         reader: pool.reader?.model ?? null,
         tiny: opts.tiny,
         questions: questions.length,
-        passages: kb.stats().passages,
+        passages: (await kb.stats()).passages,
         askWithout: latency(plain),
         askWith: latency(withModels),
         rerankStep: latency(rerankStep),

@@ -18,5 +18,5 @@ const first = await app.kb.ask('What did the minister say about the economy?');
 const pool = app.embedder as { whenComplete?: () => Promise<void> };
 await pool.whenComplete?.();
 const steadyRssMb = process.memoryUsage().rss / 2 ** 20;
-console.log(JSON.stringify({ readyMs, rssMb, steadyRssMb, firstAskMs: first.timings.total, passages: app.kb.stats().passages }));
+console.log(JSON.stringify({ readyMs, rssMb, steadyRssMb, firstAskMs: first.timings.total, passages: (await app.kb.stats()).passages }));
 await app.close();

@@ -53,7 +53,7 @@ export async function runServersBench(opts: ServersBenchOptions): Promise<void> 
     policy: { scope: 'server', baseLayer: true, adminServerIds: [] },
     base,
     baseAdmin: new KnowledgeAdmin({ kb: base }),
-    baseStore: new FeedbackStore(base.catalog.db),
+    baseStore: new FeedbackStore(base.localDatabase),
     embedder,
     dataDir,
     idleCloseMs: opts.idleMs,

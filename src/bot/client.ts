@@ -342,7 +342,7 @@ function healthCheck(client: Client<true>, app: App, probeIntervalMs: number): (
     const shards = shardViews(client).map((s) => ({ id: s.id, ready: s.status === 0, status: s.status, pingMs: s.ping, guilds: s.guilds }));
     let store: HealthReport['store'];
     try {
-      store = { ok: true, articles: app.kb.stats().articles };
+      store = { ok: true, articles: (await app.kb.tenant.state()).articles };
     } catch (error) {
       store = { ok: false, error: (error as Error).message };
     }

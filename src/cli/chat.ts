@@ -47,9 +47,10 @@ function command(text: string): { name: string; rest: string } {
  * stream (checked sentences only), and the quoted answer is shown when it fails.
  */
 export async function runChat(kb: KnowledgeBase, input: Readable, output: Writable, summaries?: SummaryService, llm?: ChatClient): Promise<void> {
+  // Read before readline starts: lines typed (or piped) meanwhile would otherwise be lost.
+  const stats = await kb.stats();
   const rl = createInterface({ input, output, terminal: (output as NodeJS.WriteStream).isTTY === true, prompt: '\nask> ' });
   const write = (text: string) => output.write(`${text}\n`);
-  const stats = kb.stats();
   write(`Knowledge base: ${stats.articles} articles, ${stats.passages} passages (${stats.model.model}).`);
   write(CHAT_HELP);
   let last: { sources: Source[] } | undefined;
@@ -69,7 +70,7 @@ export async function runChat(kb: KnowledgeBase, input: Readable, output: Writab
     try {
       const { name, rest } = command(text);
       if (text === '/help') write(CHAT_HELP);
-      else if (text === '/articles') for (const a of kb.listArticles()) write(`  - ${a.title} (${a.passages} passages)`);
+      else if (text === '/articles') for (const a of await kb.listArticles()) write(`  - ${a.title} (${a.passages} passages)`);
       else if (text === '/passages') {
         if (!last || last.sources.length === 0) write('No answer with sources yet.');
         else for (const s of last.sources) write(`[${s.n}] ${s.title} ¶ ${s.paragraph}${s.url ? ` — ${s.url}` : ''}\n${s.text}\n`);

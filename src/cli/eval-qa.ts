@@ -179,7 +179,7 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
     }
     if (fallbackReasons.size > 0) opts.log(`written answers fell back: ${[...fallbackReasons].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
     const share = (n: number) => Math.round((n / Math.max(1, questions.length)) * 1000) / 1000;
-    const stats = kb.stats();
+    const stats = await kb.stats();
     return {
       file,
       questions: questions.length,

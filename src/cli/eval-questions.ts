@@ -171,11 +171,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
     const articles = dates ? loaded.map((a) => (dates[a.origin] ? { ...a, date: dates[a.origin] } : a)) : loaded;
     const ingest = await kb.ingest(articles);
     opts.log(`index ${indexDir}: ${ingest.articles} articles (${ingest.unchanged} unchanged), ${ingest.embedded} passages embedded in ${ingest.seconds.toFixed(1)} s`);
-    const originOf = new Map<string, string>();
-    const origin = (articleId: string) => {
-      if (!originOf.has(articleId)) originOf.set(articleId, kb.getArticle(articleId)?.origin ?? '');
-      return originOf.get(articleId)!;
-    };
+    const originOf = new Map((await kb.listArticles()).map((a) => [a.id, a.origin]));
+    const origin = (articleId: string) => originOf.get(articleId) ?? '';
     const rankOf = (passages: ScoredPassage[], gold: string) => {
       const i = passages.slice(0, 3).findIndex((p) => origin(p.passage.articleId) === gold);
       return i < 0 ? Infinity : i + 1;
@@ -201,10 +198,11 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
         const result = await kb.ask(q.q, { readTime });
         times.push(performance.now() - t0);
         // Retrieval as `ask` does it: with time read, the question's period selects the articles and its time words are not searched.
-        const period = readTime ? timeWindowOf(q.q, () => kb.listArticles()) : undefined;
+        const period = readTime ? await timeWindowOf(q.q, () => kb.listArticles()) : undefined;
         if (period) periodsRead++;
         const query = period ? withoutTime(q.q, period) : q.q;
-        const within = period ? { window: period } : {};
+        // When nothing of that period answered, `ask` searched every article (`time.widened`): so does the eval.
+        const within = period && !result.time?.widened ? { window: period } : {};
         const kind = byKind.get(q.kind) ?? { questions: 0, top3: 0, factInPassages: 0, answered: 0, accuracy: 0 };
         byKind.set(q.kind, kind);
         kind.questions++;
@@ -290,7 +288,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       });
     }
     if (opts.dump) writeFileSync(opts.dump, `${dumped.map((d) => JSON.stringify(d)).join('\n')}\n`);
-    const stats = kb.stats();
+    const stats = await kb.stats();
     return {
       corpus,
       articles: stats.articles,

@@ -40,11 +40,11 @@ export function outsideWindow(window: RetrieveOptions['window']): ((article: { d
  * The date window a question names, read relative to the newest article's date (see
  * `parseTimeQuery` for why not the clock), or undefined without a time expression or dated articles.
  */
-export function timeWindowOf(question: string, articles: () => { date?: string }[]): DateWindow | undefined {
+export async function timeWindowOf(question: string, articles: () => Promise<{ date?: string }[]>): Promise<DateWindow | undefined> {
   // Cheap test first: most questions have no digits and no time words.
   if (!/\d|\b(yesterday|today|week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|latest|newest|recent|recently|lately|new|since|ago)\b/i.test(question)) return undefined;
   let newest = Number.NEGATIVE_INFINITY;
-  for (const a of articles()) {
+  for (const a of await articles()) {
     const t = a.date ? Date.parse(a.date) : Number.NaN;
     if (Number.isFinite(t) && t > newest) newest = t;
   }
@@ -70,7 +70,7 @@ export interface Retriever {
   /** Sentence vectors and entities (cached), and how many passages were searched. */
   answerInputs(): AnswerContext;
   /** The articles' dates, for questions about time (without it, time in a question changes nothing). */
-  listArticles?(): { date?: string }[];
+  listArticles?(): Promise<{ date?: string }[]>;
 }
 
 /** Default longest question, in characters (MAX_QUESTION_CHARS). */
@@ -128,7 +128,7 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const window = retriever.listArticles && options.readTime !== false ? timeWindowOf(q, () => retriever.listArticles!()) : undefined;
+  const window = retriever.listArticles && options.readTime !== false ? await timeWindowOf(q, () => retriever.listArticles!()) : undefined;
   // The time words select articles by date; searched for, they would only match stray "week"s.
   const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
   const context = retriever.answerInputs();

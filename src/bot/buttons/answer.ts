@@ -22,7 +22,8 @@ export const passagesButton: ButtonHandler = {
       return;
     }
     // A passage removed or edited since the answer is never shown again (not even from this stored copy).
-    const current = record.sources.filter((s) => ctx.kb.isPassageCurrent(s.passageId, s.text, s.layer));
+    const stillCurrent = await Promise.all(record.sources.map((s) => ctx.kb.isPassageCurrent(s.passageId, s.text, s.layer)));
+    const current = record.sources.filter((_, i) => stillCurrent[i]);
     if (current.length === 0) {
       await interaction.reply({
         ...renderNotice('The passages this answer cited have since been changed or removed from the knowledge base. Ask the question again for a fresh answer.'),

@@ -154,7 +154,7 @@ export async function autocomplete(interaction: AutocompleteInteraction, ctx: Bo
     await interaction.respond([]);
     return;
   }
-  const choices = ctx.summaries.suggestArticles(String(focused.value ?? ''), MAX_CHOICES).map((a) => {
+  const choices = (await ctx.summaries.suggestArticles(String(focused.value ?? ''), MAX_CHOICES)).map((a) => {
     const title = a.title.replace(/\s+/g, ' ').trim();
     const name = truncate(title, CHOICE_MAX) || truncate(a.id, CHOICE_MAX);
     // An over-long id (never, with ≤ 80-character slugs) falls back to the title's start: a unique prefix resolves too.

@@ -132,14 +132,14 @@ export async function executeKb(interaction: ChatInputCommandInteraction, ctx: B
     case 'remove':
       return remove(interaction, admin);
     case 'list':
-      await interaction.reply({ ...renderList(admin.list(interaction.options.getInteger('page') ?? 1, LIST_PAGE_SIZE)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ ...renderList(await admin.list(interaction.options.getInteger('page') ?? 1, LIST_PAGE_SIZE)), flags: MessageFlags.Ephemeral });
       return;
     case 'show':
       return show(interaction, admin);
     case 'reindex':
       return reindex(interaction, ctx, admin);
     case 'stats':
-      await interaction.reply({ ...renderStats(admin.stats(), safeUsage(ctx, interaction.guildId)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ ...renderStats(await admin.stats(), safeUsage(ctx, interaction.guildId)), flags: MessageFlags.Ephemeral });
       return;
     default:
       await interaction.reply({ ...renderNotice(`I do not know \`/kb ${sub}\`.`), flags: MessageFlags.Ephemeral });
@@ -220,20 +220,20 @@ async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitI
 }
 
 /** An article option: the id chosen in autocomplete, or a typed title. */
-function resolveArticle(admin: KnowledgeAdmin, value: string) {
+async function resolveArticle(admin: KnowledgeAdmin, value: string) {
   const v = value.trim();
-  const byId = admin.kb.getArticle(v);
+  const byId = await admin.kb.getArticle(v);
   if (byId) return byId;
   const lower = v.toLowerCase();
-  const exact = admin.kb.listArticles().filter((a) => a.title.toLowerCase() === lower);
+  const exact = (await admin.kb.listArticles()).filter((a) => a.title.toLowerCase() === lower);
   if (exact.length === 1) return exact[0];
   const suggestions = admin.suggest(v, 2);
-  return suggestions.length === 1 ? admin.kb.getArticle(suggestions[0].id) : undefined;
+  return suggestions.length === 1 ? await admin.kb.getArticle(suggestions[0].id) : undefined;
 }
 
 async function remove(interaction: ChatInputCommandInteraction, admin: KnowledgeAdmin): Promise<void> {
   const value = interaction.options.getString('article', true);
-  const article = resolveArticle(admin, value);
+  const article = await resolveArticle(admin, value);
   if (!article) {
     await interaction.reply({
       ...renderNotice(`No article matches “${truncate(value, 100)}”. Pick one from the suggestions while typing. Nothing was changed.`),
@@ -247,8 +247,8 @@ async function remove(interaction: ChatInputCommandInteraction, admin: Knowledge
 
 async function show(interaction: ChatInputCommandInteraction, admin: KnowledgeAdmin): Promise<void> {
   const value = interaction.options.getString('article', true);
-  const article = resolveArticle(admin, value);
-  const details = article ? admin.show(article.id) : undefined;
+  const article = await resolveArticle(admin, value);
+  const details = article ? await admin.show(article.id) : undefined;
   if (!details) {
     await interaction.reply({ ...renderNotice(`No article matches “${truncate(value, 100)}”.`), flags: MessageFlags.Ephemeral });
     return;
@@ -334,7 +334,7 @@ export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: 
   const admin = decideAccess(interaction, ctx, 'read');
   const focused = interaction.options.getFocused(true);
   if (typeof admin !== 'string' && focused.name === 'feed') {
-    await interaction.respond(feedChoices(admin, String(focused.value)));
+    await interaction.respond(await feedChoices(admin, String(focused.value)));
     return;
   }
   if (typeof admin === 'string' || focused.name !== 'article') {
@@ -362,7 +362,7 @@ export const kbButton: ButtonHandler = {
     const admin = await kbAccess(interaction, ctx, action === 'page' ? 'read' : 'write');
     if (!admin) return;
     if (action === 'page') {
-      await interaction.update(renderList(admin.list(Number(arg) || 1, LIST_PAGE_SIZE)));
+      await interaction.update(renderList(await admin.list(Number(arg) || 1, LIST_PAGE_SIZE)));
       return;
     }
     if (action === 'no') {

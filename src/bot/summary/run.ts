@@ -76,10 +76,10 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
     if (!service) throw new Error('no SummaryService in the bot context');
     const result = await withTimeout(ctx.settings.answerTimeoutMs, (signal) =>
       ctx.limiter.run(
-        () => {
+        async () => {
           if (req.kind === 'article') return service.summarizeArticle(req.ref, req.length);
           if (req.kind === 'latest') return summarizeLatest(ctx.kb, service, { since: req.since, until: req.until, length: req.length });
-          const window = req.since || req.until ? periodFromOptions(req.since, req.until, newestTime(ctx.kb.listArticles())) : undefined;
+          const window = req.since || req.until ? periodFromOptions(req.since, req.until, newestTime(await ctx.kb.listArticles())) : undefined;
           return service.summarizeTopic(req.ref, req.length, window ? { window } : {});
         },
         signal,

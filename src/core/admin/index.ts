@@ -235,9 +235,9 @@ export class KnowledgeAdmin {
   async preview(raw: RawArticle): Promise<AddPreview> {
     const [chunked] = await chunkArticles([raw]);
     const replaces: ArticleRecord[] = [];
-    const byId = this.kb.getArticle(chunked.id);
+    const byId = await this.kb.getArticle(chunked.id);
     if (byId) replaces.push(byId);
-    const byUrl = raw.url ? this.kb.catalog.findArticleByUrl(raw.url) : undefined;
+    const byUrl = raw.url ? await this.kb.tenant.findArticleByUrl(raw.url) : undefined;
     if (byUrl && byUrl.id !== chunked.id) replaces.push(byUrl);
     return {
       id: chunked.id,
@@ -302,14 +302,13 @@ export class KnowledgeAdmin {
 
   private async addLocked(raw: RawArticle, actor: Actor, options: { replace?: boolean; confirmed?: string }): Promise<AddOutcome> {
     if (this.kb.needsReindex) {
-      const stats = this.kb.stats();
       throw new UserInputError(
-        `The index was built with ${stats.indexModel?.model} but the embedding model now is ${stats.model.model}: run \`/kb reindex\` first, then add articles. Nothing was changed.`,
+        `The index was built with ${this.kb.indexModel?.model} but the embedding model now is ${this.kb.embedderInfo.model}: run \`/kb reindex\` first, then add articles. Nothing was changed.`,
       );
     }
     const preview = await this.preview(raw);
     if (preview.passages === 0) throw new UserInputError(`"${preview.title}" has no text to index. Nothing was changed.`);
-    this.checkLimits(preview);
+    await this.checkLimits(preview);
     if (preview.unchanged) {
       const stored = preview.replaces[0];
       return {
@@ -371,7 +370,7 @@ export class KnowledgeAdmin {
         // Confirmed (or nothing to replace): the stored article of this id is replaced whatever its origin.
         replace: [preview.id],
       });
-      const stored = this.kb.getArticle(preview.id);
+      const stored = await this.kb.getArticle(preview.id);
       return {
         status: preview.replaces.length > 0 ? 'replaced' : 'added',
         id: preview.id,
@@ -395,10 +394,10 @@ export class KnowledgeAdmin {
   }
 
   /** Refuses an add that would take the knowledge base past its article or passage cap. */
-  private checkLimits(preview: AddPreview): void {
+  private async checkLimits(preview: AddPreview): Promise<void> {
     const { maxArticles, maxPassages } = this.opts.limits ?? {};
     if (maxArticles === undefined && maxPassages === undefined) return;
-    const stats = this.kb.stats();
+    const stats = await this.kb.tenant.state();
     const articles = stats.articles - preview.replaces.length + 1;
     const passages = stats.passages - preview.replaces.reduce((n, a) => n + a.passages, 0) + preview.passages;
     if (maxArticles !== undefined && articles > maxArticles) {
@@ -415,12 +414,12 @@ export class KnowledgeAdmin {
 
   /** Removes an article (and moves its knowledge-folder file to `.trash/`), under the article's lock. */
   async remove(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
-    const url = this.kb.getArticle(id)?.url;
+    const url = (await this.kb.getArticle(id))?.url;
     return this.locked(KnowledgeAdmin.lockKeys({ id, url }), () => this.removeLocked(id, actor));
   }
 
   private async removeLocked(id: string, actor: Actor): Promise<{ removed: ArticleRecord; files: string[]; audit: AuditEntry[] }> {
-    const record = this.kb.getArticle(id);
+    const record = await this.kb.getArticle(id);
     if (!record) throw new UserInputError(`There is no article with the id "${id}" (any more). Nothing was changed.`);
     let trashed: TrashedFile[] = [];
     if (this.sync && this.knowledgeDir) trashed = moveToTrash(this.knowledgeDir, await this.filesOf([record]));
@@ -477,18 +476,18 @@ export class KnowledgeAdmin {
   // Reading
   // -------------------------------------------------------------------------------------------
 
-  list(page = 1, pageSize = 10): ArticlePage {
-    const all = this.kb.listArticles();
+  async list(page = 1, pageSize = 10): Promise<ArticlePage> {
+    const all = await this.kb.listArticles();
     const pages = Math.max(1, Math.ceil(all.length / pageSize));
     const p = Math.min(Math.max(1, Math.floor(page) || 1), pages);
     return { items: all.slice((p - 1) * pageSize, p * pageSize), page: p, pages, total: all.length, pageSize };
   }
 
-  show(id: string, paragraphs = 3): ArticleDetails | undefined {
-    const article = this.kb.getArticle(id);
+  async show(id: string, paragraphs = 3): Promise<ArticleDetails | undefined> {
+    const article = await this.kb.getArticle(id);
     if (!article) return undefined;
     const out: { n: number; text: string }[] = [];
-    for (const p of this.kb.articlePassages(id)) {
+    for (const p of await this.kb.articlePassages(id)) {
       const last = out[out.length - 1];
       if (last && last.n === p.paragraph) last.text += ` ${p.text}`;
       else if (out.length < paragraphs) out.push({ n: p.paragraph, text: p.text });
@@ -503,9 +502,9 @@ export class KnowledgeAdmin {
     return this.kb.suggest(query, limit);
   }
 
-  stats(): KnowledgeBaseStats & { lastAudit?: AuditEntry } {
-    const [lastAudit] = this.kb.auditTrail({ limit: 1 });
-    return { ...this.kb.stats(), ...(lastAudit ? { lastAudit } : {}) };
+  async stats(): Promise<KnowledgeBaseStats & { lastAudit?: AuditEntry }> {
+    const [[lastAudit], stats] = await Promise.all([this.kb.auditTrail({ limit: 1 }), this.kb.stats()]);
+    return { ...stats, ...(lastAudit ? { lastAudit } : {}) };
   }
 
   /** Calls `listener` with the audit rows of every change this process makes. Returns an unsubscribe function. */
@@ -588,13 +587,13 @@ export class KnowledgeAdmin {
     const written: string[] = [];
     let skipped = 0;
     const claimed = new Set<string>();
-    for (const a of this.kb.listArticles()) {
+    for (const a of await this.kb.listArticles()) {
       const own = await this.filesOfIn(root, a);
       if (!options.all && own.length > 0) {
         skipped++;
         continue;
       }
-      const body = this.kb.articleBody(a.id) ?? '';
+      const body = (await this.kb.articleBody(a.id)) ?? '';
       // Its own Markdown file is overwritten; otherwise the origin path when it is a free .md, else <id>.md.
       const ownMd = own.find((r) => r.toLowerCase().endsWith('.md') && !claimed.has(r));
       const originFree = insideDir(root, a.origin) && a.origin.toLowerCase().endsWith('.md') && !existsSync(path.join(root, a.origin)) && !claimed.has(a.origin);

@@ -78,7 +78,7 @@ export function describePeriod(p: Period): string {
 }
 
 export interface LatestSource {
-  listArticles(): ArticleRecord[];
+  listArticles(): Promise<ArticleRecord[]>;
   summarizeArticle(articleRef: string, length?: SummaryLength): Promise<SummaryResult>;
 }
 
@@ -92,7 +92,7 @@ export async function summarizeLatest(
   options: { since?: string; until?: string; length?: SummaryLength } = {},
 ): Promise<SummaryResult> {
   const length = options.length ?? 'medium';
-  const all = articles.listArticles();
+  const all = await articles.listArticles();
   const reference = newestTime(all);
   let period = periodFromOptions(options.since, options.until, reference);
   if (!period.from && !period.to) {

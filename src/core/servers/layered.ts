@@ -1,10 +1,9 @@
-import type Database from 'better-sqlite3';
 import type { ComposeOptions } from '../answer.js';
 import { askKnowledge, outsideWindow, validateQuestion, type AnswerContext, type AskOptions, type Retrieved, type RetrieveOptions } from '../ask.js';
 import type { EmbedderInfo } from '../embed/embedder.js';
 import type { KnowledgeBase } from '../knowledge-base.js';
 import { rankCandidates, type FusionOptions } from '../retrieve.js';
-import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
+import type { ArticleRecord, StoredPassage, SummaryCache } from '../store/port.js';
 import type { AskResult, Layer } from '../types.js';
 import type { KnowledgeReader } from './reader.js';
 
@@ -46,7 +45,7 @@ export class LayeredKnowledge implements KnowledgeReader {
   }
 
   /** A base article this server's own article of the same title hides. */
-  private shadowed(article: ArticleRecord): boolean {
+  private shadowed(article: { title: string }): boolean {
     return this.server.hasTitle(article.title);
   }
 
@@ -54,10 +53,12 @@ export class LayeredKnowledge implements KnowledgeReader {
     const t0 = performance.now();
     const vector = options.queryVector ?? (await this.embedQuery(query));
     const t1 = performance.now();
-    const candidates = [
-      ...this.server.searchCandidates(query, vector, { layer: 'server', exclude: outsideWindow(options.window) }),
-      ...(this.base?.searchCandidates(query, vector, { layer: 'base', exclude: (a) => this.shadowed(a) || Boolean(outsideWindow(options.window)?.(a)) }) ?? []),
-    ];
+    // Both layers searched at once; each search reads one snapshot of its own layer.
+    const [own, base] = await Promise.all([
+      this.server.searchCandidates(query, vector, { layer: 'server', exclude: outsideWindow(options.window) }),
+      this.base?.searchCandidates(query, vector, { layer: 'base', exclude: (a) => this.shadowed(a) || Boolean(outsideWindow(options.window)?.(a)) }) ?? [],
+    ]);
+    const candidates = [...own, ...base];
     const passages = rankCandidates(candidates, options.topK ?? 8, options.fusion ?? this.opts.fusion);
     return { passages, queryVector: vector, embedMs: t1 - t0, searchMs: performance.now() - t1 };
   }
@@ -88,44 +89,45 @@ export class LayeredKnowledge implements KnowledgeReader {
   }
 
   /** The layer that holds an article as this server sees it: its own first, then an unshadowed base article. */
-  private holder(id: string): { kb: KnowledgeBase; layer: Layer } | undefined {
-    if (this.server.getArticle(id)) return { kb: this.server, layer: 'server' };
-    const article = this.base?.getArticle(id);
-    if (this.base && article && !this.shadowed(article)) return { kb: this.base, layer: 'base' };
+  private async holder(id: string): Promise<{ kb: KnowledgeBase; layer: Layer; article: ArticleRecord } | undefined> {
+    const own = await this.server.getArticle(id);
+    if (own) return { kb: this.server, layer: 'server', article: own };
+    const article = await this.base?.getArticle(id);
+    if (this.base && article && !this.shadowed(article)) return { kb: this.base, layer: 'base', article };
     return undefined;
   }
 
-  layerOf(articleId: string): Layer | undefined {
-    return this.holder(articleId)?.layer;
+  async layerOf(articleId: string): Promise<Layer | undefined> {
+    return (await this.holder(articleId))?.layer;
   }
 
-  getArticle(id: string): ArticleRecord | undefined {
-    return this.holder(id)?.kb.getArticle(id);
+  async getArticle(id: string): Promise<ArticleRecord | undefined> {
+    return (await this.holder(id))?.article;
   }
 
-  listArticles(): ArticleRecord[] {
-    const own = this.server.listArticles();
+  async listArticles(): Promise<ArticleRecord[]> {
+    const [own, all] = await Promise.all([this.server.listArticles(), this.base?.listArticles() ?? []]);
     const ids = new Set(own.map((a) => a.id));
-    const base = (this.base?.listArticles() ?? []).filter((a) => !ids.has(a.id) && !this.shadowed(a));
+    const base = all.filter((a) => !ids.has(a.id) && !this.shadowed(a));
     return [...own, ...base];
   }
 
-  articlePassages(id: string): StoredPassage[] {
-    return this.holder(id)?.kb.articlePassages(id) ?? [];
+  async articlePassages(id: string): Promise<StoredPassage[]> {
+    return (await (await this.holder(id))?.kb.articlePassages(id)) ?? [];
   }
 
-  articleBody(id: string): string | undefined {
-    return this.holder(id)?.kb.articleBody(id);
+  async articleBody(id: string): Promise<string | undefined> {
+    return (await this.holder(id))?.kb.articleBody(id);
   }
 
-  isPassageCurrent(passageId: string, text?: string, layer?: Layer): boolean {
+  async isPassageCurrent(passageId: string, text?: string, layer?: Layer): Promise<boolean> {
     const articleId = passageId.split('#')[0];
-    const holder = this.holder(articleId);
+    const holder = await this.holder(articleId);
     if (!holder || (layer && holder.layer !== layer)) return false;
     return holder.kb.isPassageCurrent(passageId, text);
   }
 
-  cacheDbOf(articleId: string): Database.Database | undefined {
-    return this.holder(articleId)?.kb.cacheDbOf(articleId);
+  async summariesOf(articleId: string): Promise<SummaryCache | undefined> {
+    return (await this.holder(articleId))?.kb.summariesOf(articleId);
   }
 }

@@ -95,7 +95,7 @@ export class ServerRegistry {
   private readonly changeListeners = new Set<(serverId: string, event: ChangeEvent) => void>();
 
   constructor(private readonly opts: ServerRegistryOptions) {
-    this.directory = new ServerDirectory(opts.base.catalog.db);
+    this.directory = new ServerDirectory(opts.base.localDatabase);
     this.baseSummaries = opts.baseSummaries ?? new SummaryService({ kb: opts.base, embedder: opts.embedder });
   }
 
@@ -258,7 +258,7 @@ export class ServerRegistry {
         scope: {
           serverId,
           reader,
-          store: new FeedbackStore(kb.catalog.db),
+          store: new FeedbackStore(kb.localDatabase),
           summaries: new SummaryService({ kb: reader, embedder: this.opts.embedder }),
           managed: admin,
         },
@@ -375,7 +375,7 @@ export class ServerRegistry {
     }
     questions += this.opts.baseStore.forgetServer(serverId);
     this.directory.forget(serverId);
-    this.opts.base.recordAudit(options.actor ?? SYSTEM, [{ action: 'purge', details: { server: serverId, articles, questions, reason: options.reason } }]);
+    await this.opts.base.recordAudit(options.actor ?? SYSTEM, [{ action: 'purge', details: { server: serverId, articles, questions, reason: options.reason } }]);
     this.opts.log?.(`purged server ${serverId}: ${articles} articles, ${questions} questions (${options.reason})`);
     return { articles, questions };
   }

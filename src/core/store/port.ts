@@ -38,6 +38,7 @@
 import type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
 import type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
 import type { FeedbackRow, QuestionRecord, QuestionRecordInput, UsageStats, Vote } from './feedback.js';
+import type { FeedEntryRecord, FeedRecord, PollOutcome } from './feeds.js';
 import type { ServerRow } from './servers.js';
 import type { ChunkedArticle, Passage } from '../types.js';
 
@@ -45,6 +46,7 @@ export type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
 export type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
 export type { FeedbackRow, QuestionRecord, QuestionRecordInput, StoredSource, UsageStats, Vote } from './feedback.js';
 export type { ServerRow } from './servers.js';
+export type { FeedEntryRecord, FeedKind, FeedRecord, FeedResult, PollOutcome } from './feeds.js';
 
 /** `null`: the operator's knowledge base (shared, or the base layer); otherwise a Discord server id. */
 export type TenantKey = string | null;
@@ -167,6 +169,8 @@ export interface SearchCandidate {
   passage: StoredPassage;
   articleTitle: string;
   articleUrl?: string;
+  /** The article's publication date, when known (questions about time filter on it). */
+  articleDate?: string;
   /** Cosine similarity to `vector` (also for lexical-only hits); 0 without a vector. */
   dense: number;
   /** BM25 score; 0 when the lexical side did not return it. */
@@ -213,6 +217,21 @@ export interface SummaryCache {
   count(): Promise<number>;
 }
 
+/**
+ * Sentence vectors and sentence entities for answer composition, content-addressed (a key is a
+ * hash of the sentence): a sentence is embedded and tagged once, and the result survives restarts.
+ * Batch calls, because an answer looks at a few dozen sentences at once.
+ */
+export interface SentenceCache {
+  /** The stored vectors of these keys under `model` (missing keys are absent from the map). */
+  vectors(model: string, keys: string[]): Promise<Map<string, Float32Array>>;
+  /** Keeps vectors (a key already stored keeps its first vector). */
+  putVectors(model: string, entries: { key: string; vector: Float32Array }[]): Promise<void>;
+  /** The stored entities (serialised by the tagger) of these keys. */
+  entities(keys: string[]): Promise<Map<string, string>>;
+  putEntities(entries: { key: string; entities: string }[]): Promise<void>;
+}
+
 export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'expired' | 'not-yours' };
 
 /** Pending `/kb` confirmations (Replace / Remove buttons): survive a restart and work on any process. */
@@ -234,6 +253,42 @@ export interface ServerDirectoryStore {
   list(): Promise<ServerRow[]>;
   leftBefore(before: Date): Promise<ServerRow[]>;
   forget(serverId: string): Promise<void>;
+}
+
+/**
+ * The feeds a knowledge base follows and what the poller knows of their entries (conditional
+ * request validators, item and content hashes, back-off state). Feed numbers count from 1 within
+ * a tenant and are never reused.
+ */
+export interface FeedStore {
+  /** `nextPollAt`: when the scheduler first takes it. A URL already followed here is refused (throws). */
+  add(input: { url: string; announceChannelId?: string; addedBy?: string; now: Date; nextPollAt: Date }): Promise<FeedRecord>;
+  get(id: number): Promise<FeedRecord | undefined>;
+  findByUrl(url: string): Promise<FeedRecord | undefined>;
+  /** By number. */
+  list(): Promise<FeedRecord[]>;
+  /** Feeds whose next poll is due at `now`, most overdue first. */
+  due(now: Date): Promise<FeedRecord[]>;
+  /** Removes the subscription and what is known of its entries (the articles stay). */
+  remove(id: number): Promise<boolean>;
+  setAnnounceChannel(id: number, channelId: string | undefined): Promise<void>;
+  /**
+   * Takes the feed for `owner` until `until` unless another owner holds an unexpired lease: one
+   * conditional UPDATE, so of two pollers (in any processes) exactly one gets it, and a crashed
+   * poller's lease simply expires.
+   */
+  lease(id: number, owner: string, now: Date, until: Date): Promise<boolean>;
+  release(id: number, owner: string): Promise<void>;
+  /** Who holds the feed's lease and until when, if anyone. */
+  leaseOf(id: number): Promise<{ owner: string; until: string } | undefined>;
+  /** The result of a poll; a failed one keeps the validators (ETag, Last-Modified) of the last good one. */
+  recordPoll(id: number, outcome: PollOutcome): Promise<void>;
+  /** Makes the feed due now. */
+  dueNow(id: number, now: Date): Promise<void>;
+  entry(feedId: number, key: string): Promise<FeedEntryRecord | undefined>;
+  entries(feedId: number): Promise<FeedEntryRecord[]>;
+  /** Records (or updates) an entry; article id, content hash, published date and author are kept when not given. */
+  saveEntry(entry: Omit<FeedEntryRecord, 'firstSeenAt' | 'updatedAt'>, now: Date): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +349,8 @@ export interface TenantStore {
   readonly questions: QuestionStore;
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
+  readonly feeds: FeedStore;
+  readonly sentences: SentenceCache;
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
@@ -322,6 +379,8 @@ export interface KnowledgeStore {
   open(tenant: TenantKey): Promise<TenantStore>;
   /** Server tenants that hold data. */
   tenants(): Promise<string[]>;
+  /** Tenants with a feed due at `now`, read without opening them (most servers follow no feed). */
+  tenantsWithFeedsDue(now: Date): Promise<TenantKey[]>;
   /** The embedding model recorded for a tenant, read without creating or migrating anything (start-up picks the embedder by it). */
   modelOf(tenant: TenantKey): Promise<IndexModel | undefined>;
   /**
@@ -331,7 +390,7 @@ export interface KnowledgeStore {
   forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
   /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
-   * summaries, confirmations). It must not be open. Data about that server kept in *other*
+   * summaries, confirmations, sentence caches). It must not be open. Data about that server kept in *other*
    * tenants (questions asked there about the base layer) is the caller's to forget.
    */
   purgeTenant(serverId: string): Promise<{ articles: number; questions: number }>;

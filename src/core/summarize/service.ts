@@ -16,13 +16,12 @@
  * changes its hash (the stale row is replaced on the next request), and removing an article
  * deletes its rows (foreign key, ON DELETE CASCADE).
  */
-import type Database from 'better-sqlite3';
 import { toSource } from '../answer.js';
 import { slugify } from '../chunk.js';
 import type { Embedder } from '../embed/embedder.js';
 import { UserInputError } from '../errors.js';
 import type { KnowledgeReader } from '../servers/reader.js';
-import type { ArticleRecord, StoredPassage } from '../store/catalog.js';
+import type { ArticleRecord, StoredPassage, SummaryCache } from '../store/port.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens } from '../text/tokens.js';
 import type { ScoredPassage, Source } from '../types.js';
@@ -75,26 +74,6 @@ export interface SummaryServiceOptions {
   topicTuning?: Partial<TopicTuning>;
 }
 
-const CACHE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS summary_cache (
-  article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-  length TEXT NOT NULL,
-  article_hash TEXT NOT NULL,
-  model TEXT NOT NULL,
-  algorithm INTEGER NOT NULL,
-  result TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (article_id, length)
-);
-`;
-
-interface CacheRow {
-  article_hash: string;
-  model: string;
-  algorithm: number;
-  result: string;
-}
-
 const MAX_CANDIDATES = 5;
 
 function normalizeRef(text: string): string {
@@ -111,8 +90,6 @@ function quote(text: string): string {
 export class SummaryService {
   private readonly kb: KnowledgeReader;
   private readonly embedder: Embedder;
-  /** Databases whose cache table exists. */
-  private readonly prepared = new WeakSet<Database.Database>();
   private readonly topicTopK: number;
   private readonly topicTuning: Partial<TopicTuning>;
 
@@ -121,16 +98,6 @@ export class SummaryService {
     this.embedder = options.embedder;
     this.topicTopK = options.topicTopK ?? 10;
     this.topicTuning = options.topicTuning ?? {};
-  }
-
-  /** The database that holds the article (its layer's catalog), with the cache table in it. */
-  private cacheDb(articleId: string): Database.Database | undefined {
-    const db = this.kb.cacheDbOf(articleId);
-    if (db && !this.prepared.has(db)) {
-      db.exec(CACHE_SCHEMA);
-      this.prepared.add(db);
-    }
-    return db;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -142,12 +109,12 @@ export class SummaryService {
    * prefix, then a unique title substring. Throws a {@link UserInputError} listing up to five
    * candidate titles when the reference is ambiguous or matches nothing.
    */
-  resolveArticle(articleRef: string): ArticleRecord {
+  async resolveArticle(articleRef: string): Promise<ArticleRecord> {
     const ref = normalizeRef(articleRef ?? '');
     if (!ref) throw new UserInputError('Please give the title of an article to summarise.');
-    const byId = this.kb.getArticle(articleRef.trim());
+    const byId = await this.kb.getArticle(articleRef.trim());
     if (byId) return byId;
-    const articles = this.kb.listArticles();
+    const articles = await this.kb.listArticles();
     const slug = slugify(ref);
     const tiers: ((a: ArticleRecord, title: string) => boolean)[] = [
       (a, title) => title === ref || a.id === slug,
@@ -172,9 +139,9 @@ export class SummaryService {
   }
 
   /** Titles starting with (then containing) `partial`, for autocomplete; the first `limit` in title order. */
-  suggestArticles(partial: string, limit = 25): { id: string; title: string }[] {
+  async suggestArticles(partial: string, limit = 25): Promise<{ id: string; title: string }[]> {
     const ref = normalizeRef(partial ?? '');
-    const articles = this.kb.listArticles();
+    const articles = await this.kb.listArticles();
     const prefix = articles.filter((a) => normalizeRef(a.title).startsWith(ref));
     const contains = articles.filter((a) => !normalizeRef(a.title).startsWith(ref) && normalizeRef(a.title).includes(ref));
     return [...prefix, ...contains].slice(0, limit).map((a) => ({ id: a.id, title: a.title }));
@@ -217,14 +184,14 @@ export class SummaryService {
    */
   async summarizeArticle(articleRef: string, length: SummaryLength = 'medium'): Promise<SummaryResult> {
     checkLength(length);
-    const article = this.resolveArticle(articleRef);
-    const cached = this.readCache(article, length);
+    const article = await this.resolveArticle(articleRef);
+    const cached = await this.readCache(article, length);
     if (cached) return cached;
 
-    const passages = this.kb.articlePassages(article.id);
+    const passages = await this.kb.articlePassages(article.id);
     const result = await this.computeArticleSummary(article, passages, length);
-    // Only cache what was computed from the article as it still is (a write may have landed meanwhile).
-    if (this.kb.getArticle(article.id)?.hash === article.hash) this.writeCache(article, length, result);
+    // Only cached while the article still has the hash it was computed from (the store checks it in the write).
+    await this.writeCache(article, length, result);
     return result;
   }
 
@@ -271,12 +238,11 @@ export class SummaryService {
     return { ...base, found: sentences.length > 0, text: joinMarked(sentences), sentences, sources };
   }
 
-  private readCache(article: ArticleRecord, length: SummaryLength): SummaryResult | undefined {
-    const row = this.cacheDb(article.id)
-      ?.prepare('SELECT article_hash, model, algorithm, result FROM summary_cache WHERE article_id = ? AND length = ?')
-      .get(article.id, length) as CacheRow | undefined;
+  /** The summary cached in the store of the article's knowledge base (its layer's), when still valid. */
+  private async readCache(article: ArticleRecord, length: SummaryLength): Promise<SummaryResult | undefined> {
+    const row = await (await this.kb.summariesOf(article.id))?.get(article.id, length);
     if (!row) return undefined;
-    if (row.article_hash !== article.hash || row.model !== this.embedder.info.model || row.algorithm !== SUMMARY_ALGORITHM_VERSION) return undefined;
+    if (row.articleHash !== article.hash || row.model !== this.embedder.info.model || row.algorithm !== SUMMARY_ALGORITHM_VERSION) return undefined;
     try {
       const result = JSON.parse(row.result) as SummaryResult;
       return { ...result, title: article.title, url: article.url, cached: true };
@@ -285,22 +251,26 @@ export class SummaryService {
     }
   }
 
-  private writeCache(article: ArticleRecord, length: SummaryLength, result: SummaryResult): void {
-    this.cacheDb(article.id)
-      ?.prepare(
-        `INSERT INTO summary_cache (article_id, length, article_hash, model, algorithm, result, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(article_id, length) DO UPDATE SET article_hash = excluded.article_hash, model = excluded.model,
-           algorithm = excluded.algorithm, result = excluded.result, created_at = excluded.created_at`,
-      )
-      .run(article.id, length, article.hash, this.embedder.info.model, SUMMARY_ALGORITHM_VERSION, JSON.stringify(result), new Date().toISOString());
+  private async writeCache(article: ArticleRecord, length: SummaryLength, result: SummaryResult): Promise<void> {
+    await (await this.kb.summariesOf(article.id))?.put({
+      articleId: article.id,
+      length,
+      articleHash: article.hash,
+      model: this.embedder.info.model,
+      algorithm: SUMMARY_ALGORITHM_VERSION,
+      result: JSON.stringify(result),
+    });
   }
 
-  /** Cached rows (for tests and diagnostics), over the databases of the articles this service sees. */
-  cacheSize(): number {
-    const dbs = new Set(this.kb.listArticles().map((a) => this.cacheDb(a.id)));
+  /** Cached rows (for tests and diagnostics), over the knowledge bases of the articles this service sees. */
+  async cacheSize(): Promise<number> {
+    const caches = new Set<SummaryCache>();
+    for (const a of await this.kb.listArticles()) {
+      const cache = await this.kb.summariesOf(a.id);
+      if (cache) caches.add(cache);
+    }
     let n = 0;
-    for (const db of dbs) if (db) n += (db.prepare('SELECT COUNT(*) AS n FROM summary_cache').get() as { n: number }).n;
+    for (const cache of caches) n += await cache.count();
     return n;
   }
 

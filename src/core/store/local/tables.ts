@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { CachedSummary, ConfirmationStore, SummaryCache, TakeResult } from '../port.js';
+import type { CachedSummary, ConfirmationStore, SentenceCache, SummaryCache, TakeResult } from '../port.js';
 
 /**
  * The summaries cache, in the tenant's catalog file. Same table as `SummaryService` creates today
@@ -96,5 +96,68 @@ export class SqliteConfirmations implements ConfirmationStore {
   async pending(now = Date.now()): Promise<number> {
     this.db.prepare('DELETE FROM pending_confirmations WHERE expires_at <= ?').run(now);
     return (this.db.prepare('SELECT COUNT(*) AS n FROM pending_confirmations').get() as { n: number }).n;
+  }
+}
+
+/** Same tables the sentence cache always used, so the vectors and entities of an existing catalog are kept. */
+const SENTENCE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+  model TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (model, hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sentence_entities (
+  hash TEXT PRIMARY KEY,
+  entities TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/** Sentence vectors and entities in the tenant's catalog file. */
+export class SqliteSentenceCache implements SentenceCache {
+  private readonly selectVector: Database.Statement;
+  private readonly insertVector: Database.Statement;
+  private readonly selectEntities: Database.Statement;
+  private readonly insertEntities: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(SENTENCE_SCHEMA);
+    this.selectVector = db.prepare('SELECT vector FROM sentence_vectors WHERE model = ? AND hash = ?');
+    this.insertVector = db.prepare('INSERT OR IGNORE INTO sentence_vectors (model, hash, vector) VALUES (?, ?, ?)');
+    this.selectEntities = db.prepare('SELECT entities FROM sentence_entities WHERE hash = ?');
+    this.insertEntities = db.prepare('INSERT OR IGNORE INTO sentence_entities (hash, entities) VALUES (?, ?)');
+  }
+
+  async vectors(model: string, keys: string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const key of keys) {
+      const row = this.selectVector.get(model, key) as { vector: Buffer } | undefined;
+      if (!row) continue;
+      const v = new Float32Array(row.vector.byteLength / 4);
+      new Uint8Array(v.buffer).set(row.vector);
+      out.set(key, v);
+    }
+    return out;
+  }
+
+  async putVectors(model: string, entries: { key: string; vector: Float32Array }[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const { key, vector } of entries) this.insertVector.run(model, key, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+    })();
+  }
+
+  async entities(keys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const key of keys) {
+      const row = this.selectEntities.get(key) as { entities: string } | undefined;
+      if (row) out.set(key, row.entities);
+    }
+    return out;
+  }
+
+  async putEntities(entries: { key: string; entities: string }[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const { key, entities } of entries) this.insertEntities.run(key, entities);
+    })();
   }
 }

@@ -22,7 +22,9 @@ import {
   type TenantStore,
 } from '../port.js';
 import { HnswIndex, type HnswOptions } from '../vector-index.js';
-import { SqliteConfirmations, SqliteSummaryCache } from './tables.js';
+import { SqliteConfirmations, SqliteSentenceCache, SqliteSummaryCache } from './tables.js';
+import { LocalFeedStore } from './feeds.js';
+import { feedStoreOf } from '../feeds.js';
 import { sameVector } from '../../vectors.js';
 
 /** File names shared with the knowledge base's own loader, so existing data folders open unchanged. */
@@ -43,11 +45,18 @@ export interface LocalTenantOptions {
   onClosing: (done: Promise<void>) => void;
 }
 
-/** What the start-up check found (kept for the knowledge base's `startup` report). */
+/** What the start-up check found and did (the knowledge base reports it; the app logs a rebuild). */
 export interface LocalStartup {
+  /** `loaded`: the HNSW file matched the catalog. `rebuilt`: it was missing, stale or inconsistent and was rebuilt from the catalog. */
   vectors: 'loaded' | 'rebuilt' | 'empty';
+  /** Why the vectors were rebuilt, when they were. */
   reason?: string;
+  /** Live passages in the catalog, in HNSW and in BM25 after the check (all equal). */
   passages: number;
+  hnswLive: number;
+  lexical: number;
+  /** Where BM25 came from: the snapshot of this catalog version (when it holds exactly the catalog's passages), or the catalog. */
+  lexicalFrom: 'snapshot' | 'catalog';
 }
 
 /**
@@ -61,7 +70,9 @@ export class LocalTenant implements TenantStore {
   readonly questions: QuestionStore;
   readonly summaries: SqliteSummaryCache;
   readonly confirmations: SqliteConfirmations;
-  startup: LocalStartup = { vectors: 'empty', passages: 0 };
+  readonly feeds: LocalFeedStore;
+  readonly sentences: SqliteSentenceCache;
+  startup: LocalStartup = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
   private readonly audit: AuditLog;
   private readonly feedback: FeedbackStore;
   /** Undefined until a model is recorded (its dimension sizes the index). */
@@ -82,6 +93,8 @@ export class LocalTenant implements TenantStore {
     this.feedback = new FeedbackStore(catalog.db);
     this.summaries = new SqliteSummaryCache(catalog.db);
     this.confirmations = new SqliteConfirmations(catalog.db);
+    this.feeds = new LocalFeedStore(feedStoreOf(catalog.db));
+    this.sentences = new SqliteSentenceCache(catalog.db);
     this.lexical = new LexicalIndex(opts.lexical);
     this.questions = asyncQuestions(this.feedback);
   }
@@ -106,6 +119,14 @@ export class LocalTenant implements TenantStore {
     }
   }
 
+  /**
+   * The catalog's SQLite connection, for state that is not on the port yet: feed subscriptions
+   * (store/feeds.ts) until they move onto it.
+   */
+  get database(): Catalog['db'] {
+    return this.catalog.db;
+  }
+
   private log(line: string): void {
     this.opts.log?.(line);
   }
@@ -126,7 +147,7 @@ export class LocalTenant implements TenantStore {
     const live = this.catalog.passageCount();
     if (!model) {
       if (live > 0) throw new Error(`${join(dir, CATALOG_FILE)} holds ${live} passages but no embedding model; it was not written by this program`);
-      this.startup = { vectors: 'empty', passages: 0 };
+      this.startup = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
       return;
     }
     let reason: string | undefined;
@@ -157,8 +178,16 @@ export class LocalTenant implements TenantStore {
         await this.saveVectors(version);
       }
     }
-    this.lexical = this.loadLexical(version) ?? this.buildLexical();
-    this.startup = { vectors: live === 0 ? 'empty' : loaded ? 'loaded' : 'rebuilt', ...(reason && !loaded ? { reason } : {}), passages: live };
+    const snapshot = this.loadLexical(version);
+    this.lexical = snapshot ?? this.buildLexical();
+    this.startup = {
+      vectors: live === 0 ? 'empty' : loaded ? 'loaded' : 'rebuilt',
+      ...(reason && !loaded ? { reason } : {}),
+      passages: live,
+      hnswLive: this.vectors!.size,
+      lexical: this.lexical.size,
+      lexicalFrom: snapshot ? 'snapshot' : 'catalog',
+    };
     if (this.vectors!.size !== live || this.lexical.size !== live) {
       throw new Error(`indexes disagree with the catalog after loading (catalog ${live}, HNSW ${this.vectors!.size}, BM25 ${this.lexical.size})`);
     }
@@ -194,7 +223,11 @@ export class LocalTenant implements TenantStore {
     if (!existsSync(file)) return undefined;
     try {
       const index = new LexicalIndex(this.opts.lexical, readFileSync(file, 'utf8'));
-      return index.size === this.catalog.passageCount() ? index : undefined;
+      // Exactly the catalog's passages (same count, every label present), or it is not used.
+      const labels = this.catalog.labels();
+      if (index.size === labels.length && labels.every((label) => index.has(label))) return index;
+      this.log(`BM25 snapshot ${file} does not match the catalog; rebuilding BM25 from the catalog`);
+      return undefined;
     } catch (error) {
       this.log(`BM25 snapshot ${file} is unreadable (${(error as Error).message}); rebuilding it from the catalog`);
       return undefined;
@@ -352,6 +385,7 @@ export class LocalTenant implements TenantStore {
         passage,
         articleTitle: article.title,
         ...(article.url ? { articleUrl: article.url } : {}),
+        ...(article.date ? { articleDate: article.date } : {}),
         dense: denseBy.get(label) ?? (vectors && request.vector ? vectors.similarity(label, request.vector) : 0),
         lexical: lexicalBy.get(label) ?? 0,
       });

@@ -12,11 +12,13 @@ import {
   type CommitRequest,
   type CommittedArticle,
   type ConfirmationStore,
+  type FeedStore,
   type DenseHit,
   type LexicalHit,
   type QuestionStore,
   type SearchCandidate,
   type SearchRequest,
+  type SentenceCache,
   type StorageStats,
   type StoreState,
   type SummaryCache,
@@ -25,6 +27,7 @@ import {
   type TenantStore,
 } from '../port.js';
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
+import { PgFeeds } from './feeds.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -114,6 +117,8 @@ export class PostgresTenant implements TenantStore {
   readonly questions: QuestionStore;
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
+  readonly feeds: FeedStore;
+  readonly sentences: SentenceCache;
   private closed = false;
   /** In-process queue in front of the cross-process writer lock (one pool client waits, not many). */
   private writerChain: Promise<unknown> = Promise.resolve();
@@ -126,6 +131,8 @@ export class PostgresTenant implements TenantStore {
     this.questions = new PgQuestions(ctx.pool, name);
     this.summaries = new PgSummaries(ctx.pool, name);
     this.confirmations = new PgConfirmations(ctx.pool, name);
+    this.feeds = new PgFeeds(() => this.pool, name);
+    this.sentences = new PgSentences(ctx.pool, name);
   }
 
   private get pool(): pg.Pool {
@@ -274,7 +281,7 @@ export class PostgresTenant implements TenantStore {
     const sql = `
       WITH ${ctes.join(',\n')},
       ids AS (SELECT label FROM lexical UNION SELECT label FROM dense)
-      SELECT p.label, p.id, p.article_id, p.paragraph, p.text, p.hash, a.title, a.url,
+      SELECT p.label, p.id, p.article_id, p.paragraph, p.text, p.hash, a.title, a.url, a.date,
              ${vector ? `1 - COALESCE(d.dist, ${distance('p.embedding')})` : '0'} AS dense,
              COALESCE(l.score, 0) AS lexical
       FROM ids
@@ -282,11 +289,12 @@ export class PostgresTenant implements TenantStore {
       JOIN kb_articles a ON a.tenant = $1 AND a.id = p.article_id
       LEFT JOIN dense d ON d.label = ids.label
       LEFT JOIN lexical l ON l.label = ids.label`;
-    const rows = await this.q<PassageRow & { title: string; url: string | null; dense: number; lexical: number }>(sql, params);
+    const rows = await this.q<PassageRow & { title: string; url: string | null; date: string | null; dense: number; lexical: number }>(sql, params);
     return rows.map((r) => ({
       passage: toPassage(r),
       articleTitle: r.title,
       ...(r.url ? { articleUrl: r.url } : {}),
+      ...(r.date ? { articleDate: r.date } : {}),
       dense: Number(r.dense),
       lexical: Number(r.lexical),
     }));
@@ -788,6 +796,49 @@ class PgQuestions implements QuestionStore {
       client.release();
     }
   }
+}
+
+class PgSentences implements SentenceCache {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tenant: string,
+  ) {}
+
+  async vectors(model: string, keys: string[]): Promise<Map<string, Float32Array>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.pool.query('SELECT hash, vector FROM kb_sentence_vectors WHERE tenant = $1 AND model = $2 AND hash = ANY($3::text[])', [this.tenant, model, keys]);
+    return new Map(rows.map((r: { hash: string; vector: Buffer }) => [r.hash, bytesToVector(r.vector)]));
+  }
+
+  async putVectors(model: string, entries: { key: string; vector: Float32Array }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO kb_sentence_vectors (tenant, model, hash, vector)
+       SELECT $1, $2, k, v FROM unnest($3::text[], $4::bytea[]) AS x(k, v) ON CONFLICT DO NOTHING`,
+      [this.tenant, model, entries.map((e) => e.key), entries.map((e) => Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength))],
+    );
+  }
+
+  async entities(keys: string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.pool.query('SELECT hash, entities FROM kb_sentence_entities WHERE tenant = $1 AND hash = ANY($2::text[])', [this.tenant, keys]);
+    return new Map(rows.map((r: { hash: string; entities: string }) => [r.hash, r.entities]));
+  }
+
+  async putEntities(entries: { key: string; entities: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO kb_sentence_entities (tenant, hash, entities)
+       SELECT $1, k, e FROM unnest($2::text[], $3::text[]) AS x(k, e) ON CONFLICT DO NOTHING`,
+      [this.tenant, entries.map((e) => e.key), entries.map((e) => e.entities)],
+    );
+  }
+}
+
+function bytesToVector(bytes: Buffer): Float32Array {
+  const copy = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
 }
 
 class PgSummaries implements SummaryCache {

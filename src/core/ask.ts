@@ -109,13 +109,15 @@ export async function askKnowledge(
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
   const window = retriever.listArticles && options.readTime !== false ? timeWindowOf(q, () => retriever.listArticles!()) : undefined;
-  // The time words select articles by date; searched for, they would only match stray "week"s.
-  const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
+  // The time words select articles by date; searched for, they would only match stray "week"s, and
+  // read by the composer they count as question words the chosen passages do not hold.
+  const asked = window ? withoutTime(q, window) : q;
+  const query = searchQuery(asked, options.history);
   const context = retriever.answerInputs();
   // Retrieved once per period; the question's vector (absent while the index waits for a reindex) also scores sentences.
   const compose = async (found: Retrieved) => {
     const inputs: AnswerInputs = { ...context, questionVector: found.queryVector, sentenceVectors: found.queryVector ? context.sentenceVectors : undefined };
-    const answer = await composeAnswer(q, found.passages, inputs, options.compose);
+    const answer = await composeAnswer(asked, found.passages, inputs, options.compose);
     return answer.answered || history.length === 0 ? answer : composeAnswer(query, found.passages, inputs, options.compose);
   };
   const first = await retriever.retrieve(query, { topK: options.topK, ...(window ? { window } : {}) });

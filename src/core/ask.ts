@@ -129,8 +129,10 @@ export async function askKnowledge(
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
   const window = retriever.listArticles && options.readTime !== false ? await timeWindowOf(q, () => retriever.listArticles!()) : undefined;
-  // The time words select articles by date; searched for, they would only match stray "week"s.
-  const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
+  // The time words select articles by date; searched for, they would only match stray "week"s, and
+  // read by the composer they count as question words the chosen passages do not hold.
+  const asked = window ? withoutTime(q, window) : q;
+  const query = searchQuery(asked, options.history);
   const context = retriever.answerInputs();
   let rerankMs: number | undefined;
   const rerank = async (found: Retrieved): Promise<Retrieved> => {
@@ -147,7 +149,7 @@ export async function askKnowledge(
   const compose = async (found: Retrieved) => {
     const t = performance.now();
     const inputs: AnswerInputs = { ...context, questionVector: found.queryVector, sentenceVectors: found.queryVector ? context.sentenceVectors : undefined };
-    let answer = await composeAnswer(q, found.passages, inputs, options.compose);
+    let answer = await composeAnswer(asked, found.passages, inputs, options.compose);
     if (!answer.answered && history.length > 0) answer = await composeAnswer(query, found.passages, inputs, options.compose);
     composeMs += performance.now() - t;
     return answer;

@@ -22,7 +22,7 @@ await runCli(async (config, logger) => {
   try {
     await ensureIndexed(app);
     const result = await app.kb.ask(positionals.join(' '));
-    console.log(values.json ? JSON.stringify(result, null, 2) : formatAnswerForTerminal(result));
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatAnswerForTerminal(result, { ansi: process.stdout.isTTY }));
   } finally {
     await app.close();
   }

@@ -35,7 +35,10 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE]
   --idle-ms MS   with --servers: close a server's knowledge base after MS idle (default 2000)
   --dedupe       only time paragraph de-duplication on 8,000 paragraphs
   --upload-stress  only: a 5 MB text file and a compressed-stream PDF uploaded while 20 questions
-                 are asked; prints the worst event-loop delay and the questions' p95`;
+                 are asked; prints the worst event-loop delay and the questions' p95
+  --answer-models  only: ask p50/p95 with and without RERANK_MODEL/READER_MODEL on --corpus
+                 (--rerank ID, --reader ID, --models-dir DIR, or --tiny for the tiny test models;
+                 --questions N, default 200)`;
 
 const { values } = parseCli(USAGE, {
   corpus: { type: 'string' },
@@ -52,6 +55,11 @@ const { values } = parseCli(USAGE, {
   'idle-ms': { type: 'string' },
   dedupe: { type: 'boolean' },
   'upload-stress': { type: 'boolean' },
+  'answer-models': { type: 'boolean' },
+  rerank: { type: 'string' },
+  reader: { type: 'string' },
+  'models-dir': { type: 'string' },
+  tiny: { type: 'boolean' },
 });
 if (values.help) {
   console.log(USAGE);
@@ -66,6 +74,20 @@ if (values.servers) {
     idleMs: Number(values['idle-ms'] ?? 2000),
     model: values.model ?? process.env.EMBEDDING_MODEL ?? 'auto',
     out: resolve(values.out ?? 'bench-results/servers.json'),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.exit(0);
+}
+if (values['answer-models']) {
+  await (await import('./bench/answer-models.js')).runAnswerModelsBench({
+    corpus: resolve(values.corpus ?? 'knowledge'),
+    model: values.model ?? process.env.EMBEDDING_MODEL ?? 'auto',
+    modelsDir: resolve(values['models-dir'] ?? process.env.MODELS_DIR ?? 'models'),
+    rerank: values.rerank ?? process.env.RERANK_MODEL,
+    reader: values.reader ?? process.env.READER_MODEL,
+    tiny: values.tiny ?? false,
+    questions: Number(values.questions ?? 200),
+    out: resolve(values.out ?? 'bench-results/answer-models.json'),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.exit(0);

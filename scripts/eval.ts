@@ -1,11 +1,12 @@
 /**
- * npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE]
+ * npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE] [--dates FILE] [--time on|off|both]
  * npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
  * npm run eval -- --summaries FILE.csv|DIR [--length short|medium|long] [--folds N]
  *
  * Measures retrieval and answers on a SQuAD v1.1 file, or summaries against reference summaries.
  * Prints a table; the last line is one JSON object with every figure.
  */
+import { readFileSync } from 'node:fs';
 import { startEmbedder } from '../src/core/embed/worker-pool.js';
 import { parseCli } from '../src/cli/args.js';
 import { formatQaFigures, runQaEval } from '../src/cli/eval-qa.js';
@@ -14,7 +15,7 @@ import { UserInputError } from '../src/core/knowledge-base.js';
 import { createLlmClient } from '../src/core/llm/client.js';
 
 const USAGE = `Usage:
-  npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE]
+  npm run eval -- --questions FILE.json [--questions FILE2.json] --corpus DIR [--keep DIR] [--dump FILE] [--dates FILE] [--time on|off|both]
       Hand-written questions ({"q","kind","file"?,"answer"?}, e.g. ../shared/eval/bbc-qa/dev.json) asked
       against the whole corpus folder: right article first / in top 3 per retriever, answer accuracy
       (the "answer" regex matches the answer), answered rate, unanswerable questions wrongly answered,
@@ -22,6 +23,10 @@ const USAGE = `Usage:
       --keep DIR   the index folder (default: one under the OS temp dir per corpus and model); re-runs
                    embed only new or changed articles
       --dump FILE  write every asked question and its answer as JSON lines
+      --dates FILE give the corpus's articles these publication dates first ({"folder/file.txt": "2005-03-14"},
+                   e.g. scripts/eval-sets/bbc-dates.json; a changed date costs no embedding)
+      --time on|off|both  read time in questions (on, the default), do not (off), or ask every
+                   question both ways and print the figures side by side (e.g. scripts/eval-sets/bbc-dated.json)
   npm run eval -- --qa FILE.json [--sample N] [--keep DIR] [--llm]
       SQuAD v1.1 JSON: hit@1, hit@5, MRR@10 for lexical, dense and hybrid retrieval, answer accuracy
       --llm        also answer every question with the language model (LLM_BASE_URL, LLM_MODEL):
@@ -44,7 +49,13 @@ const { values } = parseCli(USAGE, {
   questions: { type: 'string', multiple: true },
   corpus: { type: 'string' },
   dump: { type: 'string' },
+  dates: { type: 'string' },
+  time: { type: 'string' },
 });
+if (values.time !== undefined && !['on', 'off', 'both'].includes(values.time)) {
+  console.error(`--time is on, off or both, not ${values.time}`);
+  process.exit(2);
+}
 if (values.questions && !values.corpus) {
   console.error('--questions needs --corpus DIR (the folder the questions are about)');
   process.exit(2);
@@ -63,7 +74,9 @@ await runCli(async (config, logger) => {
   try {
     if (values.questions && values.corpus) {
       const { formatQuestionsFigures, runQuestionsEval } = await import('../src/cli/eval-questions.js');
-      const result = await runQuestionsEval(values.corpus, values.questions, { embedder, indexDir: values.keep, dump: values.dump, log: (l) => console.log(l) });
+      const articleDates = values.dates ? (JSON.parse(readFileSync(values.dates, 'utf8')) as Record<string, string>) : undefined;
+      const time = values.time as 'on' | 'off' | 'both' | undefined;
+      const result = await runQuestionsEval(values.corpus, values.questions, { embedder, indexDir: values.keep, dump: values.dump, articleDates, time, log: (l) => console.log(l) });
       for (const line of formatQuestionsFigures(result)) console.log(line);
       console.log(JSON.stringify(result));
     }

@@ -43,10 +43,10 @@ await runCli(async (config, logger) => {
     const kb = await openStoredKnowledgeBase(dataDir, `list the feeds of ${where}`);
     try {
       const admin = new KnowledgeAdmin({ kb });
-      if (command === 'list') printList(listFeeds(admin), config);
+      if (command === 'list') printList(await listFeeds(admin), config);
       else {
         if (!arg) throw new UserInputError('Which feed? npm run feeds -- remove FEED (its number from list, or its URL)');
-        const feed = removeFeed(admin, arg);
+        const feed = await removeFeed(admin, arg);
         console.log(`Stopped following ${feed.url}; its ${feed.articles} articles stay in ${where}.`);
       }
     } finally {
@@ -71,7 +71,7 @@ await runCli(async (config, logger) => {
       admin = app.admin ?? createAdmin(config, app.kb);
     }
     const poller = new FeedPoller({
-      tenants: { due: () => [], use: (_t, work) => work(admin) },
+      tenants: { due: async () => [], use: (_t, work) => work(admin) },
       settings: { pollMinutes: config.feeds.pollMinutes || undefined, maxNewPerPoll: config.feeds.maxNewPerPoll, fetch: { maxBytes: config.kb.maxUploadBytes } },
     });
     const tenant = guild ?? null;

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
+import type { AnswerModels } from './core/answer-models.js';
 import type { Embedder } from './core/embed/embedder.js';
 import { join } from 'node:path';
 import { DeferredEmbedder, sameEmbedderInfo } from './core/embed/deferred-embedder.js';
 import { BUNDLED_MODEL_ID } from './core/embed/model-ids.js';
-import { startEmbedder } from './core/embed/worker-pool.js';
+import { startEmbedder, type WorkerPoolEmbedder } from './core/embed/worker-pool.js';
 import { Catalog } from './core/store/catalog.js';
 import { KnowledgeAdmin } from './core/admin/index.js';
 import { KnowledgeBase, type Actor, type IngestProgress, type IngestReport, type ReindexReport } from './core/knowledge-base.js';
@@ -19,6 +20,8 @@ export interface App {
   config: Config;
   logger: Logger;
   embedder: Embedder;
+  /** RERANK_MODEL / READER_MODEL on the embedding worker, when either is set (each one present once loaded). */
+  answerModels?: AnswerModels;
   kb: KnowledgeBase;
   /** Moderation (`/kb`): add, replace, remove, reindex, with the knowledge folder kept in step. */
   admin?: KnowledgeAdmin;
@@ -42,7 +45,7 @@ export function createAdmin(config: Config, kb: KnowledgeBase, log?: (line: stri
  * per-server limits): the operator's knowledge base (`app.kb`) is the shared one or the base layer.
  */
 export function createServerRegistry(
-  app: Pick<App, 'config' | 'logger' | 'kb' | 'embedder'>,
+  app: Pick<App, 'config' | 'logger' | 'kb' | 'embedder' | 'answerModels'>,
   options: { baseAdmin: KnowledgeAdmin; baseStore: FeedbackStore; baseSummaries?: SummaryService; joinedServers?: () => number },
 ): ServerRegistry {
   const { config } = app;
@@ -54,7 +57,11 @@ export function createServerRegistry(
     ...(options.baseSummaries ? { baseSummaries: options.baseSummaries } : {}),
     embedder: app.embedder,
     dataDir: config.dataDir,
-    kbOptions: { maxQuestionChars: config.maxQuestionChars, sentenceVectorsAtIngest: config.sentenceVectorsAtIngest },
+    kbOptions: {
+      maxQuestionChars: config.maxQuestionChars,
+      sentenceVectorsAtIngest: config.sentenceVectorsAtIngest,
+      ...(app.answerModels ? { compose: { models: app.answerModels } } : {}),
+    },
     adminOptions: { maxUploadBytes: config.kb.maxUploadBytes, fetch: { allowedPorts: config.kb.fetchAllowedPorts } },
     limits: { maxArticles: config.kb.maxArticlesPerServer, maxPassages: config.kb.maxPassagesPerServer },
     idleCloseMs: config.kb.idleCloseMinutes * 60_000,
@@ -100,10 +107,24 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     loadTimeoutMs: config.embedding.loadTimeoutMs,
     indexModel: recorded?.model,
   };
+  let pool: WorkerPoolEmbedder | undefined;
   const loading = startEmbedder(spec, {
     log: (line) => logger.info(line),
     onUnavailable: (error) => (options.onEmbedderUnavailable ?? ((e: Error) => stopNotReady(logger, e)))(error),
-  });
+    answerModels: config.answerModels,
+  }).then((started) => (pool = started));
+  // The knowledge base may open before the models have loaded: each question reads the pool's models as they are then.
+  const answerModels: AnswerModels | undefined =
+    config.answerModels.rerank || config.answerModels.reader
+      ? {
+          get reranker() {
+            return pool?.reranker;
+          },
+          get reader() {
+            return pool?.reader;
+          },
+        }
+      : undefined;
   // When the index's model is the one that will load, open the index while the model loads.
   const expected = recorded && willLoad(config.embedding.model, recorded.model) ? recorded : undefined;
   const openKb = (embedder: Embedder) =>
@@ -112,6 +133,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       embedder,
       maxQuestionChars: config.maxQuestionChars,
       sentenceVectorsAtIngest: config.sentenceVectorsAtIngest,
+      ...(answerModels ? { compose: { models: answerModels } } : {}),
       rebuild: options.rebuild,
       // After EMBEDDING_MODEL changed: open, answer from BM25 until a reindex (/kb reindex, npm run ingest).
       onModelMismatch: options.onModelMismatch ?? 'stale',
@@ -146,6 +168,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     config,
     logger,
     embedder: model,
+    ...(answerModels ? { answerModels } : {}),
     kb: opened,
     admin: createAdmin(config, opened, (line) => logger.info(line)),
     async close() {

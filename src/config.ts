@@ -27,6 +27,8 @@ const schema = z.object({
   MODELS_DIR: z.string().min(1).default('models'),
   EMBEDDING_QUANTIZED: bool.default(true),
   MODEL_LOAD_TIMEOUT_MS: int(100, 600_000).default(8000),
+  RERANK_MODEL: optional(z.string().trim().min(1)),
+  READER_MODEL: optional(z.string().trim().min(1)),
   MAX_QUESTION_CHARS: int(10, 4000).default(1000),
   SENTENCE_VECTORS_AT_INGEST: bool.default(true),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -83,6 +85,12 @@ export interface Config {
   knowledgeDir: string;
   dataDir: string;
   embedding: { model: string; modelsDir: string; quantized: boolean; loadTimeoutMs: number };
+  /**
+   * Optional answer-step models, loaded like the embedding model and run on its worker: a
+   * cross-encoder that re-ranks the retrieved passages (RERANK_MODEL) and a question-answering
+   * model whose answer span is shown in bold (READER_MODEL). Absent: off.
+   */
+  answerModels: { rerank?: string; reader?: string };
   maxQuestionChars: number;
   /** Embed every new passage's sentences at ingest, so answers never wait for them (SENTENCE_VECTORS_AT_INGEST). */
   sentenceVectorsAtIngest: boolean;
@@ -174,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     knowledgeDir: resolve(e.KNOWLEDGE_DIR),
     dataDir: resolve(e.DATA_DIR),
     embedding: { model: e.EMBEDDING_MODEL, modelsDir: resolve(e.MODELS_DIR), quantized: e.EMBEDDING_QUANTIZED, loadTimeoutMs: e.MODEL_LOAD_TIMEOUT_MS },
+    answerModels: { ...(e.RERANK_MODEL ? { rerank: e.RERANK_MODEL } : {}), ...(e.READER_MODEL ? { reader: e.READER_MODEL } : {}) },
     maxQuestionChars: e.MAX_QUESTION_CHARS,
     sentenceVectorsAtIngest: e.SENTENCE_VECTORS_AT_INGEST,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },

@@ -108,8 +108,8 @@ async function ask(fake: FakeDiscord, guildId: string, question: string): Promis
 const announcements = (fake: FakeDiscord, channelId: string) => fake.channelMessages(channelId).filter((m) => m.content.includes('📰'));
 
 describe('/kb feed (one knowledge base)', () => {
-  it('a moderator follows a feed: articles are indexed, announced once without pings, listed, refreshed (304) and unfollowed', async () => {
-    const { fake, kb, server, embedder } = await boot({ GUILD_ID: HOME });
+  it('a moderator follows a feed: articles are indexed, announced once without pings, listed, refreshed (304), counted in /metrics and unfollowed', async () => {
+    const { fake, kb, server, embedder, bot } = await boot({ GUILD_ID: HOME, HEALTH_PORT: '0' });
     publish(server, ['lighthouse', 'orchard']);
     const news = await fake.createTextChannel({ name: 'news' });
 
@@ -143,6 +143,10 @@ describe('/kb feed (one knowledge base)', () => {
     expect(refreshed).toMatch(/not modified since the last poll \(304\)/);
     expect(embedder.calls).toBe(calls);
     expect(announcements(fake, news.id)).toHaveLength(1);
+    const metrics = await (await fetch(`${bot.health!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^kbbot_feed_polls_total\{result="ok"\} 1$/m);
+    expect(metrics).toMatch(/^kbbot_feed_polls_total\{result="unchanged"\} 1$/m);
+    expect(metrics).toMatch(/^kbbot_feed_articles_total\{change="added"\} 2$/m);
 
     const removed = await replyText(await feedCommand(fake, 'remove', [{ type: 3, name: 'feed', value: '1' }]));
     expect(removed).toMatch(/Stopped following: Daily Example/);

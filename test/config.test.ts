@@ -40,3 +40,14 @@ describe('KB_FETCH_ALLOWED_PORTS', () => {
     expect(() => loadConfig({ KB_FETCH_ALLOWED_PORTS: '70000' })).toThrow(/1–65535/);
   });
 });
+
+describe('RERANK_MODEL and READER_MODEL', () => {
+  it('are off unless set, and name Hugging Face model ids when set', () => {
+    expect(loadConfig({}).answerModels).toEqual({});
+    expect(loadConfig({ RERANK_MODEL: '', READER_MODEL: '' }).answerModels).toEqual({});
+    expect(loadConfig({ RERANK_MODEL: 'Xenova/ms-marco-MiniLM-L-6-v2', READER_MODEL: ' Xenova/distilbert-base-cased-distilled-squad ' }).answerModels).toEqual({
+      rerank: 'Xenova/ms-marco-MiniLM-L-6-v2',
+      reader: 'Xenova/distilbert-base-cased-distilled-squad',
+    });
+  });
+});

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderAnswer, sourceLabel } from '../src/bot/render.js';
 import { formatAnswerForTerminal as formatAnswer } from '../src/cli/format.js';
 import { newestTime, periodFromOptions, summarizeLatest } from '../src/core/dates/latest.js';
-import { parseTimeQuery, RECENT_DAYS } from '../src/core/dates/time-query.js';
+import { parseTimeQuery, RECENT_DAYS, withoutTime } from '../src/core/dates/time-query.js';
 import { SummaryService } from '../src/core/summarize/service.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import type { RawArticle } from '../src/core/types.js';
@@ -58,6 +58,17 @@ const budget = (n: number, date: string, detail: string): RawArticle => ({
   ].join('\n\n'),
   date,
   origin: 'typed',
+});
+
+describe('withoutTime', () => {
+  it('searches the question without its time words and without the words they leave dangling', () => {
+    const ref = new Date('2005-03-31T00:00:00Z');
+    const strip = (q: string) => withoutTime(q, parseTimeQuery(q, ref)!);
+    expect(strip('What happened in Iraq last week?')).toBe('What happened in Iraq?');
+    expect(strip('what happened to Yukos in the past two weeks?')).toBe('what happened to Yukos?');
+    expect(strip('Yukos over the past month?')).toBe('Yukos?');
+    expect(strip('news on the war since February?')).toBe('news on the war?');
+  });
 });
 
 describe('questions about time, end to end', () => {

@@ -55,6 +55,25 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     expect(dumped[0].answer).toContain('Sam Jones');
   });
 
+  it('says how often the fact was in the passages the answer is drawn from, so retrieval and answer losses can be told apart', async () => {
+    const embedder = new HashEmbedder(64);
+    const partly = join(root, 'partly.json');
+    writeFileSync(
+      partly,
+      JSON.stringify([
+        { q: 'who scored the winning goal for Rovers in the cup final?', file: 'sport/001.txt', answer: 'Sam Jones', kind: 'who' },
+        // The article never names the coach: no answer step could find it.
+        { q: 'who coaches Rovers?', file: 'sport/001.txt', answer: 'Alex Ferguson', kind: 'who' },
+      ]),
+    );
+    const result = await runQuestionsEval(corpus, [partly], { embedder, indexDir: join(root, 'index'), log: () => {} });
+    const [file] = result.files;
+    expect(file.factInPassages).toBe(0.5);
+    expect(file.answerAccuracy).toBeLessThanOrEqual(0.5);
+    expect(file.kinds).toEqual([expect.objectContaining({ kind: 'who', factInPassages: 0.5 })]);
+    expect(formatQuestionsFigures(result).join('\n')).toMatch(/\| ask \| 0\.500 \|/);
+  });
+
   it('reuses the index folder: a second run over an unchanged corpus embeds no passage', async () => {
     const embedder = new HashEmbedder(64);
     const indexDir = join(root, 'index-reuse');
@@ -63,6 +82,32 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     await runQuestionsEval(corpus, [questions], { embedder, indexDir, log: (l) => logs.push(l) });
     expect(logs[0]).toMatch(/0 unchanged\), [1-9]\d* passages embedded/);
     expect(logs[1]).toMatch(/2 unchanged\), 0 passages embedded/);
+  });
+
+  it('gives the articles dates from a file (re-dating embeds nothing) and asks with time read and not read', async () => {
+    const embedder = new HashEmbedder(64);
+    const indexDir = join(root, 'index-dated');
+    const dated = join(root, 'dated-corpus');
+    mkdirSync(join(dated, 'sport'), { recursive: true });
+    writeFileSync(join(dated, 'sport', '010.txt'), 'Rovers draw with United\n\nRovers and United drew 1-1 in the league, with the Rovers goal from Sam Jones.\n');
+    writeFileSync(join(dated, 'sport', '011.txt'), 'Rovers thrash United\n\nRovers beat United 4-0 in the league, with a hat-trick from Alan Price.\n');
+    const datedQuestions = join(root, 'dated.json');
+    writeFileSync(datedQuestions, JSON.stringify([{ q: 'what was the score between Rovers and United in March 2005?', file: 'sport/011.txt', answer: '4-0', kind: 'number' }]));
+    const logs: string[] = [];
+    await runQuestionsEval(dated, [datedQuestions], { embedder, indexDir, log: (l) => logs.push(l) });
+    const dump = join(root, 'dated-dump.jsonl');
+    const articleDates = { 'sport/010.txt': '2004-10-02', 'sport/011.txt': '2005-03-12' };
+    const result = await runQuestionsEval(dated, [datedQuestions], { embedder, indexDir, articleDates, time: 'both', dump, log: (l) => logs.push(l) });
+    expect(logs[1]).toMatch(/\(0 unchanged\), 0 passages embedded/);
+    expect(result.files.map((f) => [f.time, f.periodsRead])).toEqual([['on', 1], ['off', undefined]]);
+    expect(result.files[0].hybrid).toEqual({ first: 1, top3: 1 });
+    expect(result.files[0].answerAccuracy).toBe(1);
+    const lines = formatQuestionsFigures(result).join('\n');
+    expect(lines).toContain('time in questions read (a period in 1)');
+    expect(lines).toContain('time in questions NOT read');
+    const dumped = readFileSync(dump, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(dumped.map((d) => d.time)).toEqual(['on', 'off']);
+    expect(dumped[0].hybridArticles[0]).toBe('sport/011.txt');
   });
 
   it('rejects a question file without questions in the expected shape', () => {

@@ -13,6 +13,7 @@ import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { FeedPoller, listFeeds, pollFeed, removeFeed, type Announcement, type FeedSettings, type FeedTenants } from '../src/core/feeds/index.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { feedStoreOf } from '../src/core/store/feeds.js';
+import { BotMetrics } from '../src/ops/metrics.js';
 import { articlePage, FeedServer, rss, type RssItem } from './helpers/feed-server.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
@@ -44,7 +45,7 @@ let announced: Announcement[];
 
 function tenantsOf(a: KnowledgeAdmin): FeedTenants {
   return {
-    due: (now) => (feedStoreOf(a.kb.localDatabase).due(now).length > 0 ? [null] : []),
+    due: async (now) => (feedStoreOf(a.kb.localDatabase).due(now).length > 0 ? [null] : []),
     use: (_tenant, work) => work(a),
   };
 }
@@ -99,6 +100,7 @@ describe('RSS: new, unchanged, changed', () => {
     // A canonical link on another host than the page is not trusted as the citation link (issue 12).
     expect(lighthouse.url).toBe(server.url('/news/lighthouse'));
     expect(lighthouse.date).toBe('2026-11-27T09:00:00.000Z');
+    expect(lighthouse.author).toBe('Ann Reporter');
     expect(lighthouse.origin).toBe(`feed:${server.url('/feed.xml')}`);
     // The page's navigation and footer are not in the article: only the main text.
     expect(await kb.articleBody(lighthouse.id)).not.toMatch(/Home|Daily Example/);
@@ -144,6 +146,44 @@ describe('RSS: new, unchanged, changed', () => {
     const answer = await kb.ask('How far away can the Gull Point lighthouse beam be seen?');
     expect(answer.answer).toMatch(/fifteen nautical miles/);
     expect((await kb.stats()).articles).toBe(2);
+  });
+
+  it('/metrics counts every poll by result and the articles feeds added and updated', async () => {
+    const metrics = new BotMetrics({ defaultMetrics: false });
+    let embedded = 0;
+    const metered = new FeedPoller({
+      tenants: tenantsOf(admin),
+      settings: LOCAL,
+      onPoll: (report) => {
+        embedded += report.embedded;
+        metrics.observeFeedPoll(report);
+      },
+    });
+    const value = async (name: string, label: string) => {
+      const line = (await metrics.text()).split('\n').find((l) => l.startsWith(`${name}{${label}}`));
+      return line ? Number(line.split(' ').pop()) : undefined;
+    };
+    expect(await value('kbbot_feed_polls_total', 'result="error"')).toBe(0);
+
+    await metered.add(null, admin, { url: server.url('/feed.xml') }, MOD); // ok: two new articles
+    await metered.refresh(null, admin); // unchanged: one 304
+    const edited = [...LIGHTHOUSE];
+    edited[2] = 'The beam can now be seen from the ferry to Ardmore, fifteen nautical miles away across the bay.';
+    serveArticle('/news/lighthouse', 'Gull Point lighthouse shines again', edited);
+    const items = rssItems();
+    items[0].pubDate = 'Fri, 27 Nov 2026 15:00:00 GMT';
+    serveRss(items);
+    await metered.refresh(null, admin); // ok: one article updated, one paragraph embedded
+    server.set('/feed.xml', { contentType: 'application/rss+xml', body: '<rss version="2.0"><channel><title>Broken' });
+    await metered.refresh(null, admin); // error
+
+    expect(await value('kbbot_feed_polls_total', 'result="ok"')).toBe(2);
+    expect(await value('kbbot_feed_polls_total', 'result="unchanged"')).toBe(1);
+    expect(await value('kbbot_feed_polls_total', 'result="error"')).toBe(1);
+    expect(await value('kbbot_feed_articles_total', 'change="added"')).toBe(2);
+    expect(await value('kbbot_feed_articles_total', 'change="updated"')).toBe(1);
+    expect(embedded).toBeGreaterThan(0);
+    expect((await metrics.text()).split('\n')).toContain(`kbbot_feed_passages_embedded_total ${embedded}`);
   });
 
   it('an entry changed in the feed but not on its page costs a 304 for the page and embeds nothing', async () => {
@@ -274,7 +314,7 @@ describe('problems', () => {
     await expect(poller.add(null, admin, { url: server.url('/news/lighthouse') }, MOD)).rejects.toThrow(/this is a web page, not a feed .*Nothing was changed\./);
     await expect(poller.add(null, admin, { url: server.url('/nowhere.xml') }, MOD)).rejects.toThrow(/404.*Nothing was changed\./);
     await expect(poller.add(null, admin, { url: 'ftp://example.com/feed' }, MOD)).rejects.toBeInstanceOf(UserInputError);
-    expect(listFeeds(admin)).toEqual([]);
+    expect(await listFeeds(admin)).toEqual([]);
     expect((await kb.stats()).articles).toBe(0);
   });
 
@@ -336,8 +376,8 @@ describe('the poller', () => {
     serveArticle('/news/lighthouse', 'Gull Point lighthouse shines again', LIGHTHOUSE);
     serveRss([rssItems()[0]]);
     await poller.add(null, admin, { url: server.url('/feed.xml') }, MOD);
-    expect(removeFeed(admin, '1').url).toBe(server.url('/feed.xml'));
-    expect(listFeeds(admin)).toEqual([]);
+    expect((await removeFeed(admin, '1')).url).toBe(server.url('/feed.xml'));
+    expect(await listFeeds(admin)).toEqual([]);
     expect((await kb.stats()).articles).toBe(1);
   });
 });

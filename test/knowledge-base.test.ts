@@ -50,6 +50,34 @@ describe('KnowledgeBase', () => {
     await kb.close();
   });
 
+  it('a changed publication date or author is re-committed without embedding anything', async () => {
+    const kb = await open();
+    await kb.ingest([football]);
+    const before = embedder.textsEmbedded;
+    const dated = await kb.ingest([{ ...football, date: '2005-05-21', author: 'Sam Reporter' }]);
+    expect(dated).toMatchObject({ unchanged: 0, embedded: 0 });
+    expect(await kb.getArticle('rovers-win-the-cup-final')).toMatchObject({ date: '2005-05-21', author: 'Sam Reporter' });
+    const redated = await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }]);
+    expect(redated).toMatchObject({ unchanged: 0, embedded: 0 });
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.date).toBe('2005-05-22');
+    expect(await kb.ingest([{ ...football, date: '2005-05-22', author: 'Sam Reporter' }])).toMatchObject({ unchanged: 1 });
+    expect(embedder.textsEmbedded).toBe(before);
+    expect((await kb.ask('Who scored the late goal in the cup final?')).sources[0]).toMatchObject({ title: football.title, date: '2005-05-22' });
+    await kb.close();
+  });
+
+  it('opens a catalog written before articles had authors, and keeps authors from then on', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const old = new Database(join(dir, 'catalog.sqlite'));
+    old.exec(`CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, url TEXT, date TEXT, origin TEXT NOT NULL, hash TEXT NOT NULL,
+      paragraphs INTEGER NOT NULL, duplicates_dropped INTEGER NOT NULL, added_by TEXT, added_at TEXT NOT NULL, updated_at TEXT NOT NULL, body TEXT)`);
+    old.close();
+    const kb = await open();
+    await kb.ingest([{ ...football, author: 'Sam Reporter' }]);
+    expect((await kb.getArticle('rovers-win-the-cup-final'))?.author).toBe('Sam Reporter');
+    await kb.close();
+  });
+
   it('re-ingesting unchanged articles embeds nothing; a changed paragraph is the only one embedded', async () => {
     const kb = await open();
     await kb.ingest([football]);

@@ -131,6 +131,14 @@ describe('markdown loader', () => {
     expect(f.date).toBeUndefined();
   });
 
+  it('reads the author from front matter: a name, a list of names, or {name}', async () => {
+    const withAuthor = (fm: string) => loadBuffer('a.md', enc(`---\ntitle: T\n${fm}\n---\n\nSome body text of the article.`));
+    expect((await withAuthor('author: Jane Doe')).author).toBe('Jane Doe');
+    expect((await withAuthor('authors: [Jane Doe, John Roe]')).author).toBe('Jane Doe, John Roe');
+    expect((await withAuthor('author:\n  name: Jane Doe')).author).toBe('Jane Doe');
+    expect((await withAuthor('date: 2024-03-05')).author).toBeUndefined();
+  });
+
   it('reports bad YAML front matter with the reason (every time)', async () => {
     const bad = enc('---\ntitle: [unclosed\nurl: x\n---\nBody.');
     for (let i = 0; i < 2; i++) {
@@ -194,6 +202,16 @@ describe('html loader', () => {
     expect(a.origin).toBe('page.HTM');
     expect(a.body).toContain('Body text here.');
     expect(a.body).not.toMatch(/NAV_TEXT|FOOTER_TEXT/);
+  });
+
+  it('reads the author from the page metadata, never a profile URL, else from the byline', () => {
+    const page = (head: string, body = '<p>Body text of the story, long enough to be the main text of the page.</p>') =>
+      htmlToArticle(`<html><head><title>T</title>${head}</head><body><article>${body}</article></body></html>`, 'p.html');
+    expect(page('<meta name="author" content="Jane Doe">').author).toBe('Jane Doe');
+    expect(page('<meta property="article:author" content="https://social.example/jane">').author).toBeUndefined();
+    expect(page('<meta property="article:author" content="Jane Doe">').author).toBe('Jane Doe');
+    expect(page('', '<p class="byline">By John Roe</p><p>Body text of the story, long enough to be the main text of the page.</p>').author).toBe('John Roe');
+    expect(page('').author).toBeUndefined();
   });
 
   it('decodes a page in its declared legacy charset', async () => {

@@ -236,6 +236,28 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('keeps an article’s publication date and author, and a new date or author is a new version with the same passages', async () => {
+    const t = await openFresh();
+    const dated = { ...VOLCANO, date: '2010-04-14', author: 'Sigrún Jónsdóttir' };
+    await add(t, dated);
+    expect(await t.getArticle('volcanoes-of-iceland')).toMatchObject({ date: '2010-04-14', author: 'Sigrún Jónsdóttir', hash: chunkArticle(dated).hash });
+    const texts = (await t.articlePassages('volcanoes-of-iceland')).map((p) => [p.text, p.hash]);
+    const corrected = { ...dated, author: 'Sigrún Jónsdóttir and Jón Jónsson' };
+    expect(chunkArticle(corrected).hash).not.toBe(chunkArticle(dated).hash);
+    const out = await add(t, corrected);
+    expect(out.audit.map((a) => a.action)).toEqual(['replace']);
+    expect(await t.getArticle('volcanoes-of-iceland')).toMatchObject({ author: 'Sigrún Jónsdóttir and Jón Jónsson', hash: chunkArticle(corrected).hash });
+    expect((await t.articlePassages('volcanoes-of-iceland')).map((p) => [p.text, p.hash])).toEqual(texts);
+    const dump = [];
+    for await (const d of t.dumpArticles()) dump.push(d);
+    expect(dump[0].record).toMatchObject({ date: '2010-04-14', author: 'Sigrún Jónsdóttir and Jón Jónsson' });
+    await add(t, { ...VOLCANO });
+    const undated = await t.getArticle('volcanoes-of-iceland');
+    expect(undated?.date).toBeUndefined();
+    expect(undated?.author).toBeUndefined();
+    await t.close();
+  });
+
   it('keeps both indexes in step with replace and remove', async () => {
     const t = await openFresh();
     await add(t, SEED, VOLCANO);
@@ -502,6 +524,114 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect((await idsFound(again, QUESTION)).has('hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look')).toBe(true);
     expect(await again.searchLexical('sourdough', 5)).toEqual([]);
     await again.close();
+  });
+
+  it('keeps a tenant’s feeds: numbered from 1 and never reused, one URL once, due order, poll results and back-off, entries', async () => {
+    const t = await openFresh();
+    const other = await openFresh();
+    const at = (iso: string) => new Date(iso);
+    const news = await t.feeds.add({ url: 'https://news.example/feed.xml', announceChannelId: '123', addedBy: 'mod', now: at('2026-12-01T08:00:00Z'), nextPollAt: at('2026-12-01T08:30:00Z') });
+    const maps = await t.feeds.add({ url: 'https://news.example/sitemap.xml', now: at('2026-12-01T08:00:00Z'), nextPollAt: at('2026-12-01T08:10:00Z') });
+    expect(news).toEqual({ id: 1, url: 'https://news.example/feed.xml', announceChannelId: '123', addedBy: 'mod', addedAt: '2026-12-01T08:00:00.000Z', nextPollAt: '2026-12-01T08:30:00.000Z', failures: 0, articles: 0 });
+    expect(maps.id).toBe(2);
+    await expect(t.feeds.add({ url: 'https://news.example/feed.xml', now: at('2026-12-01T09:00:00Z'), nextPollAt: at('2026-12-01T09:00:00Z') })).rejects.toThrow();
+    // Another server numbers its own feeds, and follows the same URL independently.
+    expect((await other.feeds.add({ url: 'https://news.example/feed.xml', now: at('2026-12-01T08:00:00Z'), nextPollAt: at('2026-12-01T08:00:00Z') })).id).toBe(1);
+    expect(await other.feeds.get(2)).toBeUndefined();
+
+    expect((await t.feeds.due(at('2026-12-01T08:05:00Z'))).map((f) => f.id)).toEqual([]);
+    expect((await t.feeds.due(at('2026-12-01T09:00:00Z'))).map((f) => f.id)).toEqual([2, 1]);
+    expect((await t.feeds.findByUrl('https://news.example/sitemap.xml'))?.id).toBe(2);
+    expect((await t.feeds.list()).map((f) => f.url)).toEqual(['https://news.example/feed.xml', 'https://news.example/sitemap.xml']);
+
+    await t.feeds.recordPoll(1, { at: '2026-12-01T08:30:00.000Z', result: 'ok', message: '2 entries, 2 new', nextPollAt: '2026-12-01T09:00:00.000Z', failures: 0, kind: 'feed', title: 'Daily', etag: '"v1"', lastModified: 'Tue, 01 Dec 2026 08:00:00 GMT', newArticles: 2 });
+    // A failed poll counts the failure and keeps the validators and title of the last good one.
+    await t.feeds.recordPoll(1, { at: '2026-12-01T09:00:00.000Z', result: 'error', message: 'the feed is malformed', nextPollAt: '2026-12-01T10:00:00.000Z', failures: 1 });
+    expect(await t.feeds.get(1)).toMatchObject({ kind: 'feed', title: 'Daily', etag: '"v1"', lastModified: 'Tue, 01 Dec 2026 08:00:00 GMT', lastResult: 'error', lastMessage: 'the feed is malformed', lastPollAt: '2026-12-01T09:00:00.000Z', nextPollAt: '2026-12-01T10:00:00.000Z', failures: 1, articles: 2 });
+    await t.feeds.recordPoll(1, { at: '2026-12-01T10:00:00.000Z', result: 'unchanged', message: 'not modified (304)', nextPollAt: '2026-12-01T10:30:00.000Z', failures: 0, etag: '"v1"' });
+    expect(await t.feeds.get(1)).toMatchObject({ lastResult: 'unchanged', failures: 0, articles: 2, etag: '"v1"' });
+    expect((await t.feeds.get(1))?.lastModified).toBeUndefined();
+    expect((await t.feeds.due(at('2026-12-01T10:05:00Z'))).map((f) => f.id)).toEqual([2]);
+    await t.feeds.dueNow(1, at('2026-12-01T10:05:00Z'));
+    expect((await t.feeds.due(at('2026-12-01T10:05:00Z'))).map((f) => f.id)).toEqual([2, 1]);
+    await t.feeds.setAnnounceChannel(1, undefined);
+    expect((await t.feeds.get(1))?.announceChannelId).toBeUndefined();
+
+    await t.feeds.saveEntry({ feedId: 1, key: 'urn:1', link: 'https://news.example/1', articleId: 'lighthouse', itemHash: 'h1', contentHash: 'c1', etag: '"p1"', published: '2026-11-27T09:00:00.000Z', author: 'Ann' }, at('2026-12-01T08:30:00Z'));
+    // An update that does not know the article, content hash, date or author keeps them.
+    await t.feeds.saveEntry({ feedId: 1, key: 'urn:1', link: 'https://news.example/1', itemHash: 'h2' }, at('2026-12-01T09:30:00Z'));
+    await t.feeds.saveEntry({ feedId: 1, key: 'urn:2', itemHash: 'h3' }, at('2026-12-01T09:30:00Z'));
+    expect(await t.feeds.entry(1, 'urn:1')).toEqual({ feedId: 1, key: 'urn:1', link: 'https://news.example/1', articleId: 'lighthouse', itemHash: 'h2', contentHash: 'c1', published: '2026-11-27T09:00:00.000Z', author: 'Ann', firstSeenAt: '2026-12-01T08:30:00.000Z', updatedAt: '2026-12-01T09:30:00.000Z' });
+    expect((await t.feeds.entries(1)).map((e) => e.key)).toEqual(['urn:1', 'urn:2']);
+    expect(await other.feeds.entries(1)).toEqual([]);
+
+    // Removing a feed forgets its entries; its number is not given out again.
+    expect(await t.feeds.remove(2)).toBe(true);
+    expect(await t.feeds.remove(2)).toBe(false);
+    expect(await t.feeds.remove(1)).toBe(true);
+    expect(await t.feeds.entries(1)).toEqual([]);
+    expect((await t.feeds.add({ url: 'https://news.example/feed.xml', now: at('2026-12-01T11:00:00Z'), nextPollAt: at('2026-12-01T11:00:00Z') })).id).toBe(3);
+    await t.close();
+    await other.close();
+  });
+
+  it('lets one poller hold a feed at a time: one conditional update, an expired lease taken over, released only by its holder', async () => {
+    const t = await openFresh();
+    const now = new Date('2026-12-01T08:00:00Z');
+    const in15 = new Date('2026-12-01T08:15:00Z');
+    const feed = await t.feeds.add({ url: 'https://news.example/feed.xml', now, nextPollAt: now });
+    // Many pollers at once (on PostgreSQL, on several pool connections): exactly one gets it.
+    const tries = await Promise.all(Array.from({ length: 8 }, (_, i) => t.feeds.lease(feed.id, `poller-${i}`, now, in15)));
+    expect(tries.filter(Boolean)).toHaveLength(1);
+    const holder = `poller-${tries.indexOf(true)}`;
+    expect(await t.feeds.leaseOf(feed.id)).toEqual({ owner: holder, until: in15.toISOString() });
+    expect(await t.feeds.lease(feed.id, holder, now, in15)).toBe(true); // its holder may renew it
+    await t.feeds.release(feed.id, 'someone-else');
+    expect((await t.feeds.leaseOf(feed.id))?.owner).toBe(holder);
+    // The holder died: once the lease has expired, another poller takes it over.
+    expect(await t.feeds.lease(feed.id, 'late', new Date('2026-12-01T08:14:59Z'), new Date('2026-12-01T08:30:00Z'))).toBe(false);
+    expect(await t.feeds.lease(feed.id, 'late', in15, new Date('2026-12-01T08:30:00Z'))).toBe(true);
+    await t.feeds.release(feed.id, 'late');
+    expect(await t.feeds.leaseOf(feed.id)).toBeUndefined();
+    expect(await t.feeds.lease(feed.id, 'next', now, in15)).toBe(true);
+    await t.close();
+  });
+
+  it('finds the tenants with a feed due without opening them, and a purge takes a server’s feeds with it', async () => {
+    const store = backend.store();
+    const due = freshServer();
+    const later = freshServer();
+    const now = new Date('2026-12-01T08:00:00Z');
+    for (const [id, next] of [[due, '2026-12-01T07:59:00Z'], [later, '2026-12-01T09:00:00Z']] as const) {
+      const t = await store.open(id);
+      await t.feeds.add({ url: 'https://news.example/feed.xml', now, nextPollAt: new Date(next) });
+      await t.close();
+    }
+    const found = await store.tenantsWithFeedsDue(now);
+    expect(found).toContain(due);
+    expect(found).not.toContain(later);
+    await store.purgeTenant(due);
+    expect(await store.tenantsWithFeedsDue(now)).not.toContain(due);
+    const reopened = await store.open(due);
+    expect(await reopened.feeds.list()).toEqual([]);
+    await reopened.close();
+  });
+
+  it.runIf(backend.multiProcess)('gives a feed to one of two processes polling it at once', async () => {
+    const other = await backend.another();
+    const id = freshServer();
+    const mine = await backend.store().open(id);
+    const theirs = await other.open(id);
+    const now = new Date('2026-12-01T08:00:00Z');
+    const feed = await mine.feeds.add({ url: 'https://news.example/feed.xml', now, nextPollAt: now });
+    const until = new Date('2026-12-01T08:15:00Z');
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all([mine.feeds.lease(feed.id, `a${round}`, now, until), theirs.feeds.lease(feed.id, `b${round}`, now, until)]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      await mine.feeds.release(feed.id, a ? `a${round}` : `b${round}`);
+    }
+    await mine.close();
+    await theirs.close();
   });
 
   it.runIf(backend.multiProcess)('tells another process about a commit through its own connection (LISTEN/NOTIFY)', async () => {

@@ -141,6 +141,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     },
     tickMs: options.feeds?.tickMs,
     announce: (announcement) => postAnnouncement(client, servers.policy, announcement),
+    onPoll: (report) => metrics.observeFeedPoll(report),
     log: (line, error) => (error ? logger.warn({ err: error }, line) : logger.info(line)),
   });
   ctx.feeds = feeds;

@@ -99,6 +99,22 @@ export function quoteFit(text: string, max: number, quote: (t: string) => string
   return truncate(quote(text.slice(0, max + 1)), max);
 }
 
+/**
+ * Quoted text with one span in bold (the reader's answer inside the quoted sentence), within
+ * `max`. Each piece is escaped and has its mentions neutralised on its own, so text in or around
+ * the span can neither close the bold early nor ping anyone (the core widens the span to whole
+ * words, so the markers never split a mention). When the span would not fit whole, or does not lie
+ * inside the text, the text is quoted without bold rather than with a dangling `**`.
+ */
+export function quoteWithBold(text: string, span: { start: number; end: number } | undefined, max: number): string {
+  if (!span || !(span.start >= 0 && span.end <= text.length && span.end > span.start)) return quoteFit(text, max);
+  const before = quoteText(text.slice(0, span.start));
+  const bold = quoteText(text.slice(span.start, span.end));
+  const room = max - before.length - bold.length - 4; // the two `**`
+  if (!bold.trim() || room < 1) return quoteFit(text, max);
+  return `${before}**${bold}**${quoteFit(text.slice(span.end), room)}`;
+}
+
 /** Link text: like {@link quoteText}, plus brackets escaped so `[text](<url>)` stays one link. */
 function linkText(text: string): string {
   return quoteText(text).replace(/[[\]]/g, '\\$&');
@@ -175,13 +191,14 @@ function answerButtons(questionId: number): APIActionRowComponent<APIButtonCompo
 }
 
 /**
- * An answer: the question as title, the answer text (with its [n] markers) as description, one
+ * An answer: the question as title, the answer text (with its [n] markers, the reader's answer
+ * span in bold) as description, one
  * field per numbered source, buttons. Sources beyond 25 fields or the 6,000-character budget are
  * left out and counted in the footer ("Show passages" still lists them all).
  */
-export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources' | 'time'>, options: AnswerViewOptions = {}): MessagePayload {
+export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'sources' | 'time' | 'highlight'>, options: AnswerViewOptions = {}): MessagePayload {
   const title = quoteFit(result.question, LIMITS.embedTitle);
-  const description = quoteFit(result.answer, LIMITS.embedDescription) || '…';
+  const description = quoteWithBold(result.answer, result.highlight, LIMITS.embedDescription) || '…';
   const hintText = [result.time ? describeTime(result.time) : '', options.hint ?? ''].filter(Boolean).join(' · ');
   const hint = hintText ? truncate(hintText, MAX_HINT) : '';
 

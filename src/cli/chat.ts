@@ -105,7 +105,7 @@ export async function runChat(kb: KnowledgeBase, input: Readable, output: Writab
       } else if (text) {
         const result = await kb.ask(text);
         last = result;
-        write(formatAnswerForTerminal(result));
+        write(formatAnswerForTerminal(result, { ansi: Boolean((output as { isTTY?: boolean }).isTTY) }));
       }
     } catch (error) {
       if (error instanceof UserInputError) write(error.message);

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_COMPOSE } from '../core/answer.js';
 import type { Embedder } from '../core/embed/embedder.js';
+import { timeWindowOf } from '../core/ask.js';
+import { withoutTime } from '../core/dates/time-query.js';
 import { KnowledgeBase, type KnowledgeBaseOptions } from '../core/knowledge-base.js';
 import { loadDirectory } from '../core/load/index.js';
 import type { ScoredPassage } from '../core/types.js';
@@ -30,6 +33,8 @@ export interface KindFigures {
   kind: string;
   questions: number;
   top3: number;
+  /** The key fact is in the text of the first 5 hybrid passages: what the answer step can reach. */
+  factInPassages: number;
   answered: number;
   accuracy: number;
 }
@@ -37,12 +42,22 @@ export interface KindFigures {
 /** Figures of one question file asked against a whole corpus; shares are of that file's questions. */
 export interface QuestionFileFigures {
   file: string;
+  /** Whether time in the questions was read (`--time on|off|both`); absent when not asked for. */
+  time?: 'on' | 'off';
+  /** With time read: questions in which a period was read. */
+  periodsRead?: number;
   questions: number;
   answerable: number;
   unanswerable: number;
   lexical?: ArticleFigures;
   dense?: ArticleFigures;
   hybrid?: ArticleFigures;
+  /**
+   * The key fact's regex matches the text of one of the first hybrid passages the answer's sentences
+   * are drawn from (5): the ceiling for answer accuracy, so the gap between the two
+   * is what the answer step loses.
+   */
+  factInPassages?: number;
   /** The final answer (`ask`): the first source is the gold article. */
   answerFirstSource?: number;
   /** The key fact's regex matches the answer text (answerable questions). */
@@ -72,6 +87,7 @@ export interface QuestionsEvalResult {
 /** One asked question, for fitting and for reading failures (`--dump`). */
 export interface AskedQuestion {
   file: string;
+  time?: 'on' | 'off';
   q: string;
   kind: string;
   goldArticle?: string;
@@ -89,6 +105,14 @@ export interface QuestionsEvalOptions {
   kb?: Partial<KnowledgeBaseOptions>;
   /** Write every asked question with its outcome here (JSON lines). */
   dump?: string;
+  /**
+   * Publication dates to give the corpus's articles, by file (relative to the corpus folder),
+   * before indexing: a corpus without dates of its own (the BBC one) can then be asked about time.
+   * A changed date re-commits the article without embedding anything.
+   */
+  articleDates?: Record<string, string>;
+  /** Ask every file with time in questions read ('on', the default), not read ('off'), or both. */
+  time?: 'on' | 'off' | 'both';
   log: (line: string) => void;
 }
 
@@ -142,7 +166,9 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
   const kb = await KnowledgeBase.open({ sentenceVectorsAtIngest: true, ...opts.kb, dataDir: indexDir, embedder: opts.embedder });
   const dumped: AskedQuestion[] = [];
   try {
-    const { articles } = await loadDirectory(corpus);
+    const loaded = (await loadDirectory(corpus)).articles;
+    const dates = opts.articleDates;
+    const articles = dates ? loaded.map((a) => (dates[a.origin] ? { ...a, date: dates[a.origin] } : a)) : loaded;
     const ingest = await kb.ingest(articles);
     opts.log(`index ${indexDir}: ${ingest.articles} articles (${ingest.unchanged} unchanged), ${ingest.embedded} passages embedded in ${ingest.seconds.toFixed(1)} s`);
     const originOf = new Map((await kb.listArticles()).map((a) => [a.id, a.origin]));
@@ -152,7 +178,10 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       return i < 0 ? Infinity : i + 1;
     };
     const files: QuestionFileFigures[] = [];
-    for (const file of questionFiles) {
+    const modes: ('on' | 'off' | undefined)[] = opts.time === 'both' ? ['on', 'off'] : [opts.time];
+    for (const [file, mode] of questionFiles.flatMap((f) => modes.map((m) => [f, m] as const))) {
+      const readTime = mode !== 'off';
+      let periodsRead = 0;
       const questions = readQuestionFile(file);
       const ranks = { lexical: [] as number[], dense: [] as number[], hybrid: [] as number[] };
       const times: number[] = [];
@@ -162,28 +191,38 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       let wrong = 0;
       let chars = 0;
       let sentences = 0;
-      const byKind = new Map<string, { questions: number; top3: number; answered: number; accuracy: number }>();
+      let factReachable = 0;
+      const byKind = new Map<string, { questions: number; top3: number; factInPassages: number; answered: number; accuracy: number }>();
       for (const q of questions) {
         const t0 = performance.now();
-        const result = await kb.ask(q.q);
+        const result = await kb.ask(q.q, { readTime });
         times.push(performance.now() - t0);
-        const kind = byKind.get(q.kind) ?? { questions: 0, top3: 0, answered: 0, accuracy: 0 };
+        // Retrieval as `ask` does it: with time read, the question's period selects the articles and its time words are not searched.
+        const period = readTime ? await timeWindowOf(q.q, () => kb.listArticles()) : undefined;
+        if (period) periodsRead++;
+        const query = period ? withoutTime(q.q, period) : q.q;
+        const within = period ? { window: period } : {};
+        const kind = byKind.get(q.kind) ?? { questions: 0, top3: 0, factInPassages: 0, answered: 0, accuracy: 0 };
         byKind.set(q.kind, kind);
         kind.questions++;
         if (result.answered) kind.answered++;
         let hybridArticles: string[] = [];
         let isCorrect = false;
         if (q.file && q.answer) {
-          const queryVector = await kb.embedQuery(q.q);
-          const lexical = await kb.retrieve(q.q, { topK: 10, queryVector, fusion: { denseWeight: 0 } });
-          const dense = await kb.retrieve(q.q, { topK: 10, queryVector, fusion: { denseWeight: 1 } });
-          const hybrid = await kb.retrieve(q.q, { topK: 10, queryVector });
+          const queryVector = await kb.embedQuery(query);
+          const lexical = await kb.retrieve(query, { topK: 10, queryVector, fusion: { denseWeight: 0 }, ...within });
+          const dense = await kb.retrieve(query, { topK: 10, queryVector, fusion: { denseWeight: 1 }, ...within });
+          const hybrid = await kb.retrieve(query, { topK: 10, queryVector, ...within });
           ranks.lexical.push(rankOf(lexical.passages, q.file));
           ranks.dense.push(rankOf(dense.passages, q.file));
           const hybridRank = rankOf(hybrid.passages, q.file);
           ranks.hybrid.push(hybridRank);
           hybridArticles = hybrid.passages.slice(0, 3).map((p) => origin(p.passage.articleId));
           if (hybridRank <= 3) kind.top3++;
+          if (hybrid.passages.slice(0, DEFAULT_COMPOSE.sentencePassages).some((p) => answerHolds(q.answer!, p.passage.text))) {
+            factReachable++;
+            kind.factInPassages++;
+          }
           if (result.answered) {
             answered++;
             chars += result.answer.length;
@@ -200,6 +239,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
         }
         dumped.push({
           file,
+          ...(mode ? { time: mode } : {}),
           q: q.q,
           kind: q.kind,
           goldArticle: q.file,
@@ -214,6 +254,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       const unanswerable = questions.length - answerable;
       files.push({
         file,
+        ...(mode ? { time: mode } : {}),
+        ...(mode === 'on' ? { periodsRead } : {}),
         questions: questions.length,
         answerable,
         unanswerable,
@@ -222,6 +264,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
               lexical: articleFigures(ranks.lexical),
               dense: articleFigures(ranks.dense),
               hybrid: articleFigures(ranks.hybrid),
+              factInPassages: round(factReachable / answerable),
               answerFirstSource: round(firstSource / answerable),
               answerAccuracy: round(correct / answerable),
               answered: round(answered / answerable),
@@ -235,6 +278,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
             kind,
             questions: k.questions,
             top3: round(k.top3 / k.questions),
+            factInPassages: round(k.factInPassages / k.questions),
             answered: round(k.answered / k.questions),
             accuracy: round(k.accuracy / k.questions),
           }))
@@ -263,22 +307,23 @@ export function formatQuestionsFigures(r: QuestionsEvalResult): string[] {
   const lines = [`${r.articles} articles / ${r.passages} passages in ${r.index}, model ${r.model}`];
   const f3 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3));
   for (const f of r.files) {
-    lines.push('', `${f.file}: ${f.answerable} answerable, ${f.unanswerable} unanswerable questions; ask p50 ${f.askMs.p50} ms, p95 ${f.askMs.p95} ms`);
+    const time = f.time === 'on' ? `, time in questions read (a period in ${f.periodsRead})` : f.time === 'off' ? ', time in questions NOT read' : '';
+    lines.push('', `${f.file}${time}: ${f.answerable} answerable, ${f.unanswerable} unanswerable questions; ask p50 ${f.askMs.p50} ms, p95 ${f.askMs.p95} ms`);
     if (f.answerable > 0) {
       lines.push('| retriever | right article first | right article in top 3 |', '|---|---|---|');
       for (const name of ['lexical', 'dense', 'hybrid'] as const) lines.push(`| ${name} | ${f3(f[name]?.first)} | ${f3(f[name]?.top3)} |`);
       lines.push(
         '',
-        '| final answer | answer accuracy | answered | first source is the right article | mean answer length |',
-        '|---|---|---|---|---|',
-        `| ask | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} | ${f.answerChars} characters, ${f.answerSentences?.toFixed(1)} sentences |`,
+        '| final answer | fact in the first 5 passages | answer accuracy | answered | first source is the right article | mean answer length |',
+        '|---|---|---|---|---|---|',
+        `| ask | ${f3(f.factInPassages)} | ${f3(f.answerAccuracy)} | ${f3(f.answered)} | ${f3(f.answerFirstSource)} | ${f.answerChars} characters, ${f.answerSentences?.toFixed(1)} sentences |`,
       );
     }
     if (f.unanswerable > 0) lines.push('', `unanswerable questions wrongly answered: ${f3(f.wronglyAnswered)}`);
-    lines.push('', '| kind | questions | right article in top 3 | answered | answer accuracy |', '|---|---|---|---|---|');
+    lines.push('', '| kind | questions | right article in top 3 | fact in the first 5 passages | answered | answer accuracy |', '|---|---|---|---|---|---|');
     for (const k of f.kinds) {
       const answerable = k.kind !== 'unanswerable';
-      lines.push(`| ${k.kind} | ${k.questions} | ${answerable ? f3(k.top3) : '–'} | ${f3(k.answered)} | ${answerable ? f3(k.accuracy) : '–'} |`);
+      lines.push(`| ${k.kind} | ${k.questions} | ${answerable ? f3(k.top3) : '–'} | ${answerable ? f3(k.factInPassages) : '–'} | ${f3(k.answered)} | ${answerable ? f3(k.accuracy) : '–'} |`);
     }
   }
   return lines;

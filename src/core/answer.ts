@@ -17,6 +17,7 @@ import {
   type SentenceFeatures,
   type SentenceWeights,
 } from './answer/score.js';
+import type { AnswerModels, TextSpan } from './answer-models.js';
 import type { ScoredPassage, Source } from './types.js';
 
 /** Options of {@link composeAnswer}. */
@@ -39,6 +40,14 @@ export interface ComposeOptions {
   refusal?: RefusalModel;
   /** Further sentences (up to maxSentences) join the answer when they score at least this share of the best. Default 0.85. */
   extraSentenceShare?: number;
+  /**
+   * Optional neural models (RERANK_MODEL, READER_MODEL): `askKnowledge` re-ranks the retrieved
+   * passages with the re-ranker before composing, and the composer asks the reader for the answer
+   * span of the leading quoted sentence. Default none.
+   */
+  models?: AnswerModels;
+  /** The reader's span is marked only when the model gives it at least this probability (start × end). Default 0.1. */
+  minSpanScore?: number;
 }
 
 export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
@@ -49,6 +58,8 @@ export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
   sentenceWeights: SENTENCE_WEIGHTS,
   refusal: REFUSAL_MODEL,
   extraSentenceShare: 0.85,
+  models: {},
+  minSpanScore: 0.1,
 };
 
 /**
@@ -73,6 +84,8 @@ export interface ComposedAnswer {
   sources: Source[];
   /** Probability (0–1) that the knowledge base holds the answer, from the refusal model. */
   confidence: number;
+  /** The reader's answer span inside the leading quoted sentence (offsets into `answer`), when a reader found one. */
+  highlight?: TextSpan;
   /** What the decision read, for evaluation and fitting. */
   signals?: AnswerSignals;
   expected?: ExpectedAnswer;
@@ -110,7 +123,8 @@ export async function rankSentences(
   const questionSet = new Set(questionTerms);
   const weights = termWeights(questionTerms, ranked.slice(0, 10), wordsOf);
   const expected = expectedAnswer(question);
-  const best = passages[0]?.score || 1;
+  // The highest fused score, not the first passage's: a re-ranker may have put another passage first.
+  const best = (passages.length > 0 ? Math.max(...passages.map((p) => p.score)) : 0) || 1;
   const candidates: RankedSentence[] = [];
   passages.forEach((p, passageIndex) => {
     const titleTerms = new Set(wordsOf(p.articleTitle));
@@ -182,7 +196,7 @@ export async function composeAnswer(
     type: top.type,
     typed: expected.type === 'other' ? 0 : 1,
     corpusSize: corpusSizeSignal(inputs.corpusPassages),
-    margin: passages.length > 1 ? Math.max(0, (passages[0].score - passages[1].score) / (Math.abs(passages[0].score) || 1)) : 1,
+    margin: fusedMargin(passages),
   };
   const confidence = answerProbability(signals, opts.refusal);
   if (confidence < opts.refusal.threshold) {
@@ -217,7 +231,56 @@ export async function composeAnswer(
     }
     parts.push(`${truncate(s.text, opts.maxChars - 5)} [${n}]`);
   }
-  return { answered: true, answer: parts.join(' '), sources, confidence, signals, expected };
+  const answer = parts.join(' ');
+  const highlight = await readerSpan(question, top.text, answer, opts);
+  return { answered: true, answer, sources, confidence, signals, expected, ...(highlight ? { highlight } : {}) };
+}
+
+/**
+ * How far the best fused score is ahead of the second among the passages the decision reads. The
+ * refusal model was fitted on fused scores in fused order; taking the two highest keeps this signal
+ * what it was fitted on when a re-ranker has put the passages in another order.
+ */
+function fusedMargin(passages: ScoredPassage[]): number {
+  if (passages.length < 2) return 1;
+  const [first, second] = passages.map((p) => p.score).sort((a, b) => b - a);
+  return Math.max(0, (first - second) / (Math.abs(first) || 1));
+}
+
+/**
+ * The reader's answer inside the leading sentence, as offsets into `answer` (which starts with
+ * that sentence), widened to whole words. None without a reader, when it is unsure, when its span
+ * would be (nearly) the whole sentence, or when it fails: the answer itself never depends on it.
+ */
+async function readerSpan(question: string, sentence: string, answer: string, opts: Required<ComposeOptions>): Promise<TextSpan | undefined> {
+  const reader = opts.models.reader;
+  if (!reader) return undefined;
+  let found;
+  try {
+    found = await reader.read(question, sentence);
+  } catch {
+    return undefined; // the reader's implementation reports its own failures
+  }
+  if (!found || found.score < opts.minSpanScore) return undefined;
+  const span = wholeWords(sentence, found);
+  if (!span || span.end - span.start >= 0.9 * sentence.trim().length) return undefined;
+  // The sentence may have been cut to fit the answer: mark only what is shown.
+  if (answer.slice(span.start, span.end) !== sentence.slice(span.start, span.end)) return undefined;
+  return span;
+}
+
+/**
+ * `span` widened to the whole words it touches, without the punctuation around them ("Qatar." →
+ * "Qatar"), so markup never splits a word (nor a mention such as `@everyone`). Null when nothing is left.
+ */
+export function wholeWords(text: string, span: TextSpan): TextSpan | null {
+  let start = Math.max(0, Math.min(span.start, text.length));
+  let end = Math.max(start, Math.min(span.end, text.length));
+  while (start > 0 && /\S/.test(text[start - 1])) start--;
+  while (end < text.length && /\S/.test(text[end])) end++;
+  while (start < end && /[\s"'“‘([{]/.test(text[start])) start++;
+  while (end > start && /[\s"'”’)\]},.;:!?]/.test(text[end - 1])) end--;
+  return end > start ? { start, end } : null;
 }
 
 /** The numbered source under an answer or summary for a retrieved passage. */

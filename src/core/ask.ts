@@ -3,6 +3,7 @@
  * Works over anything that retrieves (one knowledge base, or a server's layered view of its own
  * articles and the base layer), so the same rules hold whichever answers.
  */
+import type { Reranker } from './answer-models.js';
 import { composeAnswer, type AnswerInputs, type ComposeOptions } from './answer.js';
 import { inWindow, parseTimeQuery, withoutTime, type DateWindow } from './dates/time-query.js';
 import { UserInputError } from './errors.js';
@@ -14,6 +15,11 @@ export interface AskOptions {
   history?: string[];
   /** How many passages to consider. Default 8. */
   topK?: number;
+  /**
+   * false: time in the question is not read (its words are searched like any others, no period
+   * applies). Only the eval turns it off, to measure what reading it is worth.
+   */
+  readTime?: boolean;
 }
 
 export interface RetrieveOptions {
@@ -92,6 +98,25 @@ export function searchQuery(question: string, history?: string[]): string {
   return recent.length > 0 ? `${recent.join(' ')} ${question}` : question;
 }
 
+/**
+ * The passages in the re-ranker's order (best first; ties keep the fused order), each with its
+ * re-ranker score beside the fused one. When the re-ranker fails, the fused order stands: the
+ * question is still answered, and the re-ranker's implementation reports the failure.
+ */
+export async function rerankPassages(reranker: Reranker, query: string, passages: ScoredPassage[]): Promise<ScoredPassage[]> {
+  let scores: number[];
+  try {
+    scores = await reranker.score(query, passages.map((p) => p.passage.text));
+  } catch {
+    return passages;
+  }
+  if (scores.length !== passages.length || scores.some((s) => !Number.isFinite(s))) return passages;
+  return passages
+    .map((p, i) => ({ p: { ...p, rerank: scores[i] }, i }))
+    .sort((a, b) => b.p.rerank - a.p.rerank || a.i - b.i)
+    .map(({ p }) => p);
+}
+
 export const NO_ANSWER = "I couldn't find an answer to that in the knowledge base.";
 
 /** Answers a question from what `retriever` finds, with cited sources, or says it has no answer. */
@@ -103,31 +128,43 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const window = retriever.listArticles ? await timeWindowOf(q, () => retriever.listArticles!()) : undefined;
+  const window = retriever.listArticles && options.readTime !== false ? await timeWindowOf(q, () => retriever.listArticles!()) : undefined;
   // The time words select articles by date; searched for, they would only match stray "week"s.
   const query = searchQuery(window ? withoutTime(q, window) : q, options.history);
   const context = retriever.answerInputs();
-  // Retrieved once per period; the question's vector (absent while the index waits for a reindex) also scores sentences.
-  const compose = async (found: Retrieved) => {
-    const inputs: AnswerInputs = { ...context, questionVector: found.queryVector, sentenceVectors: found.queryVector ? context.sentenceVectors : undefined };
-    const answer = await composeAnswer(q, found.passages, inputs, options.compose);
-    return answer.answered || history.length === 0 ? answer : composeAnswer(query, found.passages, inputs, options.compose);
+  let rerankMs: number | undefined;
+  const rerank = async (found: Retrieved): Promise<Retrieved> => {
+    // Read after retrieval: a model that loads beside the embedder is there once the question is embedded.
+    const reranker = options.compose?.models?.reranker;
+    if (!reranker || found.passages.length < 2) return found;
+    const t = performance.now();
+    const passages = await rerankPassages(reranker, query, found.passages);
+    rerankMs = (rerankMs ?? 0) + performance.now() - t;
+    return { ...found, passages };
   };
-  const first = await retriever.retrieve(query, { topK: options.topK, ...(window ? { window } : {}) });
+  // Retrieved once per period; the question's vector (absent while the index waits for a reindex) also scores sentences.
+  let composeMs = 0;
+  const compose = async (found: Retrieved) => {
+    const t = performance.now();
+    const inputs: AnswerInputs = { ...context, questionVector: found.queryVector, sentenceVectors: found.queryVector ? context.sentenceVectors : undefined };
+    let answer = await composeAnswer(q, found.passages, inputs, options.compose);
+    if (!answer.answered && history.length > 0) answer = await composeAnswer(query, found.passages, inputs, options.compose);
+    composeMs += performance.now() - t;
+    return answer;
+  };
+  const first = await rerank(await retriever.retrieve(query, { topK: options.topK, ...(window ? { window } : {}) }));
   let { passages, embedMs, searchMs } = first;
-  const t0 = performance.now();
   let composed = await compose(first);
   let widened = false;
   if (window && !composed.answered) {
     // Nothing from that period answers: answer from every article, and say so.
-    const all = await retriever.retrieve(query, { topK: options.topK, ...(first.queryVector ? { queryVector: first.queryVector } : {}) });
+    const all = await rerank(await retriever.retrieve(query, { topK: options.topK, ...(first.queryVector ? { queryVector: first.queryVector } : {}) }));
     passages = all.passages;
     embedMs += all.embedMs;
     searchMs += all.searchMs;
     composed = await compose(all);
     widened = true;
   }
-  const composeMs = performance.now() - t0;
   const suggestions: AskResult['suggestions'] = [];
   if (!composed.answered) {
     for (const p of passages) {
@@ -142,8 +179,9 @@ export async function askKnowledge(
     answered: composed.answered,
     answer: composed.answered ? composed.answer : NO_ANSWER,
     sources: composed.sources,
+    ...(composed.answered && composed.highlight ? { highlight: composed.highlight } : {}),
     suggestions,
-    timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started },
+    timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started, ...(rerankMs !== undefined ? { rerank: rerankMs } : {}) },
     ...(window ? { time: { text: window.text, ...(window.from ? { from: window.from } : {}), ...(window.to ? { to: window.to } : {}), ...(widened ? { widened } : {}) } } : {}),
   };
 }

@@ -246,6 +246,7 @@ export function mergeShortParagraphs(paragraphs: string[], minChars: number): st
 export function chunkArticle(article: RawArticle, options: ChunkOptions = {}, id = slugify(article.title)): ChunkedArticle {
   const opts = { ...DEFAULTS, ...options };
   const title = normalizeWhitespace(article.title);
+  const author = article.author ? normalizeWhitespace(article.author) || undefined : undefined;
   const { kept, dropped } = dedupeParagraphs(splitParagraphs(article.body), title, opts.nearDuplicate);
   const merged = mergeShortParagraphs(kept, opts.minChars);
   const passages: Passage[] = [];
@@ -267,9 +268,21 @@ export function chunkArticle(article: RawArticle, options: ChunkOptions = {}, id
     title,
     url: article.url,
     date: article.date,
+    ...(author ? { author } : {}),
     origin: article.origin,
-    hash: hashText([title, article.url ?? '', ...passages.map((p) => p.text)].join('\n')),
+    hash: articleHash(title, article.url, passages, article.date, author),
     passages,
     duplicatesDropped: dropped,
   };
+}
+
+/**
+ * An article's content hash. A changed date or author is a new version (re-committed; its
+ * paragraphs keep their vectors), but they are hashed only when present, so articles without
+ * them keep the hashes they were stored with and an existing index is not re-committed.
+ */
+export function articleHash(title: string, url: string | undefined, passages: Pick<Passage, 'text'>[], date?: string, author?: string): string {
+  const lines = [title, url ?? '', ...passages.map((p) => p.text)];
+  if (date || author) lines.push(`\u0000date:${date ?? ''}`, `\u0000author:${author ?? ''}`);
+  return hashText(lines.join('\n'));
 }

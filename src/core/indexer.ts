@@ -294,7 +294,7 @@ export class Indexer {
       for await (const dump of this.tenant.dumpArticles()) dumps.push(dump);
       const bodies = dumps.map((d) => d.body ?? bodyFromPassages(d.passages));
       const articles = await chunkArticles(
-        dumps.map(({ record: a }, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, origin: a.origin })),
+        dumps.map(({ record: a }, i) => ({ title: a.title, body: bodies[i], url: a.url, date: a.date, author: a.author, origin: a.origin })),
         this.opts.chunk,
         dumps.map((d) => d.record.id),
       );

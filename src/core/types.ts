@@ -13,6 +13,8 @@ export interface RawArticle {
   url?: string;
   /** Publication date (ISO 8601 string) when known. */
   date?: string;
+  /** Who wrote it (front matter, the page's metadata, the feed entry), when known. */
+  author?: string;
   /** Where it came from (a file path, "discord:<user>", a URL). */
   origin: string;
   /** What the loader changed and the moderator should know (a title that was cut). */
@@ -38,8 +40,9 @@ export interface ChunkedArticle {
   title: string;
   url?: string;
   date?: string;
+  author?: string;
   origin: string;
-  /** sha256 of the whole normalised body. */
+  /** sha256 of the title, URL, passages and, when known, date and author: any of them changing is a new version. */
   hash: string;
   passages: Passage[];
   /** How many duplicate or near-duplicate paragraphs were dropped. */
@@ -61,6 +64,8 @@ export interface ScoredPassage {
   layer?: Layer;
   /** The article's publication date (ISO 8601), when known. */
   articleDate?: string;
+  /** The re-ranker's score (RERANK_MODEL), when one put the passages in its order; `score` stays the fused one. */
+  rerank?: number;
 }
 
 /**
@@ -98,8 +103,13 @@ export interface AskResult {
   sources: Source[];
   /** When not answered: the closest articles, for "did you mean". */
   suggestions: { articleId: string; title: string; url?: string }[];
-  /** Timings in ms, for logs and benchmarks. */
-  timings: { embed: number; search: number; compose: number; total: number };
+  /**
+   * The reader's answer span (READER_MODEL) inside the leading quoted sentence: offsets into
+   * `answer`, shown in bold. Absent without a reader, or when it found no span it was sure of.
+   */
+  highlight?: { start: number; end: number };
+  /** Timings in ms, for logs and benchmarks (`rerank` when a re-ranker ran). */
+  timings: { embed: number; search: number; compose: number; total: number; rerank?: number };
   /**
    * The question named a time ("last week", "in 2004", "latest"): the publication dates answered
    * from. `widened`: no article of that period answered, so the answer comes from all of them.

@@ -5,6 +5,7 @@
  * never share counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PollReport } from '../core/feeds/poll.js';
 import type { ChangeEvent } from '../core/knowledge-base.js';
 
 export interface ShardView {
@@ -22,6 +23,9 @@ export class BotMetrics {
   private readonly answerSeconds: Histogram<'outcome'>;
   private readonly ingestArticles: Counter<'action'>;
   private readonly ingestPassages: Counter;
+  private readonly feedPolls: Counter<'result'>;
+  private readonly feedArticles: Counter<'change'>;
+  private readonly feedPassages: Counter;
   constructor(options: { shards?: () => ShardView[]; openServers?: () => number; embeddingQueue?: () => number; defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'kbbot_' });
@@ -35,6 +39,17 @@ export class BotMetrics {
     });
     this.ingestArticles = new Counter({ name: 'kbbot_ingest_articles_total', help: 'Articles added, replaced or removed, by action.', labelNames: ['action'], registers });
     this.ingestPassages = new Counter({ name: 'kbbot_ingest_passages_total', help: 'Passages written by adds and replacements.', registers });
+    this.feedPolls = new Counter({
+      name: 'kbbot_feed_polls_total',
+      help: 'Polls of feeds and sitemaps, by result: ok (read, changed), unchanged (304 or same document), error (could not be read), busy (another poller held it).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.feedArticles = new Counter({ name: 'kbbot_feed_articles_total', help: 'Articles that feed polls added (new entries) or updated (changed entries).', labelNames: ['change'], registers });
+    this.feedPassages = new Counter({ name: 'kbbot_feed_passages_embedded_total', help: 'Passages feed polls had to embed (unchanged paragraphs keep their vectors).', registers });
+    // Present from the start, so a rate over them is defined before the first poll.
+    for (const result of ['ok', 'unchanged', 'error', 'busy']) this.feedPolls.inc({ result }, 0);
+    for (const change of ['added', 'updated']) this.feedArticles.inc({ change }, 0);
     if (options.embeddingQueue) {
       const queued = options.embeddingQueue;
       new Gauge({
@@ -89,6 +104,14 @@ export class BotMetrics {
       const passages = Number(entry.details?.passages ?? 0);
       if (entry.action !== 'remove' && passages > 0) this.ingestPassages.inc(passages);
     }
+  }
+
+  /** Counts one poll of a feed (`FeedPoller`'s `onPoll`). */
+  observeFeedPoll(report: Pick<PollReport, 'result' | 'added' | 'updated' | 'embedded'>): void {
+    this.feedPolls.inc({ result: report.result });
+    if (report.added.length > 0) this.feedArticles.inc({ change: 'added' }, report.added.length);
+    if (report.updated > 0) this.feedArticles.inc({ change: 'updated' }, report.updated);
+    if (report.embedded > 0) this.feedPassages.inc(report.embedded);
   }
 
   text(): Promise<string> {

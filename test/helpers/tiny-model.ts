@@ -63,7 +63,7 @@ export function tinyExpectedEmbedding(text: string): Float32Array {
   return norm > 0 ? sum.map((x) => x / norm) : sum;
 }
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
+export function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
@@ -86,34 +86,48 @@ function buildOnnx(): Uint8Array {
   const table = new Float32Array(V * TINY_HIDDEN_SIZE);
   for (let id = 0; id < V; id++) table.set(row(id), id * TINY_HIDDEN_SIZE);
 
-  const INT64 = onnx.TensorProto.DataType.INT64;
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const graph = onnx.GraphProto.create({
-    name: 'tiny-bert',
-    node: [
-      onnx.NodeProto.create({
-        opType: 'Gather',
-        name: 'embeddings',
-        input: ['embedding_table', 'input_ids'],
-        output: ['last_hidden_state'],
-        attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })],
-      }),
-    ],
-    initializer: [
-      onnx.TensorProto.create({
-        name: 'embedding_table',
-        dataType: FLOAT,
-        dims: [V, TINY_HIDDEN_SIZE],
-        rawData: new Uint8Array(table.buffer.slice(0)),
-      }),
-    ],
-    input: [
-      valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']),
-      valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length']),
-      valueInfo('token_type_ids', INT64, ['batch_size', 'sequence_length']),
-    ],
-    output: [valueInfo('last_hidden_state', FLOAT, ['batch_size', 'sequence_length', TINY_HIDDEN_SIZE])],
+  return encodeTinyGraph(
+    onnx.GraphProto.create({
+      name: 'tiny-bert',
+      node: [gatherTokens('embedding_table', 'last_hidden_state')],
+      initializer: [
+        onnx.TensorProto.create({
+          name: 'embedding_table',
+          dataType: FLOAT,
+          dims: [V, TINY_HIDDEN_SIZE],
+          rawData: new Uint8Array(table.buffer.slice(0)),
+        }),
+      ],
+      input: bertInputs(),
+      output: [valueInfo('last_hidden_state', FLOAT, ['batch_size', 'sequence_length', TINY_HIDDEN_SIZE])],
+    }),
+  );
+}
+
+/** A Gather of `table`'s rows by token id: every graph here starts with it. */
+export function gatherTokens(table: string, output: string) {
+  return onnx.NodeProto.create({
+    opType: 'Gather',
+    name: output,
+    input: [table, 'input_ids'],
+    output: [output],
+    attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })],
   });
+}
+
+/** The inputs a BERT tokenizer feeds (the tiny graphs read only input_ids). */
+export function bertInputs() {
+  const INT64 = onnx.TensorProto.DataType.INT64;
+  return [
+    valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']),
+    valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length']),
+    valueInfo('token_type_ids', INT64, ['batch_size', 'sequence_length']),
+  ];
+}
+
+/** The ONNX file bytes of a graph (opset 13). */
+export function encodeTinyGraph(graph: ReturnType<typeof onnx.GraphProto.create>): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 7,
     producerName: 'article-qa-bot tests',
@@ -123,7 +137,7 @@ function buildOnnx(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function tokenizerJson() {
+export function tokenizerJson() {
   const special = (content: string, id: number) => ({
     id,
     content,
@@ -178,11 +192,19 @@ function tokenizerJson() {
  * Use with `env.localModelPath = dir` (TransformersEmbedder's `modelsDir`).
  */
 export async function buildTinyModel(dir: string, id = 'test/tiny-bert'): Promise<void> {
+  await writeTinyModelFiles(dir, id, { architectures: ['BertModel'] }, buildOnnx());
+}
+
+/**
+ * Writes a tiny BERT-like model over {@link TINY_VOCAB} under `dir/<id>/`: config.json (with
+ * `config` merged in), the tokenizer files, and `onnx` as both onnx/model.onnx and
+ * onnx/model_quantized.onnx. The other tiny models (test/helpers/tiny-answer-models.ts) share it.
+ */
+export async function writeTinyModelFiles(dir: string, id: string, extraConfig: Record<string, unknown>, onnxBytes: Uint8Array): Promise<void> {
   const root = join(dir, ...id.split('/'));
   await mkdir(join(root, 'onnx'), { recursive: true });
   const config = {
     model_type: 'bert',
-    architectures: ['BertModel'],
     hidden_size: TINY_HIDDEN_SIZE,
     num_attention_heads: 1,
     num_hidden_layers: 0,
@@ -191,6 +213,7 @@ export async function buildTinyModel(dir: string, id = 'test/tiny-bert'): Promis
     max_position_embeddings: 512,
     type_vocab_size: 2,
     pad_token_id: PAD_ID,
+    ...extraConfig,
   };
   const tokenizerConfig = {
     tokenizer_class: 'BertTokenizer',
@@ -203,7 +226,6 @@ export async function buildTinyModel(dir: string, id = 'test/tiny-bert'): Promis
     mask_token: '[MASK]',
     clean_up_tokenization_spaces: true,
   };
-  const onnxBytes = buildOnnx();
   await Promise.all([
     writeFile(join(root, 'config.json'), JSON.stringify(config, null, 2)),
     writeFile(join(root, 'tokenizer.json'), JSON.stringify(tokenizerJson())),

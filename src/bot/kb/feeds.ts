@@ -34,10 +34,10 @@ export async function executeFeed(interaction: ChatInputCommandInteraction, ctx:
   try {
     switch (sub) {
       case 'list':
-        await interaction.reply({ ...renderFeedList(listFeeds(admin), ctx.settings.feedPollMinutes), flags: MessageFlags.Ephemeral });
+        await interaction.reply({ ...renderFeedList(await listFeeds(admin), ctx.settings.feedPollMinutes), flags: MessageFlags.Ephemeral });
         return;
       case 'remove': {
-        const feed = removeFeed(admin, interaction.options.getString('feed', true));
+        const feed = await removeFeed(admin, interaction.options.getString('feed', true));
         ctx.logger.info({ userId: interaction.user.id, guildId: interaction.guildId, feed: feed.url }, 'kb feed remove');
         await interaction.reply({ ...renderFeedRemoved(feed), flags: MessageFlags.Ephemeral });
         return;
@@ -71,9 +71,9 @@ export async function executeFeed(interaction: ChatInputCommandInteraction, ctx:
 }
 
 /** Autocomplete of a `feed` option: this knowledge base's feeds whose URL or title contains what was typed; the value is the number. */
-export function feedChoices(admin: KnowledgeAdmin, typed: string): { name: string; value: string }[] {
+export async function feedChoices(admin: KnowledgeAdmin, typed: string): Promise<{ name: string; value: string }[]> {
   const q = typed.trim().toLowerCase();
-  return listFeeds(admin)
+  return (await listFeeds(admin))
     .filter((f) => !q || String(f.id) === q || f.url.toLowerCase().includes(q) || (f.title ?? '').toLowerCase().includes(q))
     .slice(0, 25)
     .map((f) => ({ name: truncate(`${f.id}. ${f.title ? `${f.title} — ` : ''}${f.url}`, 100), value: String(f.id) }));

@@ -334,7 +334,7 @@ export async function autocompleteKb(interaction: AutocompleteInteraction, ctx: 
   const admin = decideAccess(interaction, ctx, 'read');
   const focused = interaction.options.getFocused(true);
   if (typeof admin !== 'string' && focused.name === 'feed') {
-    await interaction.respond(feedChoices(admin, String(focused.value)));
+    await interaction.respond(await feedChoices(admin, String(focused.value)));
     return;
   }
   if (typeof admin === 'string' || focused.name !== 'article') {

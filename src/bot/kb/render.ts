@@ -8,6 +8,7 @@ import { formatBytes } from '../../core/admin/index.js';
 import type { KnowledgeBaseStats, ReindexProgress, ReindexReport } from '../../core/knowledge-base.js';
 import type { ArticleRecord } from '../../core/store/catalog.js';
 import type { UsageStats } from '../../core/store/feedback.js';
+import { formatArticleDate } from '../../core/dates/time-query.js';
 import { LIMITS, quoteFit, safeUrl, truncate, type MessagePayload } from '../render.js';
 
 export const KB_BUTTON = 'kb';
@@ -65,8 +66,10 @@ export function renderAddResult(r: AddResult): MessagePayload {
   });
 }
 
-function articleLine(a: Pick<ArticleRecord, 'title' | 'paragraphs' | 'addedBy' | 'updatedAt'>): string {
-  return `${quoteFit(a.title, 150)} · ${plural(a.paragraphs, 'paragraph')}${a.addedBy ? ` · by ${quoteFit(a.addedBy, 40)}` : ''} · ${when(a.updatedAt)}`;
+function articleLine(a: Pick<ArticleRecord, 'title' | 'paragraphs' | 'addedBy' | 'updatedAt' | 'date' | 'author'>): string {
+  // Publication date and author in brackets after the title: "by" after it is who added it.
+  const published = [formatArticleDate(a.date) ?? '', a.author ? quoteFit(a.author, 40) : ''].filter(Boolean).join(', ');
+  return `${quoteFit(a.title, 150)}${published ? ` (${published})` : ''} · ${plural(a.paragraphs, 'paragraph')}${a.addedBy ? ` · by ${quoteFit(a.addedBy, 40)}` : ''} · ${when(a.updatedAt)}`;
 }
 
 export function renderReplaceConfirm(p: AddPreview, token: string): MessagePayload {
@@ -137,6 +140,7 @@ export function renderShow(d: ArticleDetails): MessagePayload {
     { name: 'Updated', value: when(a.updatedAt), inline: true },
     { name: 'Source', value: quoteFit(d.file ? `knowledge/${d.file}` : a.origin, 200) || '—', inline: true },
     ...(a.date ? [{ name: 'Date', value: quoteFit(a.date, 40), inline: true }] : []),
+    ...(a.author ? [{ name: 'Author', value: quoteFit(a.author, 100), inline: true }] : []),
   ];
   let budget = LIMITS.embedDescription - 20;
   const parts: string[] = [];

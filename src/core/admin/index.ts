@@ -351,6 +351,7 @@ export class KnowledgeAdmin {
             body: raw.body,
             url: raw.url,
             date: raw.date,
+            author: raw.author,
             meta: { added_by: actor.name ?? actor.id, added_from: raw.origin },
           }),
         );
@@ -600,7 +601,7 @@ export class KnowledgeAdmin {
       claimed.add(rel);
       writeFileAtomic(
         path.join(root, rel),
-        articleToMarkdown({ title: a.title, body, url: a.url, date: a.date, meta: { added_by: a.addedBy, added_at: a.addedAt } }),
+        articleToMarkdown({ title: a.title, body, url: a.url, date: a.date, author: a.author, meta: { added_by: a.addedBy, added_at: a.addedAt } }),
       );
       written.push(rel);
     }

@@ -10,6 +10,7 @@ export interface MarkdownArticle {
   body: string;
   url?: string;
   date?: string;
+  author?: string;
   /** Extra front-matter fields for people (the loader ignores them). */
   meta?: Record<string, string | undefined>;
 }
@@ -34,7 +35,7 @@ export function escapeMarkdownText(text: string, options: { heading?: boolean } 
   return t;
 }
 
-const RESERVED = new Set(['title', 'url', 'source', 'date']);
+const RESERVED = new Set(['title', 'url', 'source', 'date', 'author', 'authors']);
 
 function yamlString(value: string): string {
   // A JSON string is a valid YAML double-quoted scalar.
@@ -46,8 +47,9 @@ export function articleToMarkdown(article: MarkdownArticle): string {
   const fm: string[] = ['---', `title: ${yamlString(article.title)}`];
   if (article.url) fm.push(`url: ${yamlString(article.url)}`);
   if (article.date) fm.push(`date: ${yamlString(article.date)}`);
+  if (article.author) fm.push(`author: ${yamlString(article.author)}`);
   for (const [key, value] of Object.entries(article.meta ?? {})) {
-    // title, url, source and date are read by the loader: extras never use those keys.
+    // title, url, source, date and author are read by the loader: extras never use those keys.
     if (value !== undefined && /^[a-z_][a-z0-9_]*$/i.test(key) && !RESERVED.has(key.toLowerCase())) fm.push(`${key}: ${yamlString(value)}`);
   }
   fm.push('---');

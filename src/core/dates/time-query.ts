@@ -157,11 +157,13 @@ export function inWindow(date: string | undefined, w: Pick<DateWindow, 'from' | 
 
 /** The question without its time words, for searching ("What happened in Iraq last week?" → "What happened in Iraq?"). */
 export function withoutTime(question: string, w: DateWindow): string {
-  const stripped = question
-    .replace(w.text, ' ')
-    .replace(/\b(in|on|during|since|after|before|until|from|between|the)\s+(?=[?.!]|$)/gi, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  let stripped = question.replace(w.text, ' ');
+  // "in the past two weeks" leaves "in the": the words left dangling go one at a time, from the end.
+  for (let before = ''; before !== stripped; ) {
+    before = stripped;
+    stripped = stripped.replace(/\b(in|on|over|during|since|after|before|until|from|between|the)\s*(?=[?.!]|$)/gi, ' ').replace(/\s+(?=[?.!]|$)/g, '');
+  }
+  stripped = stripped.replace(/\s+/g, ' ').trim();
   return stripped.replace(/\s+([?.!])/g, '$1') || question;
 }
 

@@ -97,12 +97,7 @@ export class TransformersEmbedder implements Embedder {
     const dtype = quantized ? 'q8' : 'fp32';
     const onnxFile = quantized ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx';
 
-    env.allowLocalModels = true;
-    env.localModelPath = modelsDir;
-    env.cacheDir = modelsDir;
-    env.useFSCache = true;
-    env.allowRemoteModels = allowRemote;
-    if (options.remoteHost) env.remoteHost = options.remoteHost;
+    useModelsDir(modelsDir, allowRemote, options.remoteHost);
 
     const where = join(modelsDir, ...model.split('/'));
     const howToFix =
@@ -164,6 +159,20 @@ export class TransformersEmbedder implements Embedder {
   }
 }
 
+/**
+ * Points Transformers.js at MODELS_DIR (files there are used as they are; missing ones are
+ * downloaded once when `allowRemote` and cached there). Every Transformers.js model this bot
+ * loads goes through it, so they all follow the same policy.
+ */
+export function useModelsDir(modelsDir: string, allowRemote: boolean, remoteHost?: string): void {
+  env.allowLocalModels = true;
+  env.localModelPath = modelsDir;
+  env.cacheDir = modelsDir;
+  env.useFSCache = true;
+  env.allowRemoteModels = allowRemote;
+  if (remoteHost) env.remoteHost = remoteHost;
+}
+
 /** One forward pass; returns one vector (own buffer) per text. */
 async function runPipeline(extractor: FeatureExtractionPipeline, texts: string[]): Promise<Float32Array[]> {
   if (texts.length === 0) return [];
@@ -195,9 +204,9 @@ export class ModelLoadError extends Error {
   }
 }
 
-class TimeoutError extends Error {}
+export class TimeoutError extends Error {}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
   if (!ms || ms <= 0) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {

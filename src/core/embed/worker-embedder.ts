@@ -11,15 +11,25 @@
  * have no such limit.
  */
 import type { Worker } from 'node:worker_threads';
+import type { ReaderSpan } from '../answer-models.js';
 import { startWorker } from '../worker-thread.js';
 import type { EmbedderSpec } from './create-embedder.js';
-import type { FromWorker, ToWorker } from './embed-worker.js';
+import type { FromWorker, LoadedAnswerModels, ToWorker } from './embed-worker.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
 import { ortThreads } from './ort-threads.js';
+import type { AnswerModelsSpec } from './transformers-answer-models.js';
 
 interface Pending {
-  resolve: (vectors: Float32Array[]) => void;
+  resolve: (value: never) => void;
   reject: (err: Error) => void;
+}
+
+/** Options of {@link WorkerEmbedder.start} beyond the embedding model. */
+export interface WorkerAnswerModelsOptions {
+  /** Re-ranking and reader models to load on this worker, beside the embedder (RERANK_MODEL, READER_MODEL). */
+  answerModels?: AnswerModelsSpec;
+  /** Receives their log lines (one per model: loaded, or off and why). */
+  logAnswerModels?: (line: string) => void;
 }
 
 /** How long close() waits for the worker to release the model before terminating it. */
@@ -36,7 +46,12 @@ export class WorkerEmbedder implements Embedder {
   private onClosed: (() => void) | null = null;
   private readonly failureListeners: ((error: Error) => void)[] = [];
 
-  private constructor(worker: Worker, info: EmbedderInfo) {
+  private constructor(
+    worker: Worker,
+    info: EmbedderInfo,
+    /** The answer-step models this worker loaded (none unless asked for). */
+    readonly answerModels: LoadedAnswerModels = {},
+  ) {
     this.worker = worker;
     this.info = info;
   }
@@ -45,8 +60,9 @@ export class WorkerEmbedder implements Embedder {
    * Starts the worker and resolves once it has loaded the model (or rejects with the worker's
    * load error). `log` receives createEmbedder's log line(s) from the worker.
    */
-  static start(spec: EmbedderSpec, log: (msg: string) => void = () => {}): Promise<WorkerEmbedder> {
-    const usesOrt = spec.model.trim() !== 'bundled';
+  static start(spec: EmbedderSpec, log: (msg: string) => void = () => {}, extra: WorkerAnswerModelsOptions = {}): Promise<WorkerEmbedder> {
+    const answerModels = extra.answerModels?.rerank || extra.answerModels?.reader ? extra.answerModels : undefined;
+    const usesOrt = spec.model.trim() !== 'bundled' || answerModels !== undefined;
     if (usesOrt) {
       const ort = ortThreads();
       const why =
@@ -70,7 +86,7 @@ export class WorkerEmbedder implements Embedder {
     }
     let worker: Worker;
     try {
-      worker = createWorker({ spec });
+      worker = createWorker({ spec, ...(answerModels ? { answerModels } : {}) });
     } catch (err) {
       if (usesOrt) ortThreads().workerLive--;
       return Promise.reject(err);
@@ -88,8 +104,11 @@ export class WorkerEmbedder implements Embedder {
           case 'log':
             log(msg.message);
             break;
+          case 'answer-models-log':
+            (extra.logAnswerModels ?? log)(msg.message);
+            break;
           case 'ready':
-            embedder = new WorkerEmbedder(worker, msg.info);
+            embedder = new WorkerEmbedder(worker, msg.info, msg.answerModels);
             worker.unref(); // idle workers must not keep the process alive
             resolve(embedder);
             break;
@@ -127,14 +146,28 @@ export class WorkerEmbedder implements Embedder {
   }
 
   embed(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0 && !this.dead) return Promise.resolve([]);
+    return this.request<Float32Array[]>((id) => ({ type: 'embed', id, texts }));
+  }
+
+  /** The re-ranking model's score of each passage for `query` (see TransformersReranker.score). */
+  rerank(query: string, passages: string[]): Promise<number[]> {
+    return this.request<number[]>((id) => ({ type: 'rerank', id, query, passages }));
+  }
+
+  /** The reader model's answer span inside `context` (see TransformersReader.read). */
+  read(question: string, context: string): Promise<ReaderSpan | null> {
+    return this.request<ReaderSpan | null>((id) => ({ type: 'read', id, question, context }));
+  }
+
+  /** Sends one request; the worker answers requests in arrival order. */
+  private request<T>(message: (id: number) => ToWorker): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
-    if (texts.length === 0) return Promise.resolve([]);
     const id = this.nextId++;
-    return new Promise<Float32Array[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
       if (this.pending.size === 1) this.worker.ref();
-      const msg: ToWorker = { type: 'embed', id, texts };
-      this.worker.postMessage(msg);
+      this.worker.postMessage(message(id));
     });
   }
 
@@ -162,13 +195,13 @@ export class WorkerEmbedder implements Embedder {
       this.onClosed?.();
       return;
     }
-    if (msg.type !== 'result' && msg.type !== 'error') return;
+    if (msg.type !== 'result' && msg.type !== 'scores' && msg.type !== 'span' && msg.type !== 'error') return;
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
     if (this.pending.size === 0 && !this.closing) this.worker.unref();
-    if (msg.type === 'result') p.resolve(msg.vectors);
-    else p.reject(new Error(msg.message));
+    if (msg.type === 'error') p.reject(new Error(msg.message));
+    else p.resolve((msg.type === 'result' ? msg.vectors : msg.type === 'scores' ? msg.scores : msg.span) as never);
   }
 
   /** Marks the worker unusable and rejects everything still waiting (listeners first, so a pool retries elsewhere). */

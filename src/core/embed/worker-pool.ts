@@ -1,6 +1,8 @@
+import type { AnswerModels, Reader, Reranker } from '../answer-models.js';
 import { BUNDLED_MODEL_ID } from './model-ids.js';
 import { keptBundledMessage, type EmbedderSpec } from './create-embedder.js';
 import type { Embedder, EmbedderInfo } from './embedder.js';
+import type { AnswerModelsSpec } from './transformers-answer-models.js';
 import { WorkerEmbedder } from './worker-embedder.js';
 
 /** No embedding worker is running and none could be started: the pool is not ready. */
@@ -40,7 +42,7 @@ export interface WorkerPoolOptions {
  * for it; when none can be started, the pool reports itself unavailable (`ready` false,
  * `onUnavailable`) and refuses requests with that reason instead of failing each one obscurely.
  */
-export class WorkerPoolEmbedder implements Embedder {
+export class WorkerPoolEmbedder implements Embedder, AnswerModels {
   private readonly live: Embedder[] = [];
   private readonly pending = new Map<Embedder, number>();
   private readonly joining = new Set<Promise<unknown>>();
@@ -92,6 +94,40 @@ export class WorkerPoolEmbedder implements Embedder {
   /** False once no worker runs and none could be started. */
   get ready(): boolean {
     return this.unavailable === null;
+  }
+
+  /**
+   * The re-ranking model of the running worker that loaded it (RERANK_MODEL); undefined when none
+   * was asked for, it could not be loaded, or its worker has stopped (a replacement thread cannot
+   * load onnxruntime-node again, so it stays off until the bot restarts).
+   */
+  get reranker(): Reranker | undefined {
+    const worker = this.withAnswerModel('reranker');
+    if (!worker) return undefined;
+    const model = worker.answerModels.reranker!;
+    return { model, score: (query, passages) => this.reported(model, worker.rerank(query, passages)) };
+  }
+
+  /** The reader model (READER_MODEL) of the running worker that loaded it; see {@link reranker}. */
+  get reader(): Reader | undefined {
+    const worker = this.withAnswerModel('reader');
+    if (!worker) return undefined;
+    const model = worker.answerModels.reader!;
+    return { model, read: (question, context) => this.reported(model, worker.read(question, context)) };
+  }
+
+  private withAnswerModel(kind: 'reranker' | 'reader'): WorkerEmbedder | undefined {
+    return this.live.find((w): w is WorkerEmbedder => w instanceof WorkerEmbedder && !w.failed && w.answerModels[kind] !== undefined);
+  }
+
+  /** A failed run is logged here (the answer goes on without it, see askKnowledge and composeAnswer). */
+  private async reported<T>(model: string, running: Promise<T>): Promise<T> {
+    try {
+      return await running;
+    } catch (error) {
+      this.options.log?.(`${model} failed on a question (${error instanceof Error ? error.message : String(error)}); answered without it`);
+      throw error;
+    }
   }
 
   get queuedTexts(): number {
@@ -163,6 +199,10 @@ export class WorkerPoolEmbedder implements Embedder {
     this.pending.delete(worker);
     void worker.close().catch(() => undefined);
     this.options.log?.(`an embedding worker stopped (${error.message}); ${this.options.restart ? 'starting a replacement' : `continuing with ${this.live.length}`}`);
+    const lost = worker instanceof WorkerEmbedder ? Object.values(worker.answerModels) : [];
+    if (lost.length > 0) {
+      this.options.log?.(`${lost.join(' and ')} ran on that worker and ${lost.length === 1 ? 'is' : 'are'} off until the bot restarts (a new thread cannot load onnxruntime-node again); answers go on without ${lost.length === 1 ? 'it' : 'them'}`);
+    }
     if (this.options.restart) this.replace(0);
     else if (this.live.length === 0) this.giveUp(error);
   }
@@ -240,6 +280,12 @@ export interface StartEmbedderOptions {
   onUnavailable?: (error: EmbedderUnavailableError) => void;
   /** Back-off of worker restarts (see WorkerPoolOptions). */
   backoff?: WorkerPoolOptions['backoff'];
+  /**
+   * Re-ranking and reader models (RERANK_MODEL, READER_MODEL), loaded on the first worker beside
+   * the embedder; the pool exposes them as `reranker` and `reader`. One that cannot be loaded is
+   * off, with one log line.
+   */
+  answerModels?: AnswerModelsSpec;
 }
 
 /**
@@ -248,8 +294,10 @@ export interface StartEmbedderOptions {
  * thread per process, so such a worker cannot be replaced: its death makes the pool unavailable);
  * the bundled encoder gets a pool of `workers`.
  */
-export async function startEmbedder(spec: EmbedderSpec, options: StartEmbedderOptions = {}): Promise<Embedder> {
+export async function startEmbedder(spec: EmbedderSpec, options: StartEmbedderOptions = {}): Promise<WorkerPoolEmbedder> {
   const count = Math.max(1, options.workers ?? 2);
+  // Only the first worker loads them: onnxruntime-node allows one thread per process.
+  const withModels = { answerModels: options.answerModels, logAnswerModels: options.log };
   const model = spec.model.trim();
   const poolOptions = (restartSpec: EmbedderSpec): WorkerPoolOptions => ({
     restart: () => WorkerEmbedder.start(restartSpec),
@@ -260,14 +308,14 @@ export async function startEmbedder(spec: EmbedderSpec, options: StartEmbedderOp
   if (count > 1 && (model === 'bundled' || ((model === 'auto' || model === '') && spec.indexModel === BUNDLED_MODEL_ID))) {
     // Known to be the bundled encoder: ready as soon as one worker has loaded; the rest join later.
     const bundled = { ...spec, model: 'bundled' };
-    const pool = new WorkerPoolEmbedder([await WorkerEmbedder.start(bundled)], poolOptions(bundled));
+    const pool = new WorkerPoolEmbedder([await WorkerEmbedder.start(bundled, undefined, withModels)], poolOptions(bundled));
     for (let i = 1; i < count; i++) {
       pool.join(WorkerEmbedder.start(bundled), (error) => options.log?.(`an extra embedding worker did not start (${error.message}); continuing with fewer`));
     }
     options.log?.(model === 'bundled' ? `Embedding model: ${BUNDLED_MODEL_ID} (bundled, 512-d, EMBEDDING_MODEL=bundled).` : keptBundledMessage(spec));
     return pool;
   }
-  const first = await WorkerEmbedder.start(spec, options.log);
+  const first = await WorkerEmbedder.start(spec, options.log, withModels);
   if (first.info.model !== BUNDLED_MODEL_ID) return new WorkerPoolEmbedder([first], poolOptions(spec));
   const bundled = { ...spec, model: 'bundled' };
   try {

@@ -9,7 +9,8 @@
  */
 import type { KnowledgeAdmin } from '../admin/index.js';
 import { UserInputError, type Actor } from '../knowledge-base.js';
-import { feedStoreOf, type FeedRecord } from '../store/feeds.js';
+import type { FeedRecord } from '../store/feeds.js';
+import { feedsOf } from './store.js';
 import { nextPollAt, normaliseFeedUrl, pollFeed, type FeedSettings, type NewArticle, type PollReport } from './poll.js';
 
 export { DEFAULT_MAX_NEW_PER_POLL, DEFAULT_POLL_MINUTES, nextPollAt, normaliseFeedUrl, pollFeed } from './poll.js';
@@ -24,7 +25,7 @@ export type Tenant = string | null;
 /** Where the poller finds knowledge bases with feeds due. */
 export interface FeedTenants {
   /** Tenants with a feed due at `now`; must be cheap (not open every knowledge base). */
-  due(now: Date): Tenant[];
+  due(now: Date): Promise<Tenant[]>;
   /** Runs `work` with the moderation service of the tenant's knowledge base (opened if needed). */
   use<T>(tenant: Tenant, work: (admin: KnowledgeAdmin) => Promise<T>): Promise<T>;
 }
@@ -37,15 +38,15 @@ export interface Announcement {
   articles: NewArticle[];
 }
 
-export function listFeeds(admin: KnowledgeAdmin): FeedRecord[] {
-  return feedStoreOf(admin.kb.localDatabase).list();
+export function listFeeds(admin: KnowledgeAdmin): Promise<FeedRecord[]> {
+  return feedsOf(admin).list();
 }
 
 /** A feed by its number in `/kb feed list`, or by its URL. */
-export function findFeed(admin: KnowledgeAdmin, ref: string): FeedRecord {
-  const store = feedStoreOf(admin.kb.localDatabase);
+export async function findFeed(admin: KnowledgeAdmin, ref: string): Promise<FeedRecord> {
+  const store = feedsOf(admin);
   const text = ref.trim().replace(/^#/, '');
-  const feed = /^\d+$/.test(text) ? store.get(Number(text)) : store.findByUrl(safeNormalise(text));
+  const feed = /^\d+$/.test(text) ? await store.get(Number(text)) : await store.findByUrl(safeNormalise(text));
   if (!feed) throw new UserInputError(`There is no feed "${ref.trim().slice(0, 200)}" here: use its number or URL from the feed list (\`/kb feed list\`, \`npm run feeds -- list\`). Nothing was changed.`);
   return feed;
 }
@@ -58,9 +59,9 @@ function safeNormalise(text: string): string {
   }
 }
 
-export function removeFeed(admin: KnowledgeAdmin, ref: string): FeedRecord {
-  const feed = findFeed(admin, ref);
-  feedStoreOf(admin.kb.localDatabase).remove(feed.id);
+export async function removeFeed(admin: KnowledgeAdmin, ref: string): Promise<FeedRecord> {
+  const feed = await findFeed(admin, ref);
+  await feedsOf(admin).remove(feed.id);
   return feed;
 }
 
@@ -71,6 +72,8 @@ export interface FeedPollerOptions {
   tickMs?: number;
   /** Called with the new articles of a poll, for feeds with an announce channel. Errors are logged. */
   announce?: (announcement: Announcement) => Promise<void>;
+  /** Called with every poll's report, scheduled or asked for (the bot counts them for `/metrics`). */
+  onPoll?: (report: PollReport) => void;
   log?: (line: string, error?: unknown) => void;
 }
 
@@ -113,7 +116,7 @@ export class FeedPoller {
   private async pollDue(): Promise<void> {
     let tenants: Tenant[];
     try {
-      tenants = this.opts.tenants.due(this.now());
+      tenants = await this.opts.tenants.due(this.now());
     } catch (error) {
       this.opts.log?.('feeds: could not look for due feeds', error);
       return;
@@ -122,7 +125,7 @@ export class FeedPoller {
       if (this.stopped) return;
       try {
         await this.opts.tenants.use(tenant, async (admin) => {
-          for (const feed of feedStoreOf(admin.kb.localDatabase).due(this.now())) {
+          for (const feed of await feedsOf(admin).due(this.now())) {
             if (this.stopped) return;
             await this.poll(tenant, admin, feed.id);
           }
@@ -136,6 +139,11 @@ export class FeedPoller {
   /** Polls one feed now and announces its new articles. */
   async poll(tenant: Tenant, admin: KnowledgeAdmin, feedId: number, actor?: Actor): Promise<PollReport> {
     const report = await pollFeed(admin, feedId, this.settings, actor);
+    try {
+      this.opts.onPoll?.(report);
+    } catch (error) {
+      this.opts.log?.('feeds: the poll observer failed', error);
+    }
     if (report.result === 'error') this.opts.log?.(`feeds: ${report.feed.url}: ${report.message}`);
     if (report.added.length > 0 && report.feed.announceChannelId && this.opts.announce) {
       try {
@@ -149,7 +157,7 @@ export class FeedPoller {
 
   /** Every feed of one knowledge base (or the one given) now, whatever the schedule. */
   async refresh(tenant: Tenant, admin: KnowledgeAdmin, ref?: string, actor?: Actor): Promise<PollReport[]> {
-    const feeds = ref ? [findFeed(admin, ref)] : listFeeds(admin);
+    const feeds = ref ? [await findFeed(admin, ref)] : await listFeeds(admin);
     if (feeds.length === 0) throw new UserInputError('There are no feeds to refresh: add one with `/kb feed add url:`.');
     const reports: PollReport[] = [];
     for (const feed of feeds) reports.push(await this.poll(tenant, admin, feed.id, actor));
@@ -163,26 +171,26 @@ export class FeedPoller {
    */
   async add(tenant: Tenant, admin: KnowledgeAdmin, input: { url: string; announceChannelId?: string }, actor: Actor): Promise<PollReport> {
     const url = normaliseFeedUrl(input.url);
-    const store = feedStoreOf(admin.kb.localDatabase);
-    const existing = store.findByUrl(url);
+    const store = feedsOf(admin);
+    const existing = await store.findByUrl(url);
     if (existing) {
-      store.setAnnounceChannel(existing.id, input.announceChannelId ?? existing.announceChannelId);
+      await store.setAnnounceChannel(existing.id, input.announceChannelId ?? existing.announceChannelId);
       throw new UserInputError(
         `This knowledge base already follows ${url} (feed ${existing.id})${input.announceChannelId ? '; its announce channel was updated' : ''}. Use \`/kb feed refresh\` to poll it now.`,
       );
     }
-    if (store.list().length >= MAX_FEEDS) throw new UserInputError(`This knowledge base already follows ${MAX_FEEDS} feeds, the most it may. Remove one first (\`/kb feed remove\`). Nothing was changed.`);
+    if ((await store.list()).length >= MAX_FEEDS) throw new UserInputError(`This knowledge base already follows ${MAX_FEEDS} feeds, the most it may. Remove one first (\`/kb feed remove\`). Nothing was changed.`);
     // Polled right here; the scheduler takes it from the next interval on.
-    const feed = store.add({ url, announceChannelId: input.announceChannelId, addedBy: actor.name ?? actor.id, now: this.now(), nextPollAt: nextPollAt(this.now(), this.settings, 0) });
+    const feed = await store.add({ url, announceChannelId: input.announceChannelId, addedBy: actor.name ?? actor.id, now: this.now(), nextPollAt: nextPollAt(this.now(), this.settings, 0) });
     let report: PollReport;
     try {
       report = await this.poll(tenant, admin, feed.id, actor);
     } catch (error) {
-      store.remove(feed.id);
+      await store.remove(feed.id);
       throw error;
     }
     if (report.result === 'error') {
-      store.remove(feed.id);
+      await store.remove(feed.id);
       throw new UserInputError(`Could not follow ${url}: ${report.reason ?? report.message}. Nothing was changed.`);
     }
     return report;

@@ -16,7 +16,9 @@ import { UserInputError, type Actor } from '../knowledge-base.js';
 import { decodeText, LoadError } from '../load/decode.js';
 import { fetchConditional, fetchResource, type FetchOptions } from '../load/fetch-url.js';
 import { htmlToArticle } from '../load/html.js';
-import { feedStoreOf, type FeedRecord, type FeedStore, type PollOutcome } from '../store/feeds.js';
+import type { FeedRecord, PollOutcome } from '../store/feeds.js';
+import type { FeedStore } from '../store/port.js';
+import { feedsOf } from './store.js';
 import type { RawArticle } from '../types.js';
 import { FeedFormatError, parseFeedDocument, type FeedItem, type ParsedFeed } from './parse.js';
 
@@ -106,14 +108,14 @@ export function normaliseFeedUrl(text: string): string {
  * holds it (then `result: 'busy'`).
  */
 export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: FeedSettings = {}, actor: Actor = FEED_ACTOR): Promise<PollReport> {
-  const store = feedStoreOf(admin.kb.localDatabase);
+  const store = feedsOf(admin);
   const now = settings.now?.() ?? new Date();
   // Each poll is its own lease holder: two polls in one process exclude each other too.
   const owner = `${settings.owner ?? processOwner}:${++polls}`;
-  const feed = store.get(feedId);
+  const feed = await store.get(feedId);
   if (!feed) throw new UserInputError(`There is no feed number ${feedId} (any more). See \`/kb feed list\`.`);
   const empty = { added: [], updated: 0, unchanged: 0, embedded: 0, deferred: 0, failed: 0 };
-  if (!store.lease(feedId, owner, now, new Date(now.getTime() + (settings.leaseMs ?? 15 * 60_000)))) {
+  if (!(await store.lease(feedId, owner, now, new Date(now.getTime() + (settings.leaseMs ?? 15 * 60_000))))) {
     return { feed, result: 'busy', message: 'another process is polling this feed right now; its result will show in the list', ...empty };
   }
   try {
@@ -121,7 +123,7 @@ export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: 
     const at = (settings.now?.() ?? new Date()).toISOString();
     const failures = outcome.result === 'error' ? feed.failures + 1 : 0;
     const next = nextPollAt(new Date(at), settings, failures);
-    store.recordPoll(feedId, {
+    await store.recordPoll(feedId, {
       at,
       result: outcome.result,
       message: outcome.message,
@@ -133,9 +135,9 @@ export async function pollFeed(admin: KnowledgeAdmin, feedId: number, settings: 
       lastModified: outcome.lastModified,
       newArticles: outcome.added.length,
     });
-    return { ...outcome, feed: store.get(feedId)! };
+    return { ...outcome, feed: (await store.get(feedId))! };
   } finally {
-    store.release(feedId, owner);
+    await store.release(feedId, owner);
   }
 }
 
@@ -181,7 +183,7 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
   const problems: string[] = [];
   let full: string | undefined;
   for (const item of items) {
-    const known = store.entry(feed.id, item.key);
+    const known = await store.entry(feed.id, item.key);
     if (known && known.itemHash === item.hash) {
       counts.unchanged++;
       continue;
@@ -192,7 +194,7 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
     }
     const read = await readEntry(item, known, feed, settings);
     if (read.status === 'not-modified') {
-      store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash, etag: read.etag, lastModified: read.lastModified }, now);
+      await store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash, etag: read.etag, lastModified: read.lastModified }, now);
       counts.unchanged++;
       continue;
     }
@@ -200,14 +202,14 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
       counts.failed++;
       problems.push(`${item.link ?? item.key}: ${read.reason}`);
       // Remembered with its hash: retried when the feed changes the entry, not on every poll.
-      store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash }, now);
+      await store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash }, now);
       continue;
     }
     try {
       const result = await admin.add(read.article, actor, { replace: true });
       if (result.status === 'needs-confirmation') throw new Error('unreachable: replace was asked');
       const stored = await admin.kb.getArticle(result.id);
-      store.saveEntry(
+      await store.saveEntry(
         { ...entryBase(feed, item, known), articleId: result.id, itemHash: item.hash, contentHash: stored?.hash, etag: read.etag, lastModified: read.lastModified },
         now,
       );
@@ -233,7 +235,7 @@ async function readFeed(admin: KnowledgeAdmin, store: FeedStore, feed: FeedRecor
       }
       counts.failed++;
       problems.push(`${item.link ?? item.key}: ${error.message.replace(/ Nothing was changed\.$/, '')}`);
-      store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash }, now);
+      await store.saveEntry({ ...entryBase(feed, item, known), itemHash: item.hash }, now);
     }
   }
 
@@ -282,6 +284,8 @@ async function readEntry(item: FeedItem, known: { articleId?: string; etag?: str
           body: page.body,
           ...(page.url ? { url: page.url } : {}),
           ...(item.published ?? page.date ? { date: item.published ?? page.date } : {}),
+          // The feed names its entry's author deliberately; a page's byline is read from markup.
+          ...(item.author ?? page.author ? { author: item.author ?? page.author } : {}),
           origin,
         },
         etag: res.etag,
@@ -302,6 +306,7 @@ async function readEntry(item: FeedItem, known: { articleId?: string; etag?: str
           body: fromFeed.body,
           ...(item.link ? { url: item.link } : {}),
           ...(item.published ? { date: item.published } : {}),
+          ...(item.author ?? fromFeed.author ? { author: item.author ?? fromFeed.author } : {}),
           origin,
         },
       };
@@ -318,7 +323,7 @@ async function readSitemapIndex(store: FeedStore, feed: FeedRecord, sitemaps: { 
   const sorted = [...sitemaps].sort((a, b) => ((a.lastmod ?? '') < (b.lastmod ?? '') ? 1 : -1)).slice(0, MAX_CHILD_SITEMAPS);
   for (const child of sorted) {
     const key = `sitemap:${child.url}`;
-    const known = store.entry(feed.id, key);
+    const known = await store.entry(feed.id, key);
     const hash = child.lastmod ?? '';
     if (known && child.lastmod && known.itemHash === hash) continue;
     try {
@@ -327,7 +332,7 @@ async function readSitemapIndex(store: FeedStore, feed: FeedRecord, sitemaps: { 
         const parsed = parseFeedDocument(decodeText(res.body, child.url, { fallbackEncoding: res.charset ?? xmlEncoding(res.body) }), res.url);
         if (parsed.kind === 'sitemap') items.push(...parsed.items);
       }
-      store.saveEntry({ feedId: feed.id, key, link: child.url, itemHash: hash, etag: res.etag, lastModified: res.lastModified }, now);
+      await store.saveEntry({ feedId: feed.id, key, link: child.url, itemHash: hash, etag: res.etag, lastModified: res.lastModified }, now);
     } catch {
       // One unreadable child sitemap does not stop the others; it is tried again next poll.
     }

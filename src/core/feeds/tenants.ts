@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerRegistry } from '../servers/registry.js';
-import { FeedStore, feedStoreOf } from '../store/feeds.js';
+import { SqliteFeedStore } from '../store/feeds.js';
+import { feedsOf } from './store.js';
 import type { FeedTenants, Tenant } from './index.js';
 
 const SERVER_ID = /^\d{1,20}$/;
@@ -13,16 +14,16 @@ const SERVER_ID = /^\d{1,20}$/;
  */
 export function registryTenants(registry: ServerRegistry): FeedTenants {
   return {
-    due(now: Date): Tenant[] {
+    async due(now: Date): Promise<Tenant[]> {
       const due: Tenant[] = [];
-      if (feedStoreOf(registry.baseAdmin.kb.localDatabase).due(now).length > 0) due.push(null);
+      if ((await feedsOf(registry.baseAdmin).due(now)).length > 0) due.push(null);
       if (registry.policy.scope !== 'server') return due;
       const root = registry.serversDir;
       if (!existsSync(root)) return due;
       for (const id of readdirSync(root)) {
         if (!SERVER_ID.test(id) || registry.serverStatus(id)?.leftAt) continue;
         try {
-          if (FeedStore.hasDue(join(root, id, 'catalog.sqlite'), now)) due.push(id);
+          if (SqliteFeedStore.hasDue(join(root, id, 'catalog.sqlite'), now)) due.push(id);
         } catch {
           // A catalog being created or purged right now: looked at again next tick.
         }

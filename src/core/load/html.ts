@@ -89,7 +89,7 @@ export function htmlToArticle(html: string, origin: string, url?: string): RawAr
   const meta = readMeta(parseDocument(html), url);
 
   // Readability mutates the document it reads, so it gets a fresh one.
-  let readable: { title?: string | null; content?: string | null; publishedTime?: string | null } | null = null;
+  let readable: { title?: string | null; content?: string | null; publishedTime?: string | null; byline?: string | null } | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readable = new Readability(parseDocument(html) as any).parse();
@@ -122,6 +122,9 @@ export function htmlToArticle(html: string, origin: string, url?: string): RawAr
   if (articleUrl) article.url = articleUrl;
   const date = meta.published ?? normaliseDate(readable?.publishedTime) ?? meta.otherDate;
   if (date) article.date = date;
+  // The page's author metadata first; Readability's byline is a guess from the text ("By Jane Doe, BBC News").
+  const author = meta.author || bylineName(readable?.byline);
+  if (author) article.author = author;
   return article;
 }
 
@@ -172,8 +175,19 @@ function readMeta(doc: { documentElement: DomElement }, base?: string) {
     canonical: absoluteUrl(canonicalHref?.getAttribute('href') ?? '', base),
     ogUrl: absoluteUrl(metaContent('meta[property="og:url"]', 'meta[name="og:url"]'), base),
     published: normaliseDate(publishedRaw),
+    // An article:author that is a profile URL names nobody a reader would recognise.
+    author: [
+      metaContent('meta[name="author"]', 'meta[name="dc.creator"]', 'meta[name="DC.creator"]', 'meta[name="parsely-author"]', 'meta[name="sailthru.author"]'),
+      metaContent('meta[property="article:author"]'),
+    ].find((a) => a && !/^(https?:)?\/\//i.test(a)),
     otherDate: normaliseDate(otherRaw),
   };
+}
+
+/** Readability's byline ("By Jane Doe", "Jane Doe, BBC News") as a name, when it looks like one. */
+function bylineName(byline: string | null | undefined): string | undefined {
+  const text = collapseSpaces(byline ?? '').replace(/^by\s+/i, '');
+  return text && text.length <= 120 ? text : undefined;
 }
 
 /** Same host, give or take a leading "www.". */

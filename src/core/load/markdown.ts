@@ -46,6 +46,8 @@ export function markdownToArticle(source: string, origin: string, url?: string):
   if (docUrl) article.url = docUrl;
   const date = normaliseDate(data.date);
   if (date) article.date = date;
+  const author = authorField(data.author ?? data.authors);
+  if (author) article.author = author;
   return article;
 }
 
@@ -77,6 +79,12 @@ function describeYamlError(err: unknown): string {
     return `${reason} (line ${e.mark.line + 2})`;
   }
   return reason;
+}
+
+/** `author: Jane Doe`, a list of names (`[Jane Doe, John Roe]`), or `{ name: Jane Doe }`: names joined with commas. */
+function authorField(v: unknown): string {
+  const one = (x: unknown) => stringField(typeof x === 'object' && x !== null ? (x as { name?: unknown }).name : x);
+  return (Array.isArray(v) ? v.map(one) : [one(v)]).filter(Boolean).join(', ');
 }
 
 function stringField(v: unknown): string {

@@ -14,6 +14,8 @@ export interface ArticleRecord {
   title: string;
   url?: string;
   date?: string;
+  /** Who wrote it, when the source said (front matter, page metadata, feed entry). */
+  author?: string;
   origin: string;
   hash: string;
   paragraphs: number;
@@ -111,7 +113,10 @@ CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
 `;
 
 /** Columns added after the first release, created on open when missing. */
-const MIGRATIONS: { table: string; column: string; ddl: string }[] = [{ table: 'articles', column: 'body', ddl: 'ALTER TABLE articles ADD COLUMN body TEXT' }];
+const MIGRATIONS: { table: string; column: string; ddl: string }[] = [
+  { table: 'articles', column: 'body', ddl: 'ALTER TABLE articles ADD COLUMN body TEXT' },
+  { table: 'articles', column: 'author', ddl: 'ALTER TABLE articles ADD COLUMN author TEXT' },
+];
 
 interface PassageRow {
   label: number;
@@ -334,9 +339,9 @@ export class Catalog {
     const deleteArticle = this.db.prepare('DELETE FROM articles WHERE id = ?');
     const existing = this.db.prepare('SELECT title, hash, added_at, added_by, updated_at, body FROM articles WHERE id = ?');
     const upsertArticle = this.db.prepare(
-      `INSERT INTO articles (id, title, url, date, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
-       VALUES (@id, @title, @url, @date, @origin, @hash, @paragraphs, @duplicatesDropped, @addedBy, @addedAt, @updatedAt, @body)
-       ON CONFLICT(id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, origin = excluded.origin,
+      `INSERT INTO articles (id, title, url, date, author, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
+       VALUES (@id, @title, @url, @date, @author, @origin, @hash, @paragraphs, @duplicatesDropped, @addedBy, @addedAt, @updatedAt, @body)
+       ON CONFLICT(id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, author = excluded.author, origin = excluded.origin,
          hash = excluded.hash, paragraphs = excluded.paragraphs, duplicates_dropped = excluded.duplicates_dropped,
          added_by = excluded.added_by, updated_at = excluded.updated_at, body = excluded.body`,
     );
@@ -370,6 +375,7 @@ export class Catalog {
           title: article.title,
           url: article.url ?? null,
           date: article.date ?? null,
+          author: article.author ?? null,
           origin: article.origin,
           hash: article.hash,
           paragraphs: article.passages.length === 0 ? 0 : article.passages[article.passages.length - 1].paragraph,
@@ -420,6 +426,7 @@ function toArticle(row: Record<string, unknown>): ArticleRecord {
     title: row.title as string,
     url: (row.url as string | null) ?? undefined,
     date: (row.date as string | null) ?? undefined,
+    ...(row.author ? { author: row.author as string } : {}),
     origin: row.origin as string,
     hash: row.hash as string,
     paragraphs: row.paragraphs as number,

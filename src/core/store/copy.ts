@@ -103,6 +103,7 @@ function toWrite(dump: ArticleDump): ArticleWrite {
       title: record.title,
       ...(record.url ? { url: record.url } : {}),
       ...(record.date ? { date: record.date } : {}),
+      ...(record.author ? { author: record.author } : {}),
       origin: record.origin,
       hash: record.hash,
       duplicatesDropped: record.duplicatesDropped,

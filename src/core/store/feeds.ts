@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 /**
- * Feed subscriptions of one knowledge base, and what the poller knows of each entry. The rows live
- * in the catalog of the knowledge base the feed fills (tables `feeds` and `feed_entries`), beside
- * its articles, so a server's feeds go wherever its articles go (export, purge). Every SQL
- * statement of the feature is in this file, so a second storage backend only has to re-implement
- * this class.
+ * Feed subscriptions of one knowledge base, and what the poller knows of each entry, in SQLite:
+ * the local backend's side of the port's `FeedStore` (`local/feeds.ts` wraps it; the PostgreSQL
+ * backend's is `postgres/feeds.ts`). The rows live in the catalog of the knowledge base the feed
+ * fills (tables `feeds` and `feed_entries`), beside its articles, so a server's feeds go wherever
+ * its articles go (export, purge). Every SQLite statement of the feature is in this file.
  *
  * Only one poller works on a feed at a time, across processes: `lease()` is a single conditional
  * UPDATE that succeeds only when nobody holds an unexpired lease, and a crashed poller's lease
@@ -183,7 +183,7 @@ function toEntry(row: EntryRow): FeedEntryRecord {
   });
 }
 
-export class FeedStore {
+export class SqliteFeedStore {
   constructor(readonly db: Database.Database) {
     db.exec(SCHEMA);
   }
@@ -330,12 +330,12 @@ export class FeedStore {
   }
 }
 
-/** One FeedStore per open catalog connection (the schema check and statements are not free). */
-const stores = new WeakMap<Database.Database, FeedStore>();
-export function feedStoreOf(db: Database.Database): FeedStore {
+/** One SqliteFeedStore per open catalog connection (the schema check and statements are not free). */
+const stores = new WeakMap<Database.Database, SqliteFeedStore>();
+export function feedStoreOf(db: Database.Database): SqliteFeedStore {
   let store = stores.get(db);
   if (!store) {
-    store = new FeedStore(db);
+    store = new SqliteFeedStore(db);
     stores.set(db, store);
   }
   return store;

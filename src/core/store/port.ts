@@ -38,6 +38,7 @@
 import type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
 import type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
 import type { FeedbackRow, QuestionRecord, QuestionRecordInput, UsageStats, Vote } from './feedback.js';
+import type { FeedEntryRecord, FeedRecord, PollOutcome } from './feeds.js';
 import type { ServerRow } from './servers.js';
 import type { ChunkedArticle, Passage } from '../types.js';
 
@@ -45,6 +46,7 @@ export type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
 export type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
 export type { FeedbackRow, QuestionRecord, QuestionRecordInput, StoredSource, UsageStats, Vote } from './feedback.js';
 export type { ServerRow } from './servers.js';
+export type { FeedEntryRecord, FeedKind, FeedRecord, FeedResult, PollOutcome } from './feeds.js';
 
 /** `null`: the operator's knowledge base (shared, or the base layer); otherwise a Discord server id. */
 export type TenantKey = string | null;
@@ -234,8 +236,12 @@ export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'exp
 
 /** Pending `/kb` confirmations (Replace / Remove buttons): survive a restart and work on any process. */
 export interface ConfirmationStore {
-  /** Stores `data` (JSON-serialisable) for `userId`; returns the token the button carries. */
-  stage(userId: string, data: unknown, ttlMs: number, now?: number): Promise<string>;
+  /**
+   * Stores `data` (JSON-serialisable) for `userId`; returns the token the button carries. With
+   * `maxPendingBytes`, what all pending confirmations hold (their data as JSON) is capped: the ones
+   * closest to expiry are dropped first to make room (each confirmation may hold an upload).
+   */
+  stage(userId: string, data: unknown, ttlMs: number, now?: number, maxPendingBytes?: number): Promise<string>;
   /** Takes it once; someone else's token is refused and left in place. */
   take(token: string, userId: string, now?: number): Promise<TakeResult>;
   cancel(token: string, userId: string): Promise<boolean>;
@@ -251,6 +257,42 @@ export interface ServerDirectoryStore {
   list(): Promise<ServerRow[]>;
   leftBefore(before: Date): Promise<ServerRow[]>;
   forget(serverId: string): Promise<void>;
+}
+
+/**
+ * The feeds a knowledge base follows and what the poller knows of their entries (conditional
+ * request validators, item and content hashes, back-off state). Feed numbers count from 1 within
+ * a tenant and are never reused.
+ */
+export interface FeedStore {
+  /** `nextPollAt`: when the scheduler first takes it. A URL already followed here is refused (throws). */
+  add(input: { url: string; announceChannelId?: string; addedBy?: string; now: Date; nextPollAt: Date }): Promise<FeedRecord>;
+  get(id: number): Promise<FeedRecord | undefined>;
+  findByUrl(url: string): Promise<FeedRecord | undefined>;
+  /** By number. */
+  list(): Promise<FeedRecord[]>;
+  /** Feeds whose next poll is due at `now`, most overdue first. */
+  due(now: Date): Promise<FeedRecord[]>;
+  /** Removes the subscription and what is known of its entries (the articles stay). */
+  remove(id: number): Promise<boolean>;
+  setAnnounceChannel(id: number, channelId: string | undefined): Promise<void>;
+  /**
+   * Takes the feed for `owner` until `until` unless another owner holds an unexpired lease: one
+   * conditional UPDATE, so of two pollers (in any processes) exactly one gets it, and a crashed
+   * poller's lease simply expires.
+   */
+  lease(id: number, owner: string, now: Date, until: Date): Promise<boolean>;
+  release(id: number, owner: string): Promise<void>;
+  /** Who holds the feed's lease and until when, if anyone. */
+  leaseOf(id: number): Promise<{ owner: string; until: string } | undefined>;
+  /** The result of a poll; a failed one keeps the validators (ETag, Last-Modified) of the last good one. */
+  recordPoll(id: number, outcome: PollOutcome): Promise<void>;
+  /** Makes the feed due now. */
+  dueNow(id: number, now: Date): Promise<void>;
+  entry(feedId: number, key: string): Promise<FeedEntryRecord | undefined>;
+  entries(feedId: number): Promise<FeedEntryRecord[]>;
+  /** Records (or updates) an entry; article id, content hash, published date and author are kept when not given. */
+  saveEntry(entry: Omit<FeedEntryRecord, 'firstSeenAt' | 'updatedAt'>, now: Date): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +354,7 @@ export interface TenantStore {
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
   readonly sentences: SentenceCache;
+  readonly feeds: FeedStore;
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
@@ -340,6 +383,8 @@ export interface KnowledgeStore {
   open(tenant: TenantKey): Promise<TenantStore>;
   /** Server tenants that hold data. */
   tenants(): Promise<string[]>;
+  /** Tenants with a feed due at `now`, read without opening them (most servers follow no feed). */
+  tenantsWithFeedsDue(now: Date): Promise<TenantKey[]>;
   /** The embedding model recorded for a tenant, read without creating or migrating anything (start-up picks the embedder by it). */
   modelOf(tenant: TenantKey): Promise<IndexModel | undefined>;
   /**

@@ -8,9 +8,10 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LexicalOptions } from '../lexical-index.js';
-import { tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
+import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { Catalog, type IndexModel } from '../catalog.js';
 import { FeedbackStore } from '../feedback.js';
+import { SqliteFeedStore } from '../feeds.js';
 import { ServerDirectory } from '../servers.js';
 import type { HnswOptions } from '../vector-index.js';
 import { CATALOG_FILE, LocalTenant } from './tenant.js';
@@ -103,6 +104,19 @@ export class LocalStore implements KnowledgeStore {
     return readdirSync(root)
       .filter((d) => SERVER_DIR.test(d) && existsSync(join(root, d, CATALOG_FILE)))
       .sort();
+  }
+
+  async tenantsWithFeedsDue(now: Date): Promise<TenantKey[]> {
+    const due: TenantKey[] = [];
+    for (const name of ['base', ...(await this.tenants())]) {
+      // Read-only and without opening the tenant: a catalog being created or purged right now is looked at next time.
+      try {
+        if (SqliteFeedStore.hasDue(join(this.dirOf(name), CATALOG_FILE), now)) due.push(tenantKey(name));
+      } catch {
+        continue;
+      }
+    }
+    return due;
   }
 
   async modelOf(tenant: TenantKey): Promise<IndexModel | undefined> {

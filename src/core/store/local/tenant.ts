@@ -23,6 +23,8 @@ import {
 } from '../port.js';
 import { HnswIndex, type HnswOptions } from '../vector-index.js';
 import { SqliteConfirmations, SqliteSentenceCache, SqliteSummaryCache } from './tables.js';
+import { LocalFeedStore } from './feeds.js';
+import { feedStoreOf } from '../feeds.js';
 import { sameVector } from '../../vectors.js';
 
 /** File names shared with the knowledge base's own loader, so existing data folders open unchanged. */
@@ -69,6 +71,7 @@ export class LocalTenant implements TenantStore {
   readonly summaries: SqliteSummaryCache;
   readonly confirmations: SqliteConfirmations;
   readonly sentences: SqliteSentenceCache;
+  readonly feeds: LocalFeedStore;
   startup: LocalStartup = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
   private readonly audit: AuditLog;
   private readonly feedback: FeedbackStore;
@@ -91,6 +94,7 @@ export class LocalTenant implements TenantStore {
     this.summaries = new SqliteSummaryCache(catalog.db);
     this.confirmations = new SqliteConfirmations(catalog.db);
     this.sentences = new SqliteSentenceCache(catalog.db);
+    this.feeds = new LocalFeedStore(feedStoreOf(catalog.db));
     this.lexical = new LexicalIndex(opts.lexical);
     this.questions = asyncQuestions(this.feedback);
   }

@@ -290,6 +290,11 @@ export class PostgresStore implements KnowledgeStore {
     return rows.map((r) => r.tenant as string);
   }
 
+  async tenantsWithFeedsDue(now: Date): Promise<TenantKey[]> {
+    const { rows } = await this.pool.query('SELECT DISTINCT tenant FROM kb_feeds WHERE next_poll_at <= $1 ORDER BY tenant', [now.toISOString()]);
+    return rows.map((r) => tenantKey(r.tenant as string));
+  }
+
   async modelOf(tenant: TenantKey): Promise<IndexModel | undefined> {
     const { rows } = await this.pool.query('SELECT model FROM kb_tenants WHERE tenant = $1', [tenantName(tenant)]);
     return (rows[0]?.model as IndexModel | null) ?? undefined;

@@ -12,6 +12,7 @@ import {
   type CommitRequest,
   type CommittedArticle,
   type ConfirmationStore,
+  type FeedStore,
   type DenseHit,
   type LexicalHit,
   type QuestionStore,
@@ -26,6 +27,7 @@ import {
   type TenantStore,
 } from '../port.js';
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
+import { PgFeeds } from './feeds.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -69,7 +71,7 @@ function toPassage(r: PassageRow): StoredPassage {
   return { label: Number(r.label), id: r.id, articleId: r.article_id, paragraph: r.paragraph, text: r.text, hash: r.hash };
 }
 
-const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
+const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.author, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
   (SELECT count(*) FROM kb_passages p WHERE p.tenant = a.tenant AND p.article_id = a.id) AS passages`;
 
 function toArticle(r: Record<string, unknown>): ArticleRecord {
@@ -78,6 +80,7 @@ function toArticle(r: Record<string, unknown>): ArticleRecord {
     title: r.title as string,
     ...(r.url ? { url: r.url as string } : {}),
     ...(r.date ? { date: r.date as string } : {}),
+    ...(r.author ? { author: r.author as string } : {}),
     origin: r.origin as string,
     hash: r.hash as string,
     paragraphs: r.paragraphs as number,
@@ -115,6 +118,7 @@ export class PostgresTenant implements TenantStore {
   readonly summaries: SummaryCache;
   readonly confirmations: ConfirmationStore;
   readonly sentences: SentenceCache;
+  readonly feeds: FeedStore;
   private closed = false;
   /** In-process queue in front of the cross-process writer lock (one pool client waits, not many). */
   private writerChain: Promise<unknown> = Promise.resolve();
@@ -128,6 +132,7 @@ export class PostgresTenant implements TenantStore {
     this.summaries = new PgSummaries(ctx.pool, name);
     this.confirmations = new PgConfirmations(ctx.pool, name);
     this.sentences = new PgSentences(ctx.pool, name);
+    this.feeds = new PgFeeds(() => this.pool, name);
   }
 
   private get pool(): pg.Pool {
@@ -426,9 +431,9 @@ export class PostgresTenant implements TenantStore {
           const a = w.article;
           const prev = before.get(a.id);
           await c.query(
-            `INSERT INTO kb_articles (tenant, id, title, url, date, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (tenant, id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, origin = excluded.origin,
+            `INSERT INTO kb_articles (tenant, id, title, url, date, author, origin, hash, paragraphs, duplicates_dropped, added_by, added_at, updated_at, body)
+             VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (tenant, id) DO UPDATE SET title = excluded.title, url = excluded.url, date = excluded.date, author = excluded.author, origin = excluded.origin,
                hash = excluded.hash, paragraphs = excluded.paragraphs, duplicates_dropped = excluded.duplicates_dropped,
                added_by = excluded.added_by, updated_at = excluded.updated_at, body = excluded.body`,
             [
@@ -439,6 +444,7 @@ export class PostgresTenant implements TenantStore {
               w.addedAt ?? prev?.added_at ?? now,
               w.updatedAt ?? (request.keepTimestamps && prev ? prev.updated_at : now),
               w.body ?? prev?.body ?? null,
+              a.author ?? null,
             ],
           );
           written.push({ id: a.id, title: a.title, hash: a.hash, replaced: prev !== undefined, passages: w.passages.length });
@@ -874,9 +880,20 @@ class PgConfirmations implements ConfirmationStore {
     private readonly tenant: string,
   ) {}
 
-  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now()): Promise<string> {
+  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now(), maxPendingBytes?: number): Promise<string> {
     const token = randomBytes(8).toString('hex');
     await this.pool.query('DELETE FROM kb_pending_confirmations WHERE tenant = $1 AND expires_at <= $2', [this.tenant, now]);
+    if (maxPendingBytes !== undefined) {
+      // Keeps the confirmations farthest from expiry while they fit beside the new one; the rest make room.
+      await this.pool.query(
+        `DELETE FROM kb_pending_confirmations WHERE tenant = $1 AND token IN (
+           SELECT token FROM (
+             SELECT token, sum(octet_length(data::text)) OVER (ORDER BY expires_at DESC, token DESC) AS kept
+             FROM kb_pending_confirmations WHERE tenant = $1) newest
+           WHERE kept + $2 > $3)`,
+        [this.tenant, Buffer.byteLength(JSON.stringify(data) ?? 'null'), maxPendingBytes],
+      );
+    }
     await this.pool.query('INSERT INTO kb_pending_confirmations (tenant, token, user_id, data, expires_at) VALUES ($1, $2, $3, $4, $5)', [
       this.tenant, token, userId, JSON.stringify(data), now + ttlMs,
     ]);

@@ -65,11 +65,22 @@ export class SqliteConfirmations implements ConfirmationStore {
     db.exec(CONFIRMATION_SCHEMA);
   }
 
-  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now()): Promise<string> {
+  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now(), maxPendingBytes?: number): Promise<string> {
     const token = randomBytes(8).toString('hex');
+    const json = JSON.stringify(data) ?? 'null';
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM pending_confirmations WHERE expires_at <= ?').run(now);
-      this.db.prepare('INSERT INTO pending_confirmations (token, user_id, data, expires_at) VALUES (?, ?, ?, ?)').run(token, userId, JSON.stringify(data), now + ttlMs);
+      if (maxPendingBytes !== undefined) {
+        // The ones closest to expiry make room first (equal lifetimes: the oldest).
+        const rows = this.db.prepare('SELECT token, length(CAST(data AS BLOB)) AS bytes FROM pending_confirmations ORDER BY expires_at, rowid').all() as { token: string; bytes: number }[];
+        let total = rows.reduce((n, r) => n + r.bytes, 0) + Buffer.byteLength(json);
+        for (const row of rows) {
+          if (total <= maxPendingBytes) break;
+          this.db.prepare('DELETE FROM pending_confirmations WHERE token = ?').run(row.token);
+          total -= row.bytes;
+        }
+      }
+      this.db.prepare('INSERT INTO pending_confirmations (token, user_id, data, expires_at) VALUES (?, ?, ?, ?)').run(token, userId, json, now + ttlMs);
     })();
     return token;
   }

@@ -9,7 +9,6 @@
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { UserInputError } from '../src/core/knowledge-base.js';
 import { ServerRegistry } from '../src/core/servers/registry.js';
-import { FeedbackStore } from '../src/core/store/feedback.js';
 import { parseCli } from '../src/cli/args.js';
 import { runCli } from '../src/cli/run.js';
 import { namingEmbedder, openStoredKnowledgeBase } from '../src/cli/stored-kb.js';
@@ -27,13 +26,11 @@ await runCli(async (config) => {
   const guild = values.guild;
   if (!guild || !/^\d{17,20}$/.test(guild)) throw new UserInputError(`--guild must be a Discord server id (17–20 digits).\n${USAGE}`);
   const base = await openStoredKnowledgeBase(config.dataDir, 'purge');
-  const store = new FeedbackStore(base.localDatabase);
   try {
     const registry = new ServerRegistry({
       policy: { scope: config.kb.scope, baseLayer: config.kb.baseLayer, adminServerIds: config.kb.adminGuildIds },
       base,
       baseAdmin: new KnowledgeAdmin({ kb: base }),
-      baseStore: store,
       embedder: namingEmbedder(base.embedderInfo, 'purge'),
       dataDir: config.dataDir,
     });

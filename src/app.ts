@@ -11,7 +11,6 @@ import { KnowledgeAdmin } from './core/admin/index.js';
 import { KnowledgeBase, type Actor, type IngestProgress, type IngestReport, type ReindexReport } from './core/knowledge-base.js';
 import { loadDirectory } from './core/load/index.js';
 import { ServerRegistry } from './core/servers/registry.js';
-import type { FeedbackStore } from './core/store/feedback.js';
 import type { SummaryService } from './core/summarize/service.js';
 import type { Logger } from './logger.js';
 
@@ -46,14 +45,13 @@ export function createAdmin(config: Config, kb: KnowledgeBase, log?: (line: stri
  */
 export function createServerRegistry(
   app: Pick<App, 'config' | 'logger' | 'kb' | 'embedder' | 'answerModels'>,
-  options: { baseAdmin: KnowledgeAdmin; baseStore: FeedbackStore; baseSummaries?: SummaryService; joinedServers?: () => number },
+  options: { baseAdmin: KnowledgeAdmin; baseSummaries?: SummaryService; joinedServers?: () => number },
 ): ServerRegistry {
   const { config } = app;
   return new ServerRegistry({
     policy: { scope: config.kb.scope, baseLayer: config.kb.baseLayer, adminServerIds: config.kb.adminGuildIds },
     base: app.kb,
     baseAdmin: options.baseAdmin,
-    baseStore: options.baseStore,
     ...(options.baseSummaries ? { baseSummaries: options.baseSummaries } : {}),
     embedder: app.embedder,
     dataDir: config.dataDir,

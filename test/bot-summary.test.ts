@@ -135,7 +135,7 @@ describe('/summary article', () => {
 
     // Recorded like a question, so the buttons find it.
     const questionId = Number(buttonIds(edit)[0]!.split(':')[1]);
-    const record = main.bot.context.store.getQuestion(questionId)!;
+    const record = (await main.bot.context.store.getQuestion(questionId))!;
     expect(record).toMatchObject({ question: `summary: ${SEED_TITLE}`, outcome: 'answered', via: 'slash' });
     expect(record.sources.length).toBe(embed.fields.length);
   });
@@ -178,7 +178,7 @@ describe('/summary article', () => {
 
     const up = await fake.sendButton({ customId: upId!, messageId, userId: snowflake() });
     expect((await up.waitForCallback()).body.data.content).toMatch(/Thanks for the 👍/);
-    expect(main.bot.context.store.listFeedback().at(-1)).toMatchObject({ vote: 'up', question: `summary: ${SEED_TITLE}` });
+    expect((await main.bot.context.store.listFeedback()).at(-1)).toMatchObject({ vote: 'up', question: `summary: ${SEED_TITLE}` });
   });
 
   it('an unknown title ends in a final edit that says so (never left thinking)', async () => {
@@ -237,7 +237,7 @@ describe('/summary topic', () => {
     expect(embed.footer.text).toMatch(/of what 2 articles say/);
     expect(edit.body.allowed_mentions).toEqual({ parse: [] });
     const questionId = Number(buttonIds(edit)[0]!.split(':')[1]);
-    expect(main.bot.context.store.getQuestion(questionId)).toMatchObject({ question: 'summary topic: hostage talks in Qatar', outcome: 'answered' });
+    expect(await main.bot.context.store.getQuestion(questionId)).toMatchObject({ question: 'summary topic: hostage talks in Qatar', outcome: 'answered' });
   });
 
   it('an unrelated topic: says the knowledge base has nothing on it, no buttons', async () => {

@@ -253,9 +253,9 @@ describe('KB_SCOPE=server: a knowledge base per server', () => {
     await addTyped(fake, OTHER, BAKERY);
     await fake.removeGuild(OTHER);
     const servers = bot.context.servers;
-    await expect.poll(() => servers.serverStatus(OTHER)?.leftAt ?? null).not.toBeNull();
+    await expect.poll(async () => (await servers.serverStatus(OTHER))?.leftAt ?? null).not.toBeNull();
     const { id } = await fake.addGuild({ name: 'Newcomer' });
-    await expect.poll(() => servers.serverStatus(id)?.leftAt).toBeNull();
+    await expect.poll(async () => (await servers.serverStatus(id))?.leftAt).toBeNull();
   });
 
   it('while the bot runs, housekeeping purges a server left past KB_RETENTION_DAYS and blanks old question text (both tables)', async () => {
@@ -266,10 +266,10 @@ describe('KB_SCOPE=server: a knowledge base per server', () => {
     await expect.poll(() => existsSync(join(dir, 'data', 'servers', OTHER, 'catalog.sqlite'))).toBe(true);
     const store = bot.context.store;
     const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
-    const id = store.recordQuestion({ via: 'slash', userId: 'u', guildId: HOME, question: 'an old question?', outcome: 'answered', answer: 'an old answer [1]', at: old });
-    store.recordFeedback({ questionId: id, userId: 'u', guildId: HOME, vote: 'up', at: old });
-    await expect.poll(() => store.getQuestion(id)?.question ?? null).toBeNull();
-    expect(store.listFeedback({ guildId: HOME })[0]).toMatchObject({ question: '', answer: '' });
+    const id = await store.recordQuestion({ via: 'slash', userId: 'u', guildId: HOME, question: 'an old question?', outcome: 'answered', answer: 'an old answer [1]', at: old });
+    await store.recordFeedback({ questionId: id, userId: 'u', guildId: HOME, vote: 'up', at: old });
+    await expect.poll(async () => (await store.getQuestion(id))?.question ?? null).toBeNull();
+    expect((await store.listFeedback({ guildId: HOME }))[0]).toMatchObject({ question: '', answer: '' });
 
     await fake.removeGuild(OTHER);
     await expect.poll(() => existsSync(join(dir, 'data', 'servers', OTHER))).toBe(false);

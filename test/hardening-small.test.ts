@@ -125,13 +125,38 @@ describe('pending confirmations', () => {
     try {
       const admin = new KnowledgeAdmin({ kb, maxPendingBytes: 10_000 });
       const raw = (n: number) => ({ kind: 'add', raw: { title: `T${n}`, body: 'x'.repeat(4000), origin: 'typed' } });
-      const tokens = [1, 2, 3].map((n) => admin.stage('u', raw(n)));
-      expect(admin.take(tokens[0], 'u')).toEqual({ ok: false, reason: 'expired' });
-      expect(admin.take(tokens[1], 'u').ok).toBe(true);
-      expect(admin.take(tokens[2], 'u').ok).toBe(true);
-      expect(admin.pendingBytes).toBe(0);
+      // Staged one after another, so the first is the oldest; each holds about 4 kB.
+      const tokens: string[] = [];
+      for (const n of [1, 2, 3]) tokens.push(await admin.stage('u', raw(n)));
+      expect(await admin.take(tokens[0], 'u')).toEqual({ ok: false, reason: 'expired' });
+      expect((await admin.take(tokens[1], 'u')).ok).toBe(true);
+      expect((await admin.take(tokens[2], 'u')).ok).toBe(true);
+      expect(await admin.pendingConfirmations()).toBe(0);
     } finally {
       await kb.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pending confirmations in the store', () => {
+  it('survive closing and re-opening the knowledge base (a restart), for the member who staged them only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pending-restart-'));
+    try {
+      let kb = await KnowledgeBase.open({ dataDir: dir, embedder: new HashEmbedder() });
+      const token = await new KnowledgeAdmin({ kb }).stage('mod', { kind: 'remove', id: 'rovers-lift-the-cup' });
+      await kb.close();
+      kb = await KnowledgeBase.open({ dataDir: dir, embedder: new HashEmbedder() });
+      try {
+        const admin = new KnowledgeAdmin({ kb });
+        expect(await admin.pendingConfirmations()).toBe(1);
+        expect(await admin.take(token, 'someone-else')).toEqual({ ok: false, reason: 'not-yours' });
+        expect(await admin.take(token, 'mod')).toEqual({ ok: true, data: { kind: 'remove', id: 'rovers-lift-the-cup' } });
+        expect(await admin.take(token, 'mod')).toEqual({ ok: false, reason: 'expired' });
+      } finally {
+        await kb.close();
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -12,7 +12,6 @@ import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { ServerRegistry } from '../src/core/servers/registry.js';
-import { FeedbackStore } from '../src/core/store/feedback.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const run = promisify(execFile);
@@ -30,12 +29,10 @@ beforeAll(async () => {
   const embedder = new HashEmbedder();
   const base = await KnowledgeBase.open({ dataDir, embedder });
   await base.ingest((await loadDirectory('knowledge')).articles);
-  const baseStore = new FeedbackStore(base.localDatabase);
   const registry = new ServerRegistry({
     policy: { scope: 'server', baseLayer: true, adminServerIds: [] },
     base,
     baseAdmin: new KnowledgeAdmin({ kb: base }),
-    baseStore,
     embedder,
     dataDir,
   });
@@ -45,8 +42,8 @@ beforeAll(async () => {
   ] as const) {
     await registry.use(server, async (scope) => {
       await scope.admin!.add({ title, body: `${title}: the whole village came out to see it happen on a bright Saturday morning.`, origin: 'discord:x' }, MOD);
-      const id = scope.store.recordQuestion({ via: 'slash', userId: 'u', guildId: server, question: `about ${title}?`, outcome: 'answered', answer: 'yes [1]', sources: [] });
-      scope.store.recordFeedback({ questionId: id, userId: 'u', guildId: server, vote: 'up' });
+      const id = await scope.store.recordQuestion({ via: 'slash', userId: 'u', guildId: server, question: `about ${title}?`, outcome: 'answered', answer: 'yes [1]', sources: [] });
+      await scope.store.recordFeedback({ questionId: id, userId: 'u', guildId: server, vote: 'up' });
     });
   }
   await registry.close();

@@ -13,7 +13,6 @@ import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { refusalMessage, writeAccess, type TenancyPolicy } from '../src/core/servers/policy.js';
 import { ServerRegistry, type ServerRegistryOptions } from '../src/core/servers/registry.js';
-import { FeedbackStore } from '../src/core/store/feedback.js';
 import type { RawArticle } from '../src/core/types.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
@@ -78,7 +77,6 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
   let dir: string;
   let embedder: HashEmbedder;
   let base: KnowledgeBase;
-  let baseStore: FeedbackStore;
   let registry: ServerRegistry | undefined;
 
   beforeEach(async () => {
@@ -86,7 +84,6 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     embedder = new HashEmbedder();
     base = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
     await base.ingest((await loadDirectory('knowledge')).articles);
-    baseStore = new FeedbackStore(base.localDatabase);
   });
   afterEach(async () => {
     await registry?.close();
@@ -101,7 +98,6 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
       policy: { scope: 'server', baseLayer: true, adminServerIds: [ADMIN], ...policy },
       base,
       baseAdmin: new KnowledgeAdmin({ kb: base }),
-      baseStore,
       embedder,
       dataDir: join(dir, 'data'),
       ...rest,
@@ -200,9 +196,9 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
   it('keeps questions and feedback per server', async () => {
     const r = open();
     const id = await r.use(A, async (s) => s.store.recordQuestion({ via: 'slash', userId: 'u', guildId: A, question: 'q?', outcome: 'answered', answer: 'a [1]', sources: [] }));
-    expect(await r.use(A, async (s) => s.store.getQuestion(id, A)?.question)).toBe('q?');
+    expect(await r.use(A, async (s) => (await s.store.getQuestion(id, A))?.question)).toBe('q?');
     expect(await r.use(B, async (s) => s.store.getQuestion(id, B))).toBeUndefined();
-    expect(await r.use(B, async (s) => s.store.stats().questions)).toBe(0);
+    expect(await r.use(B, async (s) => (await s.store.stats()).questions)).toBe(0);
   });
 
   it('purges a server the bot left after the retention period, with an audit line; a server that came back is kept', async () => {
@@ -210,18 +206,18 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     const r = open({ retentionDays: 30, now: () => now });
     await addTo(r, A, ROVERS);
     await addTo(r, B, BAKERY);
-    baseStore.recordQuestion({ via: 'slash', userId: 'u', guildId: A, question: 'old shared-store question', outcome: 'answered' });
-    r.reconcile([A, B]);
-    r.left(A);
-    r.left(B);
+    await base.tenant.questions.recordQuestion({ via: 'slash', userId: 'u', guildId: A, question: 'old shared-store question', outcome: 'answered' });
+    await r.reconcile([A, B]);
+    await r.left(A);
+    await r.left(B);
     now = new Date('2025-01-20T00:00:00Z');
-    r.joined(B); // re-invited before the period ended
+    await r.joined(B); // re-invited before the period ended
     expect(await r.purgeExpired()).toEqual([]);
     now = new Date('2025-02-01T00:00:00Z');
     expect(await r.purgeExpired()).toEqual([A]);
     expect(existsSync(join(dir, 'data', 'servers', A))).toBe(false);
     expect(existsSync(join(dir, 'data', 'servers', B))).toBe(true);
-    expect(baseStore.stats(A).questions).toBe(0);
+    expect((await base.tenant.questions.stats(A)).questions).toBe(0);
     const [audit] = await base.auditTrail({ limit: 1 });
     expect(audit).toMatchObject({ action: 'purge', details: { server: A, articles: 1, questions: 1 } });
     // A purged server starts empty if the bot is invited again.
@@ -235,9 +231,9 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     await r.close();
     registry = undefined;
     const r2 = open();
-    r2.reconcile([B]);
-    expect(r2.serverStatus(A)?.leftAt).toBeTruthy();
-    expect(r2.serverStatus(B)?.leftAt).toBeNull();
+    await r2.reconcile([B]);
+    expect((await r2.serverStatus(A))?.leftAt).toBeTruthy();
+    expect((await r2.serverStatus(B))?.leftAt).toBeNull();
   });
 });
 
@@ -253,7 +249,6 @@ describe('ServerRegistry (KB_SCOPE=shared)', () => {
         policy: { scope: 'shared', baseLayer: true, adminServerIds: [ADMIN] },
         base,
         baseAdmin,
-        baseStore: new FeedbackStore(base.localDatabase),
         embedder,
         dataDir: join(dir, 'data'),
       });

@@ -423,6 +423,22 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('caps what pending confirmations hold: the oldest make room for a new one', async () => {
+    const t = await openFresh();
+    const now = 2_000_000;
+    const upload = (n: number) => ({ n, body: 'x'.repeat(4000) });
+    const first = await t.confirmations.stage('mod1', upload(1), 60_000, now, 10_000);
+    const second = await t.confirmations.stage('mod1', upload(2), 60_000, now + 1, 10_000);
+    const third = await t.confirmations.stage('mod1', upload(3), 60_000, now + 2, 10_000);
+    expect(await t.confirmations.take(first, 'mod1', now + 3)).toEqual({ ok: false, reason: 'expired' });
+    expect(await t.confirmations.take(second, 'mod1', now + 3)).toMatchObject({ ok: true, data: { n: 2 } });
+    expect(await t.confirmations.take(third, 'mod1', now + 3)).toMatchObject({ ok: true, data: { n: 3 } });
+    // Without a cap nothing is dropped.
+    for (const n of [4, 5, 6]) await t.confirmations.stage('mod1', upload(n), 60_000, now);
+    expect(await t.confirmations.pending(now)).toBe(3);
+    await t.close();
+  });
+
   it('keeps sentence vectors by model and key, and sentence entities by key, apart per tenant', async () => {
     const t = await openFresh();
     const other = await openFresh();

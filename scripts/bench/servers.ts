@@ -13,7 +13,6 @@ import { startEmbedder } from '../../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../../src/core/knowledge-base.js';
 import { loadDirectory } from '../../src/core/load/index.js';
 import { ServerRegistry } from '../../src/core/servers/registry.js';
-import { FeedbackStore } from '../../src/core/store/feedback.js';
 import type { RawArticle } from '../../src/core/types.js';
 import { latency, round } from './stats.js';
 
@@ -53,7 +52,6 @@ export async function runServersBench(opts: ServersBenchOptions): Promise<void> 
     policy: { scope: 'server', baseLayer: true, adminServerIds: [] },
     base,
     baseAdmin: new KnowledgeAdmin({ kb: base }),
-    baseStore: new FeedbackStore(base.localDatabase),
     embedder,
     dataDir,
     idleCloseMs: opts.idleMs,

@@ -124,9 +124,9 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     question: req.question,
   };
   const logContext = { command: req.command, guildId: req.guildId, userId: req.userId, questionChars: req.question.length };
-  const record = (input: Parameters<BotContext['store']['recordQuestion']>[0]): number | undefined => {
+  const record = async (input: Parameters<BotContext['store']['recordQuestion']>[0]): Promise<number | undefined> => {
     try {
-      return ctx.store.recordQuestion(input);
+      return await ctx.store.recordQuestion(input);
     } catch (error) {
       ctx.logger.warn({ err: error, ...logContext }, 'could not record the question');
       return undefined;
@@ -185,7 +185,7 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     const ms = performance.now() - started;
     const outcome: QuestionOutcome = result.answered ? 'answered' : 'no-answer';
     ctx.metrics?.observeQuestion(outcome, ms);
-    const questionId = record({ ...base, outcome, answer: result.answer, sources: storedSources(result), ms });
+    const questionId = await record({ ...base, outcome, answer: result.answer, sources: storedSources(result), ms });
     const written = isWritten(result) ? writtenLog(result) : {};
     const level = isWritten(result) && result.fallbackReason && MODEL_FAILURE.test(result.fallbackReason) ? 'warn' : 'info';
     ctx.logger[level](
@@ -200,7 +200,7 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
     const ms = performance.now() - started;
     ctx.metrics?.observeQuestion(error instanceof TimeoutError ? 'timeout' : isUserInputError(error) ? 'rejected' : 'error', ms);
     if (error instanceof TimeoutError) {
-      record({ ...base, outcome: 'timeout', ms });
+      await record({ ...base, outcome: 'timeout', ms });
       ctx.logger.warn({ ...logContext, ms: Math.round(ms), timeoutMs: error.ms, queued: ctx.limiter.waiting }, 'question timed out');
       return { outcome: 'timeout', payload: renderTimeout(error.ms) };
     }
@@ -209,7 +209,7 @@ export async function answerQuestion(ctx: BotContext, req: QuestionRequest): Pro
       return { outcome: 'rejected', payload: renderNotice(error.message) };
     }
     const errorId = logHandlerError(ctx.logger, error, logContext, newErrorId());
-    record({ ...base, outcome: 'error', ms });
+    await record({ ...base, outcome: 'error', ms });
     return { outcome: 'error', payload: renderError(errorId), errorId };
   }
 }

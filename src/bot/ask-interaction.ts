@@ -43,7 +43,7 @@ export async function askFromInteraction(
   // Inside a thread the earlier questions of the thread are the context; a private question reads
   // them but does not become part of the thread's conversation.
   const threadId = interaction.channel?.isThread() ? interaction.channelId : null;
-  const history = threadId ? ctx.store.recentQuestions(threadId) : [];
+  const history = threadId ? await ctx.store.recentQuestions(threadId) : [];
   const outcome = await answerQuestion(ctx, {
     via: options.via,
     command: options.command,

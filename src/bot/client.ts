@@ -30,8 +30,6 @@ export const HOUSEKEEPING_INTERVAL_MS = 24 * 60 * 60_000;
 const STOP_GRACE_MS = 5000;
 
 export interface StartBotOptions {
-  /** Feedback store to use (default: opened on `<dataDir>/catalog.sqlite`, closed by `stop()`). */
-  store?: FeedbackStore;
   /** Summary service for `/summary` (default: one on the app's kb and embedder). */
   summaries?: SummaryService;
   /**
@@ -95,13 +93,13 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   const settings = botSettings(app, options.settings);
   const registry = options.registry ?? defaultRegistry;
 
-  const ownsStore = !options.store;
-  const store = options.store ?? FeedbackStore.open(join(config.dataDir, 'catalog.sqlite'));
+  // Questions and feedback of the shared knowledge base and of DMs: the base tenant's.
+  const store = app.kb.tenant.questions;
   const baseAdmin = app.admin ?? createAdmin(config, app.kb, (line) => logger.info(line));
   const baseSummaries = options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder });
   // Filled in once the client exists: how many servers the bot is in decides its home server.
   let joinedServers = () => 0;
-  const servers = createServerRegistry(app, { baseAdmin, baseStore: store, baseSummaries, joinedServers: () => joinedServers() });
+  const servers = createServerRegistry(app, { baseAdmin, baseSummaries, joinedServers: () => joinedServers() });
 
   const ctx: BotContext = {
     kb: app.kb,
@@ -173,11 +171,11 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     : () => undefined;
 
   client.on(Events.GuildCreate, (guild) => {
-    servers.joined(guild.id);
+    track(servers.joined(guild.id).catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record joining a server')));
     if (client.isReady()) warnIfHomeless(servers.policy, client.guilds.cache.size, logger);
   });
   client.on(Events.GuildDelete, (guild) => {
-    if (!stopping) servers.left(guild.id);
+    if (!stopping) track(servers.left(guild.id).catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record leaving a server')));
   });
 
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
@@ -199,7 +197,6 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     await health?.close();
     stopAuditLog();
     await servers.close();
-    if (ownsStore) store.close();
   };
 
   try {
@@ -219,7 +216,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     throw error;
   }
   const readyClient = client as Client<true>;
-  servers.reconcile(readyClient.guilds.cache.keys());
+  await servers.reconcile(readyClient.guilds.cache.keys());
   warnIfHomeless(servers.policy, readyClient.guilds.cache.size, logger);
   const keepHouse = () => track(housekeep(servers, logger));
   keepHouse();
@@ -297,7 +294,7 @@ function warnIfHomeless(policy: TenancyPolicy, servers: number, logger: App['log
 /** Daily: blank old question text (shared store and every server's) and purge servers left long ago. */
 async function housekeep(servers: ServerRegistry, logger: App['logger']): Promise<void> {
   try {
-    const forgotten = servers.forgetQuestionsOlderThan(QUESTION_TEXT_RETENTION_DAYS);
+    const forgotten = await servers.forgetQuestionsOlderThan(QUESTION_TEXT_RETENTION_DAYS);
     if (forgotten > 0) logger.info({ forgotten }, `forgot the text of questions older than ${QUESTION_TEXT_RETENTION_DAYS} days`);
     const purged = await servers.purgeExpired();
     if (purged.length > 0) logger.info({ purged }, `purged the data of servers the bot left more than ${servers.retentionDays} days ago`);

@@ -112,7 +112,7 @@ async function answerMessage(message: Message, ctx: BotContext): Promise<void> {
     }
     if (target) void target.sendTyping().catch(() => undefined);
 
-    const history = conversationId ? ctx.store.recentQuestions(conversationId) : [];
+    const history = conversationId ? await ctx.store.recentQuestions(conversationId) : [];
     const hint = conversationId
       ? ctx.settings.messageContentIntent && (inBotThread || !inThread)
         ? 'Ask a follow-up right here in this thread.'

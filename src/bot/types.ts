@@ -10,7 +10,7 @@ import type { FeedPoller } from '../core/feeds/index.js';
 import type { KnowledgeReader } from '../core/servers/reader.js';
 import type { ServerRegistry, ServerScope } from '../core/servers/registry.js';
 import type { ChatClient } from '../core/llm/index.js';
-import type { FeedbackStore } from '../core/store/feedback.js';
+import type { QuestionStore } from '../core/store/port.js';
 import type { SummaryService } from '../core/summarize/service.js';
 import type { Logger } from '../logger.js';
 import type { BotMetrics } from '../ops/metrics.js';
@@ -52,7 +52,7 @@ export interface BotContext {
   scope?: ServerScope;
   logger: Logger;
   settings: BotSettings;
-  store: FeedbackStore;
+  store: QuestionStore;
   cooldown: Cooldown;
   limiter: ConcurrencyLimiter;
   /** Article and topic summaries (`/summary`); startBot creates one from the app's kb and embedder. */

@@ -187,11 +187,11 @@ export class KnowledgeBase implements KnowledgeReader {
   }
 
   /**
-   * The local catalog's SQLite connection, for state that is not on the port yet (the server
-   * directory, the registry's questions store). Throws on PostgreSQL.
+   * The local catalog's SQLite connection: only tests use it, to look at or damage the stored rows
+   * behind the port. Throws on PostgreSQL.
    */
   get localDatabase(): LocalTenant['database'] {
-    if (!(this.tenant instanceof LocalTenant)) throw new Error('the server directory is kept in the local store only, not yet in PostgreSQL');
+    if (!(this.tenant instanceof LocalTenant)) throw new Error('this knowledge base is not stored in local files');
     return this.tenant.database;
   }
 

@@ -16,7 +16,7 @@ export const passagesButton: ButtonHandler = {
   async execute(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
     const id = questionIdOf(args[0]);
     // Only a question of this server: the custom id is the client's to choose.
-    const record = id === undefined ? undefined : ctx.store.getQuestion(id, interaction.guildId);
+    const record = id === undefined ? undefined : await ctx.store.getQuestion(id, interaction.guildId);
     if (!record || record.question === null || record.sources.length === 0) {
       await interaction.reply({ ...renderNotice(TOO_OLD), flags: MessageFlags.Ephemeral });
       return;
@@ -47,7 +47,7 @@ export const feedbackButton: ButtonHandler = {
       await interaction.reply({ ...renderNotice('That button is not one I know.'), flags: MessageFlags.Ephemeral });
       return;
     }
-    const row = ctx.store.recordFeedback({ questionId: id, userId: interaction.user.id, guildId: interaction.guildId, vote: vote as Vote });
+    const row = await ctx.store.recordFeedback({ questionId: id, userId: interaction.user.id, guildId: interaction.guildId, vote: vote as Vote });
     if (!row) {
       await interaction.reply({ ...renderNotice(TOO_OLD), flags: MessageFlags.Ephemeral });
       return;

@@ -139,7 +139,7 @@ export async function executeKb(interaction: ChatInputCommandInteraction, ctx: B
     case 'reindex':
       return reindex(interaction, ctx, admin);
     case 'stats':
-      await interaction.reply({ ...renderStats(await admin.stats(), safeUsage(ctx, interaction.guildId)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ ...renderStats(await admin.stats(), await safeUsage(ctx, interaction.guildId)), flags: MessageFlags.Ephemeral });
       return;
     default:
       await interaction.reply({ ...renderNotice(`I do not know \`/kb ${sub}\`.`), flags: MessageFlags.Ephemeral });
@@ -147,9 +147,9 @@ export async function executeKb(interaction: ChatInputCommandInteraction, ctx: B
 }
 
 /** This server's questions and votes (a shared store holds other servers' too). */
-function safeUsage(ctx: BotContext, guildId: string | null) {
+async function safeUsage(ctx: BotContext, guildId: string | null) {
   try {
-    return ctx.store.stats(guildId ?? undefined);
+    return await ctx.store.stats(guildId ?? undefined);
   } catch {
     return undefined;
   }
@@ -211,7 +211,7 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, ad
 async function finishAdd(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, ctx: BotContext, admin: KnowledgeAdmin, raw: RawArticle): Promise<void> {
   const outcome = await admin.add(raw, actorOf(interaction));
   if (outcome.status === 'needs-confirmation') {
-    const token = admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacementKey(outcome.preview.replaces) } satisfies Staged);
+    const token = await admin.stage(interaction.user.id, { kind: 'add', raw, replaces: replacementKey(outcome.preview.replaces) } satisfies Staged);
     await interaction.editReply(renderReplaceConfirm(outcome.preview, token));
     return;
   }
@@ -241,7 +241,7 @@ async function remove(interaction: ChatInputCommandInteraction, admin: Knowledge
     });
     return;
   }
-  const token = admin.stage(interaction.user.id, { kind: 'remove', id: article.id } satisfies Staged);
+  const token = await admin.stage(interaction.user.id, { kind: 'remove', id: article.id } satisfies Staged);
   await interaction.reply({ ...renderRemoveConfirm(article, token), flags: MessageFlags.Ephemeral });
 }
 
@@ -366,7 +366,7 @@ export const kbButton: ButtonHandler = {
       return;
     }
     if (action === 'no') {
-      admin.cancel(arg, interaction.user.id);
+      await admin.cancel(arg, interaction.user.id);
       await interaction.update(renderNotice('Cancelled. Nothing was changed.'));
       return;
     }
@@ -374,7 +374,7 @@ export const kbButton: ButtonHandler = {
       await interaction.reply({ ...renderNotice('That button is not one I know.'), flags: MessageFlags.Ephemeral });
       return;
     }
-    const taken = admin.take<Staged>(arg, interaction.user.id);
+    const taken = await admin.take<Staged>(arg, interaction.user.id);
     if (!taken.ok) {
       if (taken.reason === 'not-yours') {
         await interaction.reply({ ...renderNotice('Only the moderator who ran the command can confirm it.'), flags: MessageFlags.Ephemeral });
@@ -395,7 +395,7 @@ export const kbButton: ButtonHandler = {
           const result = await admin.add(staged.raw, actorOf(interaction), { replace: true, confirmed: staged.replaces });
           if (result.status === 'needs-confirmation') {
             // Another edit landed since the question: ask again with what would be replaced now.
-            const token = admin.stage(interaction.user.id, { ...staged, replaces: replacementKey(result.preview.replaces) });
+            const token = await admin.stage(interaction.user.id, { ...staged, replaces: replacementKey(result.preview.replaces) });
             await interaction.editReply(renderReplaceConfirm(result.preview, token));
             return;
           }

@@ -62,9 +62,9 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
   const started = performance.now();
   const base = { via: req.via, userId: req.userId, guildId: req.guildId, channelId: req.channelId, conversationId: null };
   const logContext = { command: req.command, guildId: req.guildId, userId: req.userId, questionChars: req.ref.length };
-  const record = (input: Omit<Parameters<BotContext['store']['recordQuestion']>[0], keyof typeof base>): number | undefined => {
+  const record = async (input: Omit<Parameters<BotContext['store']['recordQuestion']>[0], keyof typeof base>): Promise<number | undefined> => {
     try {
-      return ctx.store.recordQuestion({ ...base, ...input });
+      return await ctx.store.recordQuestion({ ...base, ...input });
     } catch (error) {
       ctx.logger.warn({ err: error, ...logContext }, 'could not record the summary');
       return undefined;
@@ -88,8 +88,8 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
     const ms = performance.now() - started;
     const outcome: QuestionOutcome = result.found ? 'answered' : 'no-answer';
     const questionId = result.found
-      ? record({ question: summaryQuestionText(req.kind, result.title), outcome, answer: result.text, sources: storedSources(result), ms })
-      : record({ question: summaryQuestionText(req.kind, result.title), outcome, ms });
+      ? await record({ question: summaryQuestionText(req.kind, result.title), outcome, answer: result.text, sources: storedSources(result), ms })
+      : await record({ question: summaryQuestionText(req.kind, result.title), outcome, ms });
     ctx.logger.info(
       { ...logContext, kind: req.kind, length: req.length, outcome, sentences: result.sentences.length, sources: result.sources.length, cached: result.cached, ms: Math.round(ms) },
       `summary ${outcome}`,
@@ -100,7 +100,7 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
     const ms = performance.now() - started;
     const question = summaryQuestionText(req.kind, req.ref.trim());
     if (error instanceof TimeoutError) {
-      record({ question, outcome: 'timeout', ms });
+      await record({ question, outcome: 'timeout', ms });
       ctx.logger.warn({ ...logContext, ms: Math.round(ms), timeoutMs: error.ms, queued: ctx.limiter.waiting }, 'summary timed out');
       const seconds = Math.round(error.ms / 1000);
       return {
@@ -113,7 +113,7 @@ export async function runSummary(ctx: BotContext, req: SummaryRequest): Promise<
       return { outcome: 'rejected', payload: renderNotice(error.message) };
     }
     const errorId = logHandlerError(ctx.logger, error, logContext, newErrorId());
-    record({ question, outcome: 'error', ms });
+    await record({ question, outcome: 'error', ms });
     return { outcome: 'error', payload: renderError(errorId), errorId };
   }
 }

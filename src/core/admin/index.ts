@@ -14,7 +14,6 @@
  * is undone when the catalog change fails, so a crash in between leaves the folder ahead and the
  * next `npm run ingest` converges on it.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
@@ -129,14 +128,6 @@ export interface ArticleDetails {
 
 export type StageResult<T> = { ok: true; data: T } | { ok: false; reason: 'expired' | 'not-yours' };
 
-interface Pending {
-  userId: string;
-  expires: number;
-  data: unknown;
-  /** Approximate bytes held (the staged data as JSON). */
-  bytes: number;
-}
-
 /**
  * What a confirmation covers: the ids and content hashes of the articles that would be replaced.
  * `add(..., { replace: true, confirmed })` replaces only while this is still what it would replace.
@@ -157,7 +148,6 @@ export class KnowledgeAdmin {
   readonly maxUploadBytes: number;
   private readonly knowledgeDir?: string;
   private readonly sync: boolean;
-  private readonly pending = new Map<string, Pending>();
   private readonly now: () => number;
   /** Per-article locks (`id:<id>`, `url:<url>`): the tail of each key's queue. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -519,58 +509,33 @@ export class KnowledgeAdmin {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Stages an action for a confirmation and returns its token. What pending confirmations hold is
+   * Stages an action for a confirmation and returns its token. Pending confirmations are kept in
+   * the store, so a button still works after a restart and on any process. What they hold is
    * capped in total (`maxPendingBytes`): the oldest ones expire early to make room.
    */
-  stage(userId: string, data: unknown): string {
-    const now = this.now();
-    for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
-    const token = randomBytes(8).toString('hex');
-    const bytes = Buffer.byteLength(JSON.stringify(data) ?? '');
+  async stage(userId: string, data: unknown): Promise<string> {
     const cap = this.opts.maxPendingBytes ?? 4 * this.maxUploadBytes;
-    let total = this.pendingBytes + bytes;
-    for (const [old, p] of this.pending) {
-      if (total <= cap) break;
-      this.pending.delete(old); // Map order is insertion order: oldest first
-      total -= p.bytes;
-      this.opts.log?.(`a pending confirmation expired early: pending confirmations may hold ${formatBytes(cap)} in all`);
-    }
-    this.pending.set(token, { userId, data, bytes, expires: now + (this.opts.confirmationTtlMs ?? 15 * 60_000) });
+    const before = await this.kb.tenant.confirmations.pending(this.now());
+    const token = await this.kb.tenant.confirmations.stage(userId, data, this.opts.confirmationTtlMs ?? 15 * 60_000, this.now(), cap);
+    const after = await this.kb.tenant.confirmations.pending(this.now());
+    if (after <= before) this.opts.log?.(`a pending confirmation expired early: pending confirmations may hold ${formatBytes(cap)} in all`);
     return token;
   }
 
-  /** Bytes held by pending confirmations. */
-  get pendingBytes(): number {
-    let total = 0;
-    for (const p of this.pending.values()) total += p.bytes;
-    return total;
-  }
-
   /** Takes a staged action (once). Someone else's token is refused and left in place. */
-  take<T>(token: string, userId: string): StageResult<T> {
-    const p = this.pending.get(token);
-    if (!p || p.expires <= this.now()) {
-      this.pending.delete(token);
-      return { ok: false, reason: 'expired' };
-    }
-    if (p.userId !== userId) return { ok: false, reason: 'not-yours' };
-    this.pending.delete(token);
-    return { ok: true, data: p.data as T };
+  async take<T>(token: string, userId: string): Promise<StageResult<T>> {
+    const taken = await this.kb.tenant.confirmations.take(token, userId, this.now());
+    return taken.ok ? { ok: true, data: taken.data as T } : taken;
   }
 
   /** Confirmations still waiting for their button (expired ones are dropped first). */
-  get pendingConfirmations(): number {
-    const now = this.now();
-    for (const [token, p] of this.pending) if (p.expires <= now) this.pending.delete(token);
-    return this.pending.size;
+  pendingConfirmations(): Promise<number> {
+    return this.kb.tenant.confirmations.pending(this.now());
   }
 
   /** Drops a staged action (Cancel). */
-  cancel(token: string, userId: string): boolean {
-    const p = this.pending.get(token);
-    if (!p || p.userId !== userId) return false;
-    this.pending.delete(token);
-    return true;
+  cancel(token: string, userId: string): Promise<boolean> {
+    return this.kb.tenant.confirmations.cancel(token, userId);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ export function registryTenants(registry: ServerRegistry): FeedTenants {
       const root = registry.serversDir;
       if (!existsSync(root)) return due;
       for (const id of readdirSync(root)) {
-        if (!SERVER_ID.test(id) || registry.serverStatus(id)?.leftAt) continue;
+        if (!SERVER_ID.test(id) || (await registry.serverStatus(id))?.leftAt) continue;
         try {
           if (SqliteFeedStore.hasDue(join(root, id, 'catalog.sqlite'), now)) due.push(id);
         } catch {

@@ -1,18 +1,18 @@
 /**
  * The knowledge bases of the servers a bot is in (`KB_SCOPE=server`), and the one shared by all
- * (`KB_SCOPE=shared`). A server's own knowledge base lives in `DATA_DIR/servers/<id>/` (catalog,
- * vectors, lexical index, summaries cache, questions, feedback, audit) and is opened on first use
- * and closed after `idleCloseMs` without use, so memory follows the busy servers, not all of them.
- * The operator's knowledge base (`DATA_DIR`, built from KNOWLEDGE_DIR) is the base layer every
- * server also answers from, unless `baseLayer` is off; direct messages answer from it alone.
+ * (`KB_SCOPE=shared`). A server's own knowledge base is a tenant of the base knowledge base's
+ * store (locally `DATA_DIR/servers/<id>/`: catalog, vectors, lexical index, summaries cache,
+ * questions, feedback, audit, pending confirmations) and is opened on first use and closed after
+ * `idleCloseMs` without use, so memory follows the busy servers, not all of them. The operator's
+ * knowledge base (built from KNOWLEDGE_DIR) is the base layer every server also answers from,
+ * unless `baseLayer` is off; direct messages answer from it alone. Which servers the bot is in,
+ * and since when it is not (the retention clock), is the store's server directory.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnowledgeAdmin, type AdminOptions } from '../admin/index.js';
 import type { Embedder } from '../embed/embedder.js';
 import { KnowledgeBase, type Actor, type ChangeEvent, type KnowledgeBaseOptions } from '../knowledge-base.js';
-import { FeedbackStore } from '../store/feedback.js';
-import { ServerDirectory } from '../store/servers.js';
+import type { KnowledgeStore, QuestionStore, ServerRow } from '../store/port.js';
 import { SummaryService } from '../summarize/service.js';
 import { LayeredKnowledge } from './layered.js';
 import { writeAccess, type TenancyPolicy, type WriteAccess } from './policy.js';
@@ -24,7 +24,7 @@ export interface ServerScope {
   /** What questions, summaries and autocomplete read. */
   reader: KnowledgeReader;
   /** Questions and feedback of this scope. */
-  store: FeedbackStore;
+  store: QuestionStore;
   summaries: SummaryService;
   /** Which knowledge base `/kb` changes from here, or why nothing. */
   access: WriteAccess;
@@ -44,15 +44,17 @@ export interface ScopeLease {
 
 export interface ServerRegistryOptions {
   policy: TenancyPolicy;
-  /** The operator's knowledge base (DATA_DIR): shared, or the base layer. Owned by the caller. */
+  /**
+   * The operator's knowledge base: shared, or the base layer. Owned by the caller. Its store holds
+   * every server's knowledge base too, and its questions store those of the shared knowledge base and of DMs.
+   */
   base: KnowledgeBase;
   /** Its moderation service (knowledge folder kept in step). */
   baseAdmin: KnowledgeAdmin;
-  /** Questions and feedback of the shared knowledge base and of DMs. Owned by the caller. */
-  baseStore: FeedbackStore;
   /** Summaries of the shared/base knowledge base (default: one on `base`). */
   baseSummaries?: SummaryService;
   embedder: Embedder;
+  /** DATA_DIR, for the feed poller's look at the local server folders (`serversDir`). */
   dataDir: string;
   /** Options for every server's own knowledge base (chunking, retrieval, question length). */
   kbOptions?: Pick<KnowledgeBaseOptions, 'chunk' | 'hnsw' | 'lexical' | 'fusion' | 'compose' | 'candidates' | 'maxQuestionChars' | 'sentenceVectorsAtIngest'>;
@@ -89,14 +91,22 @@ export class ServerRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Servers being closed: a new open waits for the close to finish (one writer per folder). */
   private readonly closing = new Map<string, Promise<void>>();
-  private readonly directory: ServerDirectory;
   private readonly baseSummaries: SummaryService;
   private closed = false;
   private readonly changeListeners = new Set<(serverId: string, event: ChangeEvent) => void>();
 
   constructor(private readonly opts: ServerRegistryOptions) {
-    this.directory = new ServerDirectory(opts.base.localDatabase);
     this.baseSummaries = opts.baseSummaries ?? new SummaryService({ kb: opts.base, embedder: opts.embedder });
+  }
+
+  /** Where every knowledge base lives: the base knowledge base's store. */
+  private get store(): KnowledgeStore {
+    return this.opts.base.store;
+  }
+
+  /** Questions and feedback of the shared knowledge base and of DMs. */
+  private get baseQuestions(): QuestionStore {
+    return this.opts.base.tenant.questions;
   }
 
   get policy(): TenancyPolicy {
@@ -151,7 +161,7 @@ export class ServerRegistry {
     const scope = {
       serverId,
       reader: this.opts.base,
-      store: this.opts.baseStore,
+      store: this.baseQuestions,
       summaries: this.baseSummaries,
       managed: this.opts.baseAdmin,
     };
@@ -224,17 +234,12 @@ export class ServerRegistry {
     }
   }
 
-  private serverDir(serverId: string): string {
-    return join(this.opts.dataDir, 'servers', serverId);
-  }
-
   private async openServer(serverId: string): Promise<OpenServer> {
     await this.closing.get(serverId);
     const kb = await KnowledgeBase.open({
       ...this.opts.kbOptions,
-      // A small server starts small; the index grows as articles arrive.
-      hnsw: { initialCapacity: 128, ...this.opts.kbOptions?.hnsw },
-      dataDir: this.serverDir(serverId),
+      store: this.store,
+      tenant: serverId,
       embedder: this.opts.embedder,
       onModelMismatch: 'stale',
       log: (line) => this.opts.log?.(`server ${serverId}: ${line}`),
@@ -243,7 +248,7 @@ export class ServerRegistry {
       for (const listener of this.changeListeners) listener(serverId, event);
     });
     try {
-      this.directory.joined(serverId, this.now());
+      await this.store.servers.joined(serverId, this.now());
       const reader = new LayeredKnowledge({
         server: kb,
         ...(this.opts.policy.baseLayer ? { base: this.opts.base } : {}),
@@ -258,7 +263,7 @@ export class ServerRegistry {
         scope: {
           serverId,
           reader,
-          store: new FeedbackStore(kb.localDatabase),
+          store: kb.tenant.questions,
           summaries: new SummaryService({ kb: reader, embedder: this.opts.embedder }),
           managed: admin,
         },
@@ -271,16 +276,7 @@ export class ServerRegistry {
 
   private async closeServer(serverId: string, entry: Entry, force = false): Promise<void> {
     if (entry.refs > 0 || this.entries.get(serverId) !== entry) return;
-    if (!force) {
-      // A moderator's Replace/Remove button is still waiting: keep the server open until it expires.
-      const open = await entry.ready.catch(() => undefined);
-      if (open && open.admin.pendingConfirmations > 0) {
-        entry.timer = setTimeout(() => void this.closeServer(serverId, entry), this.opts.idleCloseMs ?? 10 * 60_000);
-        entry.timer.unref();
-        return;
-      }
-      if (entry.refs > 0 || this.entries.get(serverId) !== entry) return;
-    }
+    // A moderator's Replace/Remove button still waiting does not keep it open: confirmations are in the store.
     this.entries.delete(serverId);
     const done = (async () => {
       try {
@@ -304,13 +300,13 @@ export class ServerRegistry {
   // -------------------------------------------------------------------------------------------
 
   /** The bot is in this server (at start-up for each server, and when it joins one). */
-  joined(serverId: string): void {
-    this.directory.joined(serverId, this.now());
+  async joined(serverId: string): Promise<void> {
+    await this.store.servers.joined(serverId, this.now());
   }
 
   /** The bot was removed from this server: its data is kept `retentionDays`, then purged. */
-  left(serverId: string): void {
-    this.directory.left(serverId, this.now());
+  async left(serverId: string): Promise<void> {
+    await this.store.servers.left(serverId, this.now());
     this.opts.log?.(`left server ${serverId}: its data is kept ${this.retentionDays} days, then purged`);
   }
 
@@ -318,13 +314,12 @@ export class ServerRegistry {
    * At start-up: every server the bot is in is marked joined; any server with data that it is no
    * longer in (removed while the bot was offline) starts its retention clock now.
    */
-  reconcile(currentServerIds: Iterable<string>): void {
+  async reconcile(currentServerIds: Iterable<string>): Promise<void> {
     const current = new Set(currentServerIds);
-    for (const id of current) this.joined(id);
-    const known = new Set(this.directory.list().map((r) => r.serverId));
-    const dirs = existsSync(join(this.opts.dataDir, 'servers')) ? readdirSync(join(this.opts.dataDir, 'servers')).filter((d) => SERVER_ID.test(d)) : [];
-    for (const id of new Set([...known, ...dirs])) {
-      if (!current.has(id) && !this.directory.get(id)?.leftAt) this.left(id);
+    for (const id of current) await this.joined(id);
+    const known = new Map((await this.store.servers.list()).map((r) => [r.serverId, r]));
+    for (const id of new Set([...known.keys(), ...(await this.store.tenants())])) {
+      if (!current.has(id) && !known.get(id)?.leftAt) await this.left(id);
     }
   }
 
@@ -333,15 +328,15 @@ export class ServerRegistry {
   }
 
   /** Where the bot stands with a server (joined, left when). */
-  serverStatus(serverId: string) {
-    return this.directory.get(serverId);
+  serverStatus(serverId: string): Promise<ServerRow | undefined> {
+    return this.store.servers.get(serverId);
   }
 
   /** Purges every server the bot left more than `retentionDays` ago. Returns the servers purged. */
   async purgeExpired(): Promise<string[]> {
     const cutoff = new Date(this.now().getTime() - this.retentionDays * 86_400_000);
     const purged: string[] = [];
-    for (const row of this.directory.leftBefore(cutoff)) {
+    for (const row of await this.store.servers.leftBefore(cutoff)) {
       await this.purge(row.serverId, { actor: SYSTEM, reason: `the bot left on ${row.leftAt}, kept ${this.retentionDays} days` });
       purged.push(row.serverId);
     }
@@ -349,9 +344,9 @@ export class ServerRegistry {
   }
 
   /**
-   * Deletes everything the bot keeps for a server: its own knowledge base folder (articles,
-   * vectors, summaries, questions, feedback, audit) and its questions and votes in the shared
-   * store. Leaves an audit line in the operator's knowledge base.
+   * Deletes everything the bot keeps for a server: its own knowledge base (articles, vectors,
+   * summaries, questions, feedback, audit, confirmations) and its questions and votes in the
+   * shared one. Leaves an audit line in the operator's knowledge base.
    */
   async purge(serverId: string, options: { actor?: Actor; reason: string }): Promise<{ articles: number; questions: number }> {
     if (!SERVER_ID.test(serverId)) throw new Error(`not a server id: ${JSON.stringify(serverId)}`);
@@ -359,43 +354,18 @@ export class ServerRegistry {
     if (entry && entry.refs > 0) throw new Error(`server ${serverId} is in use; try again when its questions are answered`);
     if (entry) await this.closeServer(serverId, entry, true);
     await this.closing.get(serverId);
-    const dir = this.serverDir(serverId);
-    let articles = 0;
-    let questions = 0;
-    if (existsSync(dir)) {
-      const store = FeedbackStore.open(join(dir, 'catalog.sqlite'));
-      try {
-        const row = store.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'articles'").get() as { n: number };
-        if (row.n > 0) articles = (store.db.prepare('SELECT COUNT(*) AS n FROM articles').get() as { n: number }).n;
-        questions += (store.db.prepare('SELECT COUNT(*) AS n FROM questions').get() as { n: number }).n;
-      } finally {
-        store.close();
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
-    questions += this.opts.baseStore.forgetServer(serverId);
-    this.directory.forget(serverId);
+    const own = await this.store.purgeTenant(serverId);
+    const articles = own.articles;
+    const questions = own.questions + (await this.baseQuestions.forgetServer(serverId));
+    await this.store.servers.forget(serverId);
     await this.opts.base.recordAudit(options.actor ?? SYSTEM, [{ action: 'purge', details: { server: serverId, articles, questions, reason: options.reason } }]);
     this.opts.log?.(`purged server ${serverId}: ${articles} articles, ${questions} questions (${options.reason})`);
     return { articles, questions };
   }
 
-  /** Blanks old question text everywhere: the shared store and every server's own. */
-  forgetQuestionsOlderThan(days: number): number {
-    let n = this.opts.baseStore.forgetOlderThan(days, this.now());
-    const root = join(this.opts.dataDir, 'servers');
-    if (!existsSync(root)) return n;
-    for (const id of readdirSync(root).filter((d) => SERVER_ID.test(d))) {
-      const file = join(root, id, 'catalog.sqlite');
-      if (!existsSync(file)) continue;
-      const store = FeedbackStore.open(file);
-      try {
-        n += store.forgetOlderThan(days, this.now());
-      } finally {
-        store.close();
-      }
-    }
-    return n;
+  /** Blanks old question text everywhere: the shared knowledge base and every server's own (without opening their indexes). */
+  forgetQuestionsOlderThan(days: number): Promise<number> {
+    return this.store.forgetQuestionsOlderThan(days, this.now());
   }
 
   /** Closes every open server knowledge base (the base one belongs to the caller). */

@@ -236,8 +236,12 @@ export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'exp
 
 /** Pending `/kb` confirmations (Replace / Remove buttons): survive a restart and work on any process. */
 export interface ConfirmationStore {
-  /** Stores `data` (JSON-serialisable) for `userId`; returns the token the button carries. */
-  stage(userId: string, data: unknown, ttlMs: number, now?: number): Promise<string>;
+  /**
+   * Stores `data` (JSON-serialisable) for `userId`; returns the token the button carries. With
+   * `maxPendingBytes`, what all pending confirmations hold (their data as JSON) is capped: the ones
+   * closest to expiry are dropped first to make room (each confirmation may hold an upload).
+   */
+  stage(userId: string, data: unknown, ttlMs: number, now?: number, maxPendingBytes?: number): Promise<string>;
   /** Takes it once; someone else's token is refused and left in place. */
   take(token: string, userId: string, now?: number): Promise<TakeResult>;
   cancel(token: string, userId: string): Promise<boolean>;

@@ -880,9 +880,20 @@ class PgConfirmations implements ConfirmationStore {
     private readonly tenant: string,
   ) {}
 
-  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now()): Promise<string> {
+  async stage(userId: string, data: unknown, ttlMs: number, now = Date.now(), maxPendingBytes?: number): Promise<string> {
     const token = randomBytes(8).toString('hex');
     await this.pool.query('DELETE FROM kb_pending_confirmations WHERE tenant = $1 AND expires_at <= $2', [this.tenant, now]);
+    if (maxPendingBytes !== undefined) {
+      // Keeps the confirmations farthest from expiry while they fit beside the new one; the rest make room.
+      await this.pool.query(
+        `DELETE FROM kb_pending_confirmations WHERE tenant = $1 AND token IN (
+           SELECT token FROM (
+             SELECT token, sum(octet_length(data::text)) OVER (ORDER BY expires_at DESC, token DESC) AS kept
+             FROM kb_pending_confirmations WHERE tenant = $1) newest
+           WHERE kept + $2 > $3)`,
+        [this.tenant, Buffer.byteLength(JSON.stringify(data) ?? 'null'), maxPendingBytes],
+      );
+    }
     await this.pool.query('INSERT INTO kb_pending_confirmations (tenant, token, user_id, data, expires_at) VALUES ($1, $2, $3, $4, $5)', [
       this.tenant, token, userId, JSON.stringify(data), now + ttlMs,
     ]);

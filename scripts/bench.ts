@@ -453,7 +453,7 @@ function scaleTable(scale: Record<string, any>, pgv: Record<string, any> | undef
   const lines = [
     `| ${scale.vectors} synthetic vectors: recall@10, p50 / p95 ms | ${builds.map((b) => b.name).join(' | ')} |`,
     `|---|${builds.map(() => '---').join('|')}|`,
-    `| build | ${scale.buildSeconds} s, ${scale.diskMb} MB file | ${(pgv?.builds ?? []).map((b: any) => `${b.buildSeconds} s (+ load ${pgv!.loadSeconds} s), index ${b.indexMb} MB, table ${pgv!.tableMb} MB`).join(' | ')} |`,
+    `| build | ${[`${scale.buildSeconds} s, ${scale.diskMb} MB file`, ...(pgv?.builds ?? []).map((b: any) => `${b.buildSeconds} s (+ load ${pgv!.loadSeconds} s), index ${b.indexMb} MB, table ${pgv!.tableMb} MB`)].join(' | ')} |`,
     ...efs.map((ef) => `| ef_search ${ef} | ${builds.map((b) => {
       const r = b.rows.find((x: any) => x.efSearch === ef);
       return r ? `${r.recallAt10}, ${r.latency.p50} / ${r.latency.p95}` : '';

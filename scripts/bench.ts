@@ -1,11 +1,14 @@
 /**
  * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
  *                  [--skip-scale] [--skip-peer] [--dedupe] [--upload-stress]
+ *                  [--store local|postgres|both] [--database-url URL] [--scale-ef LIST] [--pg-builds LIST]
  * npm run bench -- --servers N [--corpus DIR] [--idle-ms MS]   (see scripts/bench/servers.ts)
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
  * latency, HNSW recall against exact search, a synthetic scale test, and a LangChain.js peer on
  * the same corpus and embedder. Prints a Markdown table and writes the figures as JSON.
+ * With --store, the corpus figures of each storage backend side by side (scripts/bench/stores.ts)
+ * and, with postgres, pgvector's HNSW next to hnswlib's in the scale test (bench/pgvector-scale.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,11 +18,16 @@ import { normalizeWhitespace } from '../src/core/chunk.js';
 import { startEmbedder } from '../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
+import { isDatabaseUrl, openKnowledgeStore } from '../src/core/store/open.js';
 import { HnswIndex } from '../src/core/store/vector-index.js';
 import { readSquad, sampleEvenly } from '../src/cli/eval-qa.js';
 import { parseCli } from '../src/cli/args.js';
 import { questionsFromCorpus } from './bench/questions.js';
-import { exactTopK, gaussian, latency, normalize, rng, round, type Latency } from './bench/stats.js';
+import { measurePgvectorScale, type PgvectorBuild } from './bench/pgvector-scale.js';
+import { cheapestReaching, recall } from './bench/recall.js';
+import { coldStart, copyLocalIntoPostgres, createBenchDatabase, measureAsks, parseStores } from './bench/stores.js';
+import { exactNeighbours, syntheticVectors } from './bench/synthetic.js';
+import { latency, round, type Latency } from './bench/stats.js';
 
 const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N] [--skip-scale] [--skip-peer]
   --corpus DIR   articles to ingest (default knowledge/; real figures: ../shared/corpora/bbc)
@@ -38,7 +46,17 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE]
                  are asked; prints the worst event-loop delay and the questions' p95
   --answer-models  only: ask p50/p95 with and without RERANK_MODEL/READER_MODEL on --corpus
                  (--rerank ID, --reader ID, --models-dir DIR, or --tiny for the tiny test models;
-                 --questions N, default 200)`;
+                 --questions N, default 200)
+  --store KIND   local, postgres or both (repeatable): ingest, cold start and ask for each backend in one
+                 table; the PostgreSQL side is a copy of the local index (kb:migrate's copy, no
+                 embedding) in a database created for the run and dropped after it; with postgres the
+                 scale test also builds pgvector's HNSW on the same vectors
+  --database-url URL  server for --store postgres (default DATABASE_URL); the role must be allowed to CREATE DATABASE
+  --scale-ef LIST     search ef values swept in the scale test (default 10,20,40,100,200,400)
+  --pg-builds LIST    pgvector builds as m:ef_construction (default 16:64,16:200: the store's default, hnswlib's)`;
+
+/** The local store's HNSW build settings (vector-index.ts defaults), stated so the figures can name them. */
+const HNSWLIB_BUILD = { m: 16, efConstruction: 200 };
 
 const { values } = parseCli(USAGE, {
   corpus: { type: 'string' },
@@ -60,6 +78,10 @@ const { values } = parseCli(USAGE, {
   reader: { type: 'string' },
   'models-dir': { type: 'string' },
   tiny: { type: 'boolean' },
+  store: { type: 'string', multiple: true },
+  'database-url': { type: 'string' },
+  'scale-ef': { type: 'string' },
+  'pg-builds': { type: 'string' },
 });
 if (values.help) {
   console.log(USAGE);
@@ -109,6 +131,22 @@ const qaSample = Number(values.sample ?? 800);
 const model = values.model ?? process.env.EMBEDDING_MODEL ?? 'auto';
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const work = mkdtempSync(join(tmpdir(), 'bench-'));
+const stores = parseStores(values.store ?? []);
+const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+if (stores.includes('postgres') && !isDatabaseUrl(databaseUrl)) {
+  process.stderr.write(`--store postgres needs a server: --database-url postgres://… or DATABASE_URL\n\n${USAGE}\n`);
+  process.exit(2);
+}
+const scaleEfs = (values['scale-ef'] ?? '10,20,40,100,200,400').split(',').map(Number);
+const pgBuilds: PgvectorBuild[] = (values['pg-builds'] ?? '16:64,16:200').split(',').map((pair) => {
+  const [m, efConstruction] = pair.split(':').map(Number);
+  return { m, efConstruction };
+});
+if (scaleEfs.some((ef) => !(ef >= 1)) || pgBuilds.some((b) => !(b.m >= 2 && b.efConstruction >= 1))) {
+  process.stderr.write(`--scale-ef takes numbers, --pg-builds m:ef_construction pairs\n\n${USAGE}\n`);
+  process.exit(2);
+}
+const benchDatabase = stores.includes('postgres') ? await createBenchDatabase(databaseUrl!, log) : undefined;
 const figures: Record<string, unknown> = { corpus, date: new Date().toISOString(), cpus: (await import('node:os')).cpus().length, node: process.version };
 
 // The same embedder set-up as the bot (a worker per core for the bundled encoder), shared by both pipelines.
@@ -149,42 +187,50 @@ figures.ingest = ingest;
 log(`  ${JSON.stringify(ingest)}`);
 await kb.close();
 
-// --- Cold start (a fresh process, like npm start) ----------------------------------------------
-log('cold start …');
-const coldRuns = [0, 1, 2].map(() => {
-  const line = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/cold-start.ts', dataDir, model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; steadyRssMb: number; firstAskMs: number };
-});
-coldRuns.sort((a, b) => a.readyMs - b.readyMs);
-const cold = coldRuns[1];
-figures.coldStart = { seconds: round(cold.readyMs / 1000, 2), rssMb: Math.round(cold.rssMb), steadyRssMb: Math.round(cold.steadyRssMb), firstAskMs: round(cold.firstAskMs, 1), runs: coldRuns.length };
-
-// --- Query latency ------------------------------------------------------------------------
-kb = await KnowledgeBase.open({ dataDir, embedder });
 const questions = questionsFromCorpus(articles, questionCount);
-for (const q of questions.slice(0, 20)) await kb.ask(q.question);
-const samples = { embed: [] as number[], search: [] as number[], compose: [] as number[], total: [] as number[] };
-let top1 = 0;
-for (const q of questions) {
-  const r = await kb.ask(q.question);
-  samples.embed.push(r.timings.embed);
-  samples.search.push(r.timings.search);
-  samples.compose.push(r.timings.compose);
-  samples.total.push(r.timings.total);
-  const { passages } = await kb.retrieve(q.question, { topK: 1 });
-  if (passages[0]?.articleTitle === normalizeWhitespace(q.title)) top1++;
+if (stores.length === 0) {
+  // --- Cold start (a fresh process, like npm start) ----------------------------------------------
+  log('cold start …');
+  const coldRuns = [0, 1, 2].map(() => {
+    const line = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/cold-start.ts', dataDir, model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; steadyRssMb: number; firstAskMs: number };
+  });
+  coldRuns.sort((a, b) => a.readyMs - b.readyMs);
+  const cold = coldRuns[1];
+  figures.coldStart = { seconds: round(cold.readyMs / 1000, 2), rssMb: Math.round(cold.rssMb), steadyRssMb: Math.round(cold.steadyRssMb), firstAskMs: round(cold.firstAskMs, 1), runs: coldRuns.length };
+
+  // --- Query latency ------------------------------------------------------------------------
+  kb = await KnowledgeBase.open({ dataDir, embedder });
+  figures.query = await measureAsks(kb, questions);
+  await kb.close();
+} else {
+  // --- The same corpus on each backend ----------------------------------------------------------
+  const side: Record<string, unknown> = {};
+  for (const kind of stores) {
+    if (kind === 'local') {
+      log('local store: cold start and questions …');
+      const local = await KnowledgeBase.open({ dataDir, embedder });
+      side.local = { ingest: { ...ingest, how: ingest.unchanged ? 'reused from --index' : 'embedded' }, coldStart: coldStart(dataDir, model), query: await measureAsks(local, questions) };
+      await local.close();
+    } else {
+      log('postgres store: copying the local index (as kb:migrate does) …');
+      const copy = await copyLocalIntoPostgres(dataDir, benchDatabase!.url, log);
+      log(`  ${JSON.stringify(copy)}`);
+      log('postgres store: cold start and questions …');
+      const cold = coldStart(dataDir, model, benchDatabase!.url);
+      const store = await openKnowledgeStore({ databaseUrl: benchDatabase!.url, dataDir });
+      const remote = await KnowledgeBase.open({ store, embedder });
+      side.postgres = { ingest: { ...copy, how: 'copy of the local index (kb:migrate), no embedding' }, coldStart: cold, query: await measureAsks(remote, questions) };
+      await remote.close();
+      await store.close();
+    }
+  }
+  figures.stores = side;
 }
-const query = {
-  questions: questions.length,
-  embed: latency(samples.embed),
-  search: latency(samples.search),
-  compose: latency(samples.compose),
-  ask: latency(samples.total),
-  articleHit1: round(top1 / Math.max(1, questions.length), 3),
-};
-figures.query = query;
+for (const [kind, f] of Object.entries((figures.stores ?? {}) as Record<string, unknown>)) log(`  ${kind}: ${JSON.stringify(f)}`);
 
 // --- HNSW against exact search on the corpus vectors ----------------------------------------
+kb = await KnowledgeBase.open({ dataDir, embedder });
 const questionVectors = await embedder.embed(questions.map((q) => q.question));
 const labels: number[] = [];
 const corpusVectors: Float32Array[] = [];
@@ -194,23 +240,21 @@ for await (const dump of kb.tenant.dumpArticles()) {
     corpusVectors.push(p.vector);
   }
 }
-figures.hnsw = await measureRecall(corpusVectors, labels, questionVectors, 'corpus');
+const corpusTruth = exactNeighbours(corpusVectors, labels, questionVectors);
+figures.hnsw = await measureRecall(corpusVectors, labels, questionVectors, corpusTruth, 'corpus');
 await kb.close();
 
 // --- Scale: a synthetic index of perturbed copies of the real vectors --------------------------
 if (!values['skip-scale'] && corpusVectors.length > 0) {
   log(`scale test with ${scaleN} vectors …`);
-  const random = rng(42);
-  const dim = embedder.info.dimension;
-  const synthetic: Float32Array[] = [];
-  const sigma = 0.35 / Math.sqrt(dim);
-  for (let i = 0; i < scaleN; i++) {
-    const base = corpusVectors[i % corpusVectors.length];
-    const v = new Float32Array(dim);
-    for (let d = 0; d < dim; d++) v[d] = base[d] + sigma * gaussian(random);
-    synthetic.push(normalize(v));
+  const synthetic = syntheticVectors(corpusVectors, scaleN, embedder.info.dimension);
+  const ids = synthetic.map((_, i) => i);
+  const truth = exactNeighbours(synthetic, ids, questionVectors);
+  figures.scale = await measureRecall(synthetic, ids, questionVectors, truth, 'synthetic', scaleEfs);
+  if (benchDatabase) {
+    log('scale test on pgvector …');
+    figures.pgvectorScale = await measurePgvectorScale({ url: benchDatabase.url, vectors: synthetic, queries: questionVectors, truth: truth.truth, builds: pgBuilds, efSearch: scaleEfs, log });
   }
-  figures.scale = await measureRecall(synthetic, synthetic.map((_, i) => i), questionVectors, 'synthetic');
 }
 
 // --- Peer: LangChain.js HNSWLib with its default splitter, same embedder ---------------------
@@ -236,6 +280,7 @@ if (!values['skip-peer']) {
 }
 
 await embedder.close();
+await benchDatabase?.drop();
 rmSync(work, { recursive: true, force: true });
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
@@ -244,45 +289,52 @@ console.log(`\nFigures written to ${out}`);
 
 // ---------------------------------------------------------------------------------------------
 
-async function measureRecall(vectors: Float32Array[], ids: number[], queries: Float32Array[], name: string) {
+/**
+ * hnswlib against exact search: build time and size, recall@10 and latency at the index's default
+ * search ef, and (with `efs`) at each of those values too.
+ */
+async function measureRecall(vectors: Float32Array[], ids: number[], queries: Float32Array[], exact: { truth: number[][]; millis: number[] }, name: string, efs: number[] = []) {
   const dim = embedder.info.dimension;
   const before = process.memoryUsage().rss;
   const b0 = performance.now();
-  const index = HnswIndex.create(dim, { initialCapacity: vectors.length });
+  const index = HnswIndex.create(dim, { initialCapacity: vectors.length, ...HNSWLIB_BUILD });
   vectors.forEach((v, i) => index.add(ids[i], v));
   const buildSeconds = (performance.now() - b0) / 1000;
   const memoryMb = (process.memoryUsage().rss - before) / 2 ** 20;
   const file = join(work, `${name}.hnsw`);
   await index.save(file);
-  const matrix = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => matrix.set(v, i * dim));
-  const hnswTimes: number[] = [];
-  const exactTimes: number[] = [];
-  let found = 0;
-  let expected = 0;
-  for (const q of queries) {
-    let s = performance.now();
-    const approx = index.search(q, 10).map((h) => h.label);
-    hnswTimes.push(performance.now() - s);
-    s = performance.now();
-    const exact = exactTopK(matrix, dim, ids, q, 10);
-    exactTimes.push(performance.now() - s);
-    const set = new Set(approx);
-    found += exact.filter((l) => set.has(l)).length;
-    expected += exact.length;
-  }
-  const hnsw = latency(hnswTimes);
-  const exact = latency(exactTimes);
+  const searchAll = () => {
+    const times: number[] = [];
+    const found = queries.map((q) => {
+      const s = performance.now();
+      const labels = index.search(q, 10).map((h) => h.label);
+      times.push(performance.now() - s);
+      return labels;
+    });
+    return { recallAt10: round(recall(found, exact.truth), 4), latency: latency(times) };
+  };
+  const defaultEf = index.efSearch;
+  const atDefault = searchAll();
+  const sweep = efs.map((ef) => {
+    index.efSearch = ef;
+    return { efSearch: ef, ...searchAll() };
+  });
+  index.efSearch = defaultEf;
+  const exactLatency = latency(exact.millis);
+  const sizeOnDisk = existsSync(file) ? statSync(file).size : undefined;
+  rmSync(file, { force: true });
   return {
     vectors: vectors.length,
-    ef: index.efSearch,
-    recallAt10: round(found / Math.max(1, expected), 4),
-    hnsw,
-    exact,
-    speedup: round(exact.p50 / Math.max(hnsw.p50, 1e-3), 1),
+    ef: defaultEf,
+    ...HNSWLIB_BUILD,
+    recallAt10: atDefault.recallAt10,
+    hnsw: atDefault.latency,
+    exact: exactLatency,
+    speedup: round(exactLatency.p50 / Math.max(atDefault.latency.p50, 1e-3), 1),
     buildSeconds: round(buildSeconds, 1),
     memoryMb: Math.round(memoryMb),
-    diskMb: existsSync(file) ? round(statSync(file).size / 2 ** 20, 1) : undefined,
+    diskMb: sizeOnDisk === undefined ? undefined : round(sizeOnDisk / 2 ** 20, 1),
+    sweep,
   };
 }
 
@@ -332,13 +384,17 @@ function markdown(f: Record<string, any>): string {
     '|---|---|',
     `| ingest | ${f.ingest.articles} articles, ${f.ingest.passages} passages in ${f.ingest.seconds} s (${f.ingest.unchanged ? `${f.ingest.unchanged} articles reused from --index` : `${f.ingest.passagesPerSecond} passages/s`}) |`,
     `| ingest split | embedding ${f.ingest.embedSeconds} s, everything else ${f.ingest.otherSeconds} s (${(f.ingest.otherShare * 100).toFixed(1)}%) |`,
-    `| cold start | ${f.coldStart.seconds} s to ready, RSS ${f.coldStart.rssMb} MB at ready, ${f.coldStart.steadyRssMb} MB with every embedding worker loaded (median of ${f.coldStart.runs}) |`,
-    `| question embedding p50/p95/p99/max ms | ${lat(f.query.embed)} |`,
-    `| hybrid search p50/p95/p99/max ms | ${lat(f.query.search)} |`,
-    `| answer composition p50/p95/p99/max ms | ${lat(f.query.compose)} |`,
-    `| whole ask p50/p95/p99/max ms | ${lat(f.query.ask)} (${f.query.questions} questions) |`,
-    `| HNSW recall@10 (${f.hnsw.vectors} vectors, ef ${f.hnsw.ef}) | ${f.hnsw.recallAt10}; HNSW p50 ${f.hnsw.hnsw.p50} ms vs exact ${f.hnsw.exact.p50} ms (${f.hnsw.speedup}×) |`,
   ];
+  if (f.query) {
+    rows.push(
+      `| cold start | ${f.coldStart.seconds} s to ready, RSS ${f.coldStart.rssMb} MB at ready, ${f.coldStart.steadyRssMb} MB with every embedding worker loaded (median of ${f.coldStart.runs}) |`,
+      `| question embedding p50/p95/p99/max ms | ${lat(f.query.embed)} |`,
+      `| hybrid search p50/p95/p99/max ms | ${lat(f.query.search)} |`,
+      `| answer composition p50/p95/p99/max ms | ${lat(f.query.compose)} |`,
+      `| whole ask p50/p95/p99/max ms | ${lat(f.query.ask)} (${f.query.questions} questions) |`,
+    );
+  }
+  rows.push(`| HNSW recall@10 (${f.hnsw.vectors} vectors, ef ${f.hnsw.ef}) | ${f.hnsw.recallAt10}; HNSW p50 ${f.hnsw.hnsw.p50} ms vs exact ${f.hnsw.exact.p50} ms (${f.hnsw.speedup}×) |`);
   if (f.scale) {
     rows.push(
       `| scale: ${f.scale.vectors} vectors | recall@10 ${f.scale.recallAt10}; HNSW p50/p95 ${f.scale.hnsw.p50}/${f.scale.hnsw.p95} ms vs exact ${f.scale.exact.p50} ms (${f.scale.speedup}×) |`,
@@ -356,5 +412,56 @@ function markdown(f: Record<string, any>): string {
       );
     }
   }
+  if (f.stores) rows.push('', storesTable(f.stores));
+  if (f.scale?.sweep?.length) rows.push('', scaleTable(f.scale, f.pgvectorScale));
   return rows.join('\n');
+}
+
+/** The corpus on each backend, one column each. */
+function storesTable(stores: Record<string, any>): string {
+  const kinds = Object.keys(stores);
+  const lat = (l: Latency) => `${l.p50} / ${l.p95} / ${l.p99} / ${l.max}`;
+  const ingest = (s: any) =>
+    s.ingest.how === 'embedded'
+      ? `${s.ingest.passages} passages embedded in ${s.ingest.seconds} s`
+      : s.ingest.how === 'reused from --index'
+        ? `reused from --index (${s.ingest.passages} passages, nothing embedded)`
+        : `copy of the local index, no embedding: ${s.ingest.articles} articles, ${s.ingest.passages} passages in ${s.ingest.seconds} s (+ sentence cache ${s.ingest.sentenceCache.vectors} vectors in ${s.ingest.sentenceCache.seconds} s)`;
+  const row = (name: string, cell: (s: any) => string) => `| ${name} | ${kinds.map((k) => cell(stores[k])).join(' | ')} |`;
+  return [
+    `| BBC, ${stores[kinds[0]].query.questions} questions | ${kinds.join(' | ')} |`,
+    `|---|${kinds.map(() => '---').join('|')}|`,
+    row('ingest', ingest),
+    row('cold start (process start → ready), RSS at ready / steady', (s) => `${s.coldStart.seconds} s, ${s.coldStart.rssMb} / ${s.coldStart.steadyRssMb} MB`),
+    row('question embedding p50/p95/p99/max ms', (s) => lat(s.query.embed)),
+    row('hybrid search p50/p95/p99/max ms', (s) => lat(s.query.search)),
+    row('answer composition p50/p95/p99/max ms', (s) => lat(s.query.compose)),
+    row('**whole ask** p50/p95/p99/max ms', (s) => lat(s.query.ask)),
+    row('first passage from the question\'s article', (s) => String(s.query.articleHit1)),
+  ].join('\n');
+}
+
+/** Recall@10 and latency per search ef: hnswlib, then each pgvector build. */
+function scaleTable(scale: Record<string, any>, pgv: Record<string, any> | undefined): string {
+  const builds: { name: string; rows: any[] }[] = [{ name: `hnswlib m ${scale.m}, ef_c ${scale.efConstruction}`, rows: scale.sweep.map((r: any) => ({ ...r, m: scale.m, efConstruction: scale.efConstruction })) }];
+  for (const b of pgv?.builds ?? []) {
+    builds.push({ name: `pgvector m ${b.m}, ef_c ${b.efConstruction}`, rows: pgv!.sweep.filter((r: any) => r.m === b.m && r.efConstruction === b.efConstruction) });
+  }
+  const efs: number[] = scale.sweep.map((r: any) => r.efSearch);
+  const lines = [
+    `| ${scale.vectors} synthetic vectors: recall@10, p50 / p95 ms | ${builds.map((b) => b.name).join(' | ')} |`,
+    `|---|${builds.map(() => '---').join('|')}|`,
+    `| build | ${scale.buildSeconds} s, ${scale.diskMb} MB file | ${(pgv?.builds ?? []).map((b: any) => `${b.buildSeconds} s (+ load ${pgv!.loadSeconds} s), index ${b.indexMb} MB, table ${pgv!.tableMb} MB`).join(' | ')} |`,
+    ...efs.map((ef) => `| ef_search ${ef} | ${builds.map((b) => {
+      const r = b.rows.find((x: any) => x.efSearch === ef);
+      return r ? `${r.recallAt10}, ${r.latency.p50} / ${r.latency.p95}` : '';
+    }).join(' | ')} |`),
+    `| exact search p50 | ${scale.exact.p50} ms (in-process scan) |`,
+  ];
+  const reach = builds.map((b) => {
+    const best = cheapestReaching(b.rows.map((r: any) => ({ ...r, p50: r.latency.p50 })), 0.95);
+    return `${b.name}: ${best ? `ef_search ${best.efSearch} (recall ${best.recallAt10}, p50 ${best.p50} ms)` : 'none of the measured ef values'}`;
+  });
+  lines.push('', `recall@10 ≥ 0.95 first reached at: ${reach.join('; ')}`);
+  return lines.join('\n');
 }

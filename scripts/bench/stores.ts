@@ -1,0 +1,161 @@
+/**
+ * `npm run bench -- --store local|postgres|both`: the BBC figures of each backend side by side.
+ * The local index is built (or reused with --index) once; the PostgreSQL side is filled from it by
+ * the copy `npm run kb:migrate` makes (no re-embedding), into a database of its own created for
+ * the run and dropped after it.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { normalizeWhitespace } from '../../src/core/chunk.js';
+import type { KnowledgeBase } from '../../src/core/knowledge-base.js';
+import { ENTITIES_VERSION } from '../../src/core/answer/entities.js';
+import { copyKnowledge } from '../../src/core/store/copy.js';
+import { LocalStore } from '../../src/core/store/local/index.js';
+import { openKnowledgeStore } from '../../src/core/store/open.js';
+import type { KnowledgeStore, TenantStore } from '../../src/core/store/port.js';
+import { splitSentences } from '../../src/core/text/sentences.js';
+import type { BenchQuestion } from './questions.js';
+import { latency, round } from './stats.js';
+
+export type StoreKind = 'local' | 'postgres';
+
+/** `--store` values (repeatable, or `both`) as the backends to measure, in a fixed order. */
+export function parseStores(values: string[]): StoreKind[] {
+  const wanted = new Set<StoreKind>();
+  for (const value of values.flatMap((v) => v.split(','))) {
+    if (value === 'both') {
+      wanted.add('local');
+      wanted.add('postgres');
+    } else if (value === 'local' || value === 'postgres') wanted.add(value);
+    else throw new Error(`--store takes local, postgres or both (got ${JSON.stringify(value)})`);
+  }
+  return (['local', 'postgres'] as const).filter((kind) => wanted.has(kind));
+}
+
+/** A database of its own for one run, so the copy starts empty and nothing is left behind. */
+export async function createBenchDatabase(adminUrl: string, log: (line: string) => void): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `kb_bench_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+    log(`created database ${name} for this run (dropped at the end; a run that fails leaves it behind)`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/**
+ * Copies the local knowledge base in `dataDir` into the database (kb:migrate's copy), then its
+ * sentence cache, which that copy leaves out: without it the first answers on PostgreSQL would
+ * embed sentences again and the ask figures would measure the embedder, not the store.
+ */
+export async function copyLocalIntoPostgres(dataDir: string, url: string, log: (line: string) => void) {
+  const source = new LocalStore({ dataDir });
+  const target = await openKnowledgeStore({ databaseUrl: url, dataDir, listen: false });
+  try {
+    const t0 = performance.now();
+    const report = await copyKnowledge(source, target, { log: (line) => log(`  copied ${line}`) });
+    const copySeconds = (performance.now() - t0) / 1000;
+    const s0 = performance.now();
+    const sentences = await copySentenceCache(source, target);
+    const sentenceSeconds = (performance.now() - s0) / 1000;
+    const base = report.tenants[0];
+    return { articles: base.articles, passages: base.passages, seconds: round(copySeconds, 1), sentenceCache: { ...sentences, seconds: round(sentenceSeconds, 1) } };
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
+
+/** Sentence keys as src/core/store/sentence-vectors.ts makes them (checked below: a mismatch finds nothing to copy). */
+const sentenceKey = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 24);
+const entityKey = (text: string) => sentenceKey(`${ENTITIES_VERSION}\n${text}`);
+const KEYS_PER_CALL = 1000;
+
+async function copySentenceCache(from: KnowledgeStore, to: KnowledgeStore): Promise<{ vectors: number; entities: number }> {
+  const source = await from.open(null);
+  const target = await to.open(null);
+  try {
+    const model = (await source.state()).model?.model;
+    if (!model) return { vectors: 0, entities: 0 };
+    const sentences = new Set<string>();
+    for await (const dump of source.dumpArticles()) for (const p of dump.passages) for (const s of splitSentences(p.text)) sentences.add(s);
+    const all = [...sentences];
+    let vectors = 0;
+    let entities = 0;
+    for (let i = 0; i < all.length; i += KEYS_PER_CALL) {
+      const chunk = all.slice(i, i + KEYS_PER_CALL);
+      const found = await source.sentences.vectors(model, chunk.map(sentenceKey));
+      await target.sentences.putVectors(model, [...found].map(([key, vector]) => ({ key, vector })));
+      vectors += found.size;
+      const tagged = await source.sentences.entities(chunk.map(entityKey));
+      await target.sentences.putEntities([...tagged].map(([key, json]) => ({ key, entities: json })));
+      entities += tagged.size;
+    }
+    if (all.length > 0 && vectors === 0) throw new Error('no sentence vector found under the keys sentence-vectors.ts uses: has its key scheme changed?');
+    return { vectors, entities };
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
+
+export interface ColdStart {
+  seconds: number;
+  rssMb: number;
+  steadyRssMb: number;
+  firstAskMs: number;
+  runs: number;
+}
+
+/** Median of three fresh processes (cold-start-store.ts). */
+export function coldStart(dataDir: string, model: string, databaseUrl?: string): ColdStart {
+  const runs = [0, 1, 2].map(() => {
+    const args = ['--import', 'tsx', 'scripts/bench/cold-start-store.ts', dataDir, model, ...(databaseUrl ? [databaseUrl] : [])];
+    const line = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; steadyRssMb: number; firstAskMs: number };
+  });
+  runs.sort((a, b) => a.readyMs - b.readyMs);
+  const median = runs[1];
+  return { seconds: round(median.readyMs / 1000, 2), rssMb: Math.round(median.rssMb), steadyRssMb: Math.round(median.steadyRssMb), firstAskMs: round(median.firstAskMs, 1), runs: runs.length };
+}
+
+/** `ask` latency split by stage after 20 warm-up questions, and how often the first passage is from the question's article. */
+export async function measureAsks(kb: KnowledgeBase, questions: BenchQuestion[]) {
+  for (const q of questions.slice(0, 20)) await kb.ask(q.question);
+  const samples = { embed: [] as number[], search: [] as number[], compose: [] as number[], total: [] as number[] };
+  let top1 = 0;
+  for (const q of questions) {
+    const r = await kb.ask(q.question);
+    samples.embed.push(r.timings.embed);
+    samples.search.push(r.timings.search);
+    samples.compose.push(r.timings.compose);
+    samples.total.push(r.timings.total);
+    const { passages } = await kb.retrieve(q.question, { topK: 1 });
+    if (passages[0]?.articleTitle === normalizeWhitespace(q.title)) top1++;
+  }
+  return {
+    questions: questions.length,
+    embed: latency(samples.embed),
+    search: latency(samples.search),
+    compose: latency(samples.compose),
+    ask: latency(samples.total),
+    articleHit1: round(top1 / Math.max(1, questions.length), 3),
+  };
+}

@@ -201,7 +201,7 @@ if (stores.length === 0) {
 
   // --- Query latency ------------------------------------------------------------------------
   kb = await KnowledgeBase.open({ dataDir, embedder });
-  figures.query = await measureAsks(kb, questions);
+  figures.query = await measureAsks(kb, questions, (texts) => embedder.embed(texts));
   await kb.close();
 } else {
   // --- The same corpus on each backend ----------------------------------------------------------
@@ -210,7 +210,7 @@ if (stores.length === 0) {
     if (kind === 'local') {
       log('local store: cold start and questions …');
       const local = await KnowledgeBase.open({ dataDir, embedder });
-      side.local = { ingest: { ...ingest, how: ingest.unchanged ? 'reused from --index' : 'embedded' }, coldStart: coldStart(dataDir, model), query: await measureAsks(local, questions) };
+      side.local = { ingest: { ...ingest, how: ingest.unchanged ? 'reused from --index' : 'embedded' }, coldStart: coldStart(dataDir, model), query: await measureAsks(local, questions, (texts) => embedder.embed(texts)) };
       await local.close();
     } else {
       log('postgres store: copying the local index (as kb:migrate does) …');
@@ -220,7 +220,7 @@ if (stores.length === 0) {
       const cold = coldStart(dataDir, model, benchDatabase!.url);
       const store = await openKnowledgeStore({ databaseUrl: benchDatabase!.url, dataDir });
       const remote = await KnowledgeBase.open({ store, embedder });
-      side.postgres = { ingest: { ...copy, how: 'copy of the local index (kb:migrate), no embedding' }, coldStart: cold, query: await measureAsks(remote, questions) };
+      side.postgres = { ingest: { ...copy, how: 'copy of the local index (kb:migrate), no embedding' }, coldStart: cold, query: await measureAsks(remote, questions, (texts) => embedder.embed(texts)) };
       await remote.close();
       await store.close();
     }
@@ -435,6 +435,8 @@ function storesTable(stores: Record<string, any>): string {
     row('cold start (process start → ready), RSS at ready / steady', (s) => `${s.coldStart.seconds} s, ${s.coldStart.rssMb} / ${s.coldStart.steadyRssMb} MB`),
     row('question embedding p50/p95/p99/max ms', (s) => lat(s.query.embed)),
     row('hybrid search p50/p95/p99/max ms', (s) => lat(s.query.search)),
+    row('… dense top-50 alone p50/p95/p99/max ms', (s) => (s.query.denseOnly ? lat(s.query.denseOnly) : '')),
+    row('… BM25 top-50 alone p50/p95/p99/max ms', (s) => (s.query.lexicalOnly ? lat(s.query.lexicalOnly) : '')),
     row('answer composition p50/p95/p99/max ms', (s) => lat(s.query.compose)),
     row('**whole ask** p50/p95/p99/max ms', (s) => lat(s.query.ask)),
     row('first passage from the question\'s article', (s) => String(s.query.articleHit1)),

@@ -116,6 +116,9 @@ async function copySentenceCache(from: KnowledgeStore, to: KnowledgeStore): Prom
   }
 }
 
+/** Candidates retrieval takes from each side (KnowledgeBaseOptions.candidates' default). */
+const SEARCH_CANDIDATES = 50;
+
 export interface ColdStart {
   seconds: number;
   rssMb: number;
@@ -136,8 +139,12 @@ export function coldStart(dataDir: string, model: string, databaseUrl?: string):
   return { seconds: round(median.readyMs / 1000, 2), rssMb: Math.round(median.rssMb), steadyRssMb: Math.round(median.steadyRssMb), firstAskMs: round(median.firstAskMs, 1), runs: runs.length };
 }
 
-/** `ask` latency split by stage after 20 warm-up questions, and how often the first passage is from the question's article. */
-export async function measureAsks(kb: KnowledgeBase, questions: BenchQuestion[]) {
+/**
+ * `ask` latency split by stage after 20 warm-up questions, how often the first passage is from the
+ * question's article, and the two sides of the store's search timed on their own (dense top-k and
+ * BM25 top-k, as many candidates as retrieval takes), to tell which one a slow search spends on.
+ */
+export async function measureAsks(kb: KnowledgeBase, questions: BenchQuestion[], embed: (texts: string[]) => Promise<Float32Array[]>) {
   for (const q of questions.slice(0, 20)) await kb.ask(q.question);
   const samples = { embed: [] as number[], search: [] as number[], compose: [] as number[], total: [] as number[] };
   let top1 = 0;
@@ -150,8 +157,21 @@ export async function measureAsks(kb: KnowledgeBase, questions: BenchQuestion[])
     const { passages } = await kb.retrieve(q.question, { topK: 1 });
     if (passages[0]?.articleTitle === normalizeWhitespace(q.title)) top1++;
   }
+  const vectors = await embed(questions.map((q) => q.question));
+  const dense: number[] = [];
+  const lexical: number[] = [];
+  for (const [i, q] of questions.entries()) {
+    let s = performance.now();
+    await kb.tenant.searchDense(vectors[i], SEARCH_CANDIDATES);
+    dense.push(performance.now() - s);
+    s = performance.now();
+    await kb.tenant.searchLexical(q.question, SEARCH_CANDIDATES);
+    lexical.push(performance.now() - s);
+  }
   return {
     questions: questions.length,
+    denseOnly: latency(dense),
+    lexicalOnly: latency(lexical),
     embed: latency(samples.embed),
     search: latency(samples.search),
     compose: latency(samples.compose),

@@ -22,7 +22,9 @@ await runCli(async (config, logger) => {
   try {
     await ensureIndexed(app);
     const result = await app.kb.ask(positionals.join(' '));
-    console.log(values.json ? JSON.stringify(result, null, 2) : formatAnswerForTerminal(result, { ansi: process.stdout.isTTY }));
+    // The retrieved passages are for composers, not for the printed answer.
+    const { passages: _retrieved, ...shown } = result;
+    console.log(values.json ? JSON.stringify(shown, null, 2) : formatAnswerForTerminal(result, { ansi: process.stdout.isTTY }));
   } finally {
     await app.close();
   }

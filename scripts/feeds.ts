@@ -40,7 +40,7 @@ await runCli(async (config, logger) => {
   const where = guild ? `server ${guild}` : 'the shared knowledge base';
 
   if (command === 'list' || command === 'remove') {
-    const kb = await openStoredKnowledgeBase(dataDir, `list the feeds of ${where}`);
+    const { kb, close } = await openStoredKnowledgeBase(config, `list the feeds of ${where}`, guild ?? null);
     try {
       const admin = new KnowledgeAdmin({ kb });
       if (command === 'list') printList(await listFeeds(admin), config);
@@ -50,13 +50,13 @@ await runCli(async (config, logger) => {
         console.log(`Stopped following ${feed.url}; its ${feed.articles} articles stay in ${where}.`);
       }
     } finally {
-      await kb.close();
+      await close();
     }
     return;
   }
   if (command !== 'add' && command !== 'refresh') throw new UserInputError(`Unknown command "${command}".\n\n${USAGE}`);
   if (command === 'add' && !arg) throw new UserInputError('Which feed? npm run feeds -- add URL');
-  if (guild && !existsSync(join(dataDir, 'catalog.sqlite'))) {
+  if (guild && !config.databaseUrl && !existsSync(join(dataDir, 'catalog.sqlite'))) {
     throw new UserInputError(`Server ${guild} has no knowledge base in ${dataDir} yet (it is created when the bot is first used there with KB_SCOPE=server).`);
   }
 
@@ -65,7 +65,10 @@ await runCli(async (config, logger) => {
   try {
     let admin: KnowledgeAdmin;
     if (guild) {
-      own = await KnowledgeBase.open({ dataDir, embedder: app.embedder, onModelMismatch: 'stale', log: (line) => logger.warn(line) });
+      if (!(await app.kb.store.tenants()).includes(guild)) {
+        throw new UserInputError(`Server ${guild} has no knowledge base yet (it is created when the bot is first used there with KB_SCOPE=server).`);
+      }
+      own = await KnowledgeBase.open({ store: app.kb.store, tenant: guild, embedder: app.embedder, onModelMismatch: 'stale', log: (line) => logger.warn(line) });
       admin = new KnowledgeAdmin({ kb: own, maxUploadBytes: config.kb.maxUploadBytes, limits: { maxArticles: config.kb.maxArticlesPerServer, maxPassages: config.kb.maxPassagesPerServer } });
     } else {
       admin = app.admin ?? createAdmin(config, app.kb);

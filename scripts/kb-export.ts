@@ -30,8 +30,7 @@ await runCli(async (config) => {
   if (guild !== undefined && !/^\d{17,20}$/.test(guild)) throw new UserInputError('--guild must be a Discord server id (17–20 digits).');
   if (guild !== undefined && !values.dir) throw new UserInputError("--guild needs --dir: a server's articles do not belong in KNOWLEDGE_DIR (the base layer).");
   const dir = resolve(values.dir ?? config.knowledgeDir);
-  const dataDir = guild ? join(config.dataDir, 'servers', guild) : config.dataDir;
-  const kb = await openStoredKnowledgeBase(dataDir, guild ? `export server ${guild}` : 'export');
+  const { kb, close } = await openStoredKnowledgeBase(config, guild ? `export server ${guild}` : 'export', guild ?? null);
   try {
     const admin = new KnowledgeAdmin({ kb, knowledgeDir: dir });
     const { written, skipped } = await admin.exportArticles(dir, { all: values.all || guild !== undefined });
@@ -40,6 +39,6 @@ await runCli(async (config) => {
     for (const f of written) console.log(`    - ${f}`);
     console.log(`  already there: ${skipped}`);
   } finally {
-    await kb.close();
+    await close();
   }
 });

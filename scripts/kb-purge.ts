@@ -25,7 +25,7 @@ if (values.help) {
 await runCli(async (config) => {
   const guild = values.guild;
   if (!guild || !/^\d{17,20}$/.test(guild)) throw new UserInputError(`--guild must be a Discord server id (17–20 digits).\n${USAGE}`);
-  const base = await openStoredKnowledgeBase(config.dataDir, 'purge');
+  const { kb: base, close } = await openStoredKnowledgeBase(config, 'purge');
   try {
     const registry = new ServerRegistry({
       policy: { scope: config.kb.scope, baseLayer: config.kb.baseLayer, adminServerIds: config.kb.adminGuildIds },
@@ -38,6 +38,6 @@ await runCli(async (config) => {
     await registry.close();
     console.log(`Purged server ${guild}: ${articles} articles, ${questions} questions and their votes.`);
   } finally {
-    await base.close();
+    await close();
   }
 });

@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { AnswerModels } from './core/answer-models.js';
 import type { Embedder } from './core/embed/embedder.js';
-import { join } from 'node:path';
 import { DeferredEmbedder, sameEmbedderInfo } from './core/embed/deferred-embedder.js';
 import { BUNDLED_MODEL_ID } from './core/embed/model-ids.js';
 import { startEmbedder, type WorkerPoolEmbedder } from './core/embed/worker-pool.js';
-import { Catalog } from './core/store/catalog.js';
+import { openKnowledgeStore } from './core/store/open.js';
 import { KnowledgeAdmin } from './core/admin/index.js';
 import { KnowledgeBase, type Actor, type IngestProgress, type IngestReport, type ReindexReport } from './core/knowledge-base.js';
 import { loadDirectory } from './core/load/index.js';
@@ -97,7 +96,15 @@ function stopNotReady(logger: Logger, error: Error): void {
  * encoder, so adapters stay responsive and ingest uses both cores) and opens the knowledge base.
  */
 export async function openApp(config: Config, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
-  const recorded = options.rebuild ? undefined : Catalog.peekModel(join(config.dataDir, 'catalog.sqlite'));
+  // PostgreSQL with DATABASE_URL, else the files in DATA_DIR; every knowledge base (the operator's and the servers') lives in it.
+  const store = await openKnowledgeStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log: (line) => logger.info(line) });
+  let recorded;
+  try {
+    recorded = options.rebuild ? undefined : await store.modelOf(null);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const spec = {
     model: config.embedding.model,
     modelsDir: config.embedding.modelsDir,
@@ -127,6 +134,8 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   const expected = recorded && willLoad(config.embedding.model, recorded.model) ? recorded : undefined;
   const openKb = (embedder: Embedder) =>
     KnowledgeBase.open({
+      store,
+      tenant: null,
       dataDir: config.dataDir,
       embedder,
       maxQuestionChars: config.maxQuestionChars,
@@ -156,6 +165,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     kb ??= await openKb(embedder);
   } catch (error) {
     await kb?.close();
+    await store.close();
     await (embedder ?? (await loading.catch(() => undefined)))?.close();
     throw error;
   }
@@ -171,6 +181,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     admin: createAdmin(config, opened, (line) => logger.info(line)),
     async close() {
       await opened.close();
+      await store.close();
       await model.close();
     },
   };

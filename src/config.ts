@@ -23,6 +23,7 @@ const optional = <T extends z.ZodTypeAny>(schema: T) =>
 const schema = z.object({
   KNOWLEDGE_DIR: z.string().min(1).default('knowledge'),
   DATA_DIR: z.string().min(1).default('data'),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, { message: 'must be a PostgreSQL URL (postgres://user:password@host:5432/database), or empty for the files in DATA_DIR' })),
   EMBEDDING_MODEL: z.string().min(1).default('auto'),
   MODELS_DIR: z.string().min(1).default('models'),
   EMBEDDING_QUANTIZED: bool.default(true),
@@ -84,6 +85,8 @@ export type Env = z.infer<typeof schema>;
 export interface Config {
   knowledgeDir: string;
   dataDir: string;
+  /** PostgreSQL (with pgvector) holding the knowledge bases instead of the files in `dataDir` (DATABASE_URL). */
+  databaseUrl?: string;
   embedding: { model: string; modelsDir: string; quantized: boolean; loadTimeoutMs: number };
   /**
    * Optional answer-step models, loaded like the embedding model and run on its worker: a
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     knowledgeDir: resolve(e.KNOWLEDGE_DIR),
     dataDir: resolve(e.DATA_DIR),
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     embedding: { model: e.EMBEDDING_MODEL, modelsDir: resolve(e.MODELS_DIR), quantized: e.EMBEDDING_QUANTIZED, loadTimeoutMs: e.MODEL_LOAD_TIMEOUT_MS },
     answerModels: { ...(e.RERANK_MODEL ? { rerank: e.RERANK_MODEL } : {}), ...(e.READER_MODEL ? { reader: e.READER_MODEL } : {}) },
     maxQuestionChars: e.MAX_QUESTION_CHARS,

@@ -130,6 +130,7 @@ describe('the span in bold', () => {
       answered: true,
       answer: 'Talks in \x1b[31mQatar [1]',
       highlight: { start: 14, end: 19 },
+      passages: [],
       sources: [],
       suggestions: [],
       timings: { embed: 0, search: 0, compose: 0, total: 0 },

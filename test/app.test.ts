@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config.js';
 import { DeferredEmbedder } from '../src/core/embed/deferred-embedder.js';
 import { KnowledgeBase, ModelMismatchError } from '../src/core/knowledge-base.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
+import { startPglite } from './helpers/pglite-server.js';
 
 const QUESTION = 'Where did the talks between the U.S. and Hamas take place?';
 const dirs: string[] = [];
@@ -38,6 +39,29 @@ describe('openApp', () => {
     expect(result.answer).toContain('Qatar');
     expect(result.sources[0].paragraph).toBe(4);
     await app.close();
+  });
+
+  it('keeps the knowledge base in PostgreSQL with DATABASE_URL (PGlite here): built once, found again, nothing in DATA_DIR', async () => {
+    const pg = await startPglite();
+    try {
+      const { logger, dataDir } = setup();
+      const config = loadConfig({ DATA_DIR: dataDir, KNOWLEDGE_DIR: 'knowledge', EMBEDDING_MODEL: 'bundled', DATABASE_URL: pg.url });
+      let app = await openApp(config, logger);
+      expect(app.kb.store.kind).toBe('postgres');
+      await ensureIndexed(app);
+      expect((await app.kb.ask(QUESTION)).answer).toContain('Qatar');
+      await app.close();
+      expect(existsSync(join(dataDir, 'catalog.sqlite'))).toBe(false);
+
+      app = await openApp(config, logger);
+      // The model recorded in the database picks the embedder, so the index is opened while it loads.
+      expect(app.embedder).toBeInstanceOf(DeferredEmbedder);
+      expect((await app.kb.stats()).articles).toBeGreaterThan(0);
+      expect((await app.kb.ask(QUESTION)).answer).toContain('Qatar');
+      await app.close();
+    } finally {
+      await pg.stop();
+    }
   });
 
   it('opens an index built with another model for the bot (BM25 until reindex) but npm run ask refuses it', async () => {

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
@@ -125,8 +124,8 @@ describe('/ask', () => {
     expect(fake.channelMessages()).toHaveLength(0);
   });
 
-  it('👍 stores feedback in SQLite; "Show passages" replies ephemerally with the full passage and its source', async () => {
-    const { fake, dir } = await boot();
+  it('👍 stores feedback in the store; "Show passages" replies ephemerally with the full passage and its source', async () => {
+    const { fake, kb } = await boot();
     const sent = await fake.sendSlashCommand({ name: 'ask', options: [{ type: 3, name: 'question', value: WHERE }] });
     const edit = await sent.waitForEditOriginal();
     const [passagesId, upId] = edit.body.components[0].components.map((c: { custom_id: string }) => c.custom_id);
@@ -137,17 +136,12 @@ describe('/ask', () => {
     const upCallback = await up.waitForCallback();
     expect(upCallback.body).toMatchObject({ type: 4, data: { flags: 64, allowed_mentions: { parse: [] } } });
     expect(upCallback.body.data.content).toMatch(/Thanks for the 👍/);
-    const db = new Database(join(dir, 'catalog.sqlite'), { readonly: true });
-    try {
-      const rows = db.prepare('SELECT * FROM feedback').all() as Record<string, string>[];
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ vote: 'up', user_id: voter, guild_id: fake.guildId, question: WHERE });
-      expect(rows[0]!.answer).toContain('Qatar');
-      expect(JSON.parse(rows[0]!.passage_ids)).toEqual([expect.stringMatching(/#4$/)]);
-      expect(Date.parse(rows[0]!.created_at)).toBeGreaterThan(Date.now() - 60_000);
-    } finally {
-      db.close();
-    }
+    const rows = await kb.tenant.questions.listFeedback();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ vote: 'up', userId: voter, guildId: fake.guildId, question: WHERE });
+    expect(rows[0]!.answer).toContain('Qatar');
+    expect(rows[0]!.passageIds).toEqual([expect.stringMatching(/#4$/)]);
+    expect(Date.parse(rows[0]!.createdAt)).toBeGreaterThan(Date.now() - 60_000);
 
     const show = await fake.sendButton({ customId: passagesId, messageId });
     const showCallback = await show.waitForCallback();

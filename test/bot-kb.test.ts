@@ -102,9 +102,10 @@ function kb(fake: FakeDiscord, name: string, options: Parameters<typeof sub>[1] 
 }
 
 /** The last state of the interaction's original response (after every edit). */
-async function finalEdit(fake: FakeDiscord, sent: SentInteraction, match: RegExp): Promise<RecordedRequest> {
+async function finalEdit(fake: FakeDiscord, sent: SentInteraction, match: RegExp, timeoutMs?: number): Promise<RecordedRequest> {
   return fake.waitForRequest(
     (r) => r.method === 'PATCH' && r.path.endsWith(`/webhooks/${fake.applicationId}/${sent.token}/messages/@original`) && match.test(JSON.stringify(r.body)),
+    timeoutMs,
   );
 }
 
@@ -287,7 +288,8 @@ describe('/kb add', () => {
     for (const [filename, data, reason] of cases) {
       sent = await kb(fake, 'add', [{ type: 11, name: 'file', value: fake.createAttachment({ filename, data }) }]);
       expect((await sent.waitForCallback()).body).toEqual({ type: 5, data: { flags: 64 } });
-      const edit = await finalEdit(fake, sent, /Could not add/);
+      // The first PDF loads the PDF reader (pdf.js), which takes seconds on a busy 2-core machine.
+      const edit = await finalEdit(fake, sent, /Could not add/, 20_000);
       expect(edit.body.content).toMatch(reason);
       expect(edit.body.content).toMatch(/Nothing was changed/);
     }

@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.includes('DISCORD_API_URL'))).toMatch(/must be a URL/);
   });
 
+  it('reads DATABASE_URL as a PostgreSQL URL, and refuses anything else', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://bot:secret@127.0.0.1:5432/kb' }).databaseUrl).toBe('postgres://bot:secret@127.0.0.1:5432/kb');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/kb' }).databaseUrl).toBe('postgresql://db/kb');
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/kb' })).toThrow(/DATABASE_URL="mysql:\/\/db\/kb": must be a PostgreSQL URL/);
+  });
+
   it('treats empty optional settings as unset', () => {
     expect(loadConfig({ DISCORD_TOKEN: '', GUILD_ID: '' }).discord.token).toBeUndefined();
   });

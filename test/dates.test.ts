@@ -13,6 +13,7 @@ import { newestTime, periodFromOptions, summarizeLatest } from '../src/core/date
 import { parseTimeQuery, RECENT_DAYS, withoutTime } from '../src/core/dates/time-query.js';
 import { SummaryService } from '../src/core/summarize/service.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import type { AskResult } from '../src/core/types.js';
 import type { RawArticle } from '../src/core/types.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
@@ -147,6 +148,20 @@ describe('questions about time, end to end', () => {
     expect(new Set(r.sources.map((s) => s.articleId)).size).toBeGreaterThan(1);
   });
 
+  it('a written answer is written from the passages ask read: those of the period, not a second search', async () => {
+    const { askWritten } = await import('../src/core/llm/written-answer.js');
+    const { LlmClient } = await import('../src/core/llm/client.js');
+    const asked: AskResult[] = [];
+    const askOnly = { ask: async (...args: Parameters<KnowledgeBase['ask']>) => asked[asked.push(await kb.ask(...args)) - 1] };
+    // Nothing listens there: the model fails and the extractive answer stands, with the passages it read.
+    const client = new LlmClient({ baseUrl: 'http://127.0.0.1:9/v1', model: 'none', timeoutMs: 1000, maxTokens: 10 });
+    const result = await askWritten(askOnly, 'What did the Riverton council approve in January?', { client, log: () => undefined });
+    expect(result.mode).not.toBe('written');
+    expect(asked[0].time).toMatchObject({ from: '2005-01-01T00:00:00.000Z' });
+    expect(asked[0].passages.length).toBeGreaterThan(0);
+    expect(new Set(asked[0].passages.map((p) => p.articleTitle))).toEqual(new Set(['Riverton council report no. 1']));
+  });
+
   it('sources show the publication date', async () => {
     const r = await kb.ask('What did the Riverton council approve in January?');
     expect(r.sources[0].date).toBe('2005-01-12');
@@ -174,22 +189,3 @@ describe('a file’s first dateline', () => {
   });
 });
 
-describe('written answers', () => {
-  it('retrieve the passages for the model from the same period as the extractive answer, without the time words', async () => {
-    const { askWritten } = await import('../src/core/llm/written-answer.js');
-    const { LlmClient } = await import('../src/core/llm/client.js');
-    const calls: { query: string; window?: unknown }[] = [];
-    const time = { text: 'in January', from: '2005-01-01T00:00:00.000Z', to: '2005-02-01T00:00:00.000Z' };
-    const kb = {
-      ask: async (question: string) => ({ question, answered: false, answer: 'no', sources: [], suggestions: [], timings: { embed: 0, search: 0, compose: 0, total: 0 }, time }),
-      retrieve: async (query: string, options: { window?: unknown } = {}) => {
-        calls.push({ query, window: options.window });
-        return { passages: [], embedMs: 0, searchMs: 0 };
-      },
-    };
-    const client = new LlmClient({ baseUrl: 'http://127.0.0.1:9/v1', model: 'none', timeoutMs: 1000, maxTokens: 10 });
-    const result = await askWritten(kb as never, 'What did the council approve in January?', { client, log: () => undefined });
-    expect(result.mode).not.toBe('written');
-    expect(calls).toEqual([{ query: 'What did the council approve?', window: { from: time.from, to: time.to } }]);
-  });
-});

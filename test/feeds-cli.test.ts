@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { SqliteFeedStore } from '../src/core/store/feeds.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const run = promisify(execFile);
@@ -29,9 +28,9 @@ beforeAll(async () => {
     [join(dataDir, 'servers', GUILD), 'https://village.example/sitemap.xml'],
   ] as const) {
     const kb = await KnowledgeBase.open({ dataDir: where, embedder: new HashEmbedder() });
-    const store = new SqliteFeedStore(kb.localDatabase);
-    const feed = store.add({ url, addedBy: 'mod', now, nextPollAt: new Date('2026-12-01T08:30:00Z') });
-    store.recordPoll(feed.id, { at: now.toISOString(), result: 'ok', message: '3 entries, 3 new, 0 updated, 0 unchanged', nextPollAt: '2026-12-01T08:31:00.000Z', failures: 0, newArticles: 3, title: 'Example news' });
+    const store = kb.tenant.feeds;
+    const feed = await store.add({ url, addedBy: 'mod', now, nextPollAt: new Date('2026-12-01T08:30:00Z') });
+    await store.recordPoll(feed.id, { at: now.toISOString(), result: 'ok', message: '3 entries, 3 new, 0 updated, 0 unchanged', nextPollAt: '2026-12-01T08:31:00.000Z', failures: 0, newArticles: 3, title: 'Example news' });
     await kb.close();
   }
 });

@@ -12,7 +12,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { FeedPoller, listFeeds, pollFeed, removeFeed, type Announcement, type FeedSettings, type FeedTenants } from '../src/core/feeds/index.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
-import { feedStoreOf } from '../src/core/store/feeds.js';
 import { BotMetrics } from '../src/ops/metrics.js';
 import { articlePage, FeedServer, rss, type RssItem } from './helpers/feed-server.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
@@ -104,7 +103,7 @@ describe('RSS: new, unchanged, changed', () => {
     expect(lighthouse.origin).toBe(`feed:${server.url('/feed.xml')}`);
     // The page's navigation and footer are not in the article: only the main text.
     expect(await kb.articleBody(lighthouse.id)).not.toMatch(/Home|Daily Example/);
-    const entries = feedStoreOf(kb.localDatabase).entries(report.feed.id);
+    const entries = await kb.tenant.feeds.entries(report.feed.id);
     expect(entries.find((e) => e.key === 'urn:news:2')).toMatchObject({ author: 'Bob Writer', published: '2026-11-28T10:30:00.000Z', link: server.url('/news/orchard') });
 
     const answer = await kb.ask('How far away can the Gull Point lighthouse beam be seen?');
@@ -341,9 +340,9 @@ describe('problems', () => {
   it('only one poller polls a feed at a time (a lease with expiry)', async () => {
     serveRss([]);
     const report = await poller.add(null, admin, { url: server.url('/feed.xml') }, MOD);
-    const store = feedStoreOf(kb.localDatabase);
+    const store = kb.tenant.feeds;
     const now = new Date();
-    expect(store.lease(report.feed.id, 'other-process', now, new Date(now.getTime() + 60_000))).toBe(true);
+    expect(await store.lease(report.feed.id, 'other-process', now, new Date(now.getTime() + 60_000))).toBe(true);
     const from = server.hits.length;
     const busy = await pollFeed(admin, report.feed.id, LOCAL);
     expect(busy.result).toBe('busy');
@@ -366,7 +365,7 @@ describe('the poller', () => {
     serveRss();
     await poller.tick();
     expect(announced).toEqual([]); // not due yet
-    feedStoreOf(kb.localDatabase).dueNow(first.feed.id, new Date());
+    await kb.tenant.feeds.dueNow(first.feed.id, new Date());
     await poller.tick();
     expect(announced.map((a) => a.articles.map((x) => x.title))).toEqual([['Millbrook orchard reaches 500 trees']]);
     expect((await kb.stats()).articles).toBe(2);

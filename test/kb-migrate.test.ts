@@ -42,6 +42,12 @@ async function fill(t: TenantStore, raw: RawArticle, guildId: string | null) {
   });
   const q = await t.questions.recordQuestion({ via: 'slash', userId: 'u', guildId, question: `about ${raw.title}?`, outcome: 'answered', answer: 'yes [1]', sources: [] });
   await t.questions.recordFeedback({ questionId: q, userId: 'v', guildId, vote: 'up' });
+  // A followed feed the poller has read: its number, validators, schedule and entries must survive the move.
+  const removed = await t.feeds.add({ url: 'https://news.example/old.xml', addedBy: 'mod', now: new Date('2026-01-01T09:00:00Z'), nextPollAt: new Date('2026-01-01T09:30:00Z') });
+  await t.feeds.remove(removed.id);
+  const feed = await t.feeds.add({ url: 'https://news.example/feed.xml', announceChannelId: '555', addedBy: 'mod', now: new Date('2026-01-01T10:00:00Z'), nextPollAt: new Date('2026-01-01T10:30:00Z') });
+  await t.feeds.recordPoll(feed.id, { at: '2026-01-01T10:30:00.000Z', result: 'ok', message: '1 entry, 1 new', nextPollAt: '2026-01-01T11:00:00.000Z', failures: 0, kind: 'feed', title: 'Example news', etag: '"v1"', lastModified: 'Thu, 01 Jan 2026 10:00:00 GMT', newArticles: 1 });
+  await t.feeds.saveEntry({ feedId: feed.id, key: 'urn:news:1', link: 'https://news.example/1', articleId: article.id, itemHash: 'i1', contentHash: article.hash, etag: '"p1"', published: '2026-01-01T08:00:00.000Z', author: 'Ann Reporter' }, new Date('2026-01-01T10:30:00Z'));
 }
 
 /** Everything kb:migrate promises to carry, in a comparable form. */
@@ -65,6 +71,7 @@ async function snapshot(store: KnowledgeStore, tenant: TenantKey) {
       audit: await t.auditTrail({ limit: 100 }),
       questions: await t.questions.listQuestions(),
       feedback: await t.questions.listFeedback(),
+      feeds: await Promise.all((await t.feeds.list()).map(async (f) => ({ ...f, entries: await t.feeds.entries(f.id) }))),
       search,
     };
   } finally {
@@ -98,8 +105,8 @@ describe('npm run kb:migrate', () => {
 
   it('copies a data folder into Postgres and back without re-embedding or losing anything', async () => {
     const there = await run(tsx, ['scripts/kb-migrate.ts', '--to', server.url], { env: env(join(dir, 'data')) });
-    expect(there.stdout).toMatch(/base: 1 articles, \d+ passages, 1 audit rows, 1 questions, 1 votes/);
-    expect(there.stdout).toMatch(new RegExp(`${SERVER}: 1 articles, 2 passages, 1 audit rows, 1 questions, 1 votes`));
+    expect(there.stdout).toMatch(/base: 1 articles, \d+ passages, 1 audit rows, 1 questions, 1 votes, 1 feeds/);
+    expect(there.stdout).toMatch(new RegExp(`${SERVER}: 1 articles, 2 passages, 1 audit rows, 1 questions, 1 votes, 1 feeds`));
     expect(there.stdout).toMatch(/Copied 2 knowledge bases .* and 2 server rows/);
 
     const back = await run(tsx, ['scripts/kb-migrate.ts', '--to', 'local', '--from', server.url], { env: env(join(dir, 'back')) });
@@ -112,11 +119,17 @@ describe('npm run kb:migrate', () => {
       for (const tenant of [null, SERVER]) {
         const [a, b, c] = [await snapshot(original, tenant), await snapshot(remote, tenant), await snapshot(returned, tenant)];
         expect(a.articles.length).toBe(1);
+        expect(a.feeds).toEqual([expect.objectContaining({ id: 2, etag: '"v1"', articles: 1, entries: [expect.objectContaining({ key: 'urn:news:1', author: 'Ann Reporter' })] })]);
         expect(b).toEqual(a);
         expect(c).toEqual(a);
       }
       expect(await returned.servers.list()).toEqual(await original.servers.list());
       expect(await remote.servers.get('444444444444444444')).toMatchObject({ leftAt: '2026-02-03T00:00:00.000Z' });
+      // Feed numbers are never reused, on the copy too.
+      const copied = await remote.open(null);
+      const next = await copied.feeds.add({ url: 'https://news.example/more.xml', now: new Date(), nextPollAt: new Date() });
+      await copied.close();
+      expect(next.id).toBe(3);
     } finally {
       await original.close();
       await remote.close();

@@ -266,14 +266,19 @@ describe('written answers against an OpenAI-compatible server', () => {
     }
   });
 
-  it('askWritten: retrieves for the question (and thread), passes earlier turns, and falls back cleanly', async () => {
+  it('askWritten: writes from the passages ask retrieved once (no second search), passes earlier turns, and falls back cleanly', async () => {
     const q = 'Who pushed for the agreement?';
     server.respond = (req) => {
       const user = req.body.messages![1].content;
       const n = [...user.matchAll(/\[(\d+)\] [^\n]+\n([^\n]+)/g)].find((m) => m[2].includes('Boehler'))?.[1];
       return { text: n ? `Adam Boehler, a senior U.S. official [${n}].` : 'not in the knowledge base' };
     };
-    const result = await askWritten(kb, q, { client: client(), history: [{ question: QUESTION, answer: 'In Qatar [1].' }], log });
+    let asked: AskResult | undefined;
+    // Only `ask`: a second search would have nothing to call.
+    const askOnly = { ask: async (...args: Parameters<KnowledgeBase['ask']>) => (asked = await kb.ask(...args)) };
+    const result = await askWritten(askOnly, q, { client: client(), history: [{ question: QUESTION, answer: 'In Qatar [1].' }], log });
+    expect(asked!.passages.length).toBeGreaterThan(0);
+    expect(result.passages).toEqual(asked!.passages.slice(0, 6));
     expect(result.mode).toBe('written');
     expect(result.answer).toBe('Adam Boehler, a senior U.S. official [1].');
     expect(result.sources[0].text).toContain('Boehler');

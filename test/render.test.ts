@@ -66,6 +66,7 @@ function result(over: Partial<AskResult> = {}): AskResult {
     sources: [source(1, { title: 'Hamas and U.S. Efforts', paragraph: 4, url: 'https://example.com/a' })],
     suggestions: [],
     timings: { embed: 1, search: 1, compose: 1, total: 3 },
+    passages: [],
     ...over,
   };
 }

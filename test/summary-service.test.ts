@@ -185,10 +185,10 @@ describe('SummaryService.summarizeArticle', () => {
     expect((await service.summarizeArticle(SEED_TITLE, 'medium')).cached).toBe(true);
 
     // Removing the article removes its cached summaries.
-    const rows = () => (kb.localDatabase.prepare('SELECT COUNT(*) AS n FROM summary_cache WHERE article_id = ?').get(changed.articleId) as { n: number }).n;
-    expect(rows()).toBe(2);
+    const rows = async () => (await Promise.all(['short', 'medium'].map((length) => kb.tenant.summaries.get(changed.articleId!, length)))).filter(Boolean).length;
+    expect(await rows()).toBe(2);
     await kb.remove([changed.articleId!]);
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     await expect(service.summarizeArticle(SEED_TITLE)).rejects.toThrow(UserInputError);
   });
 

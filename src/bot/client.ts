@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import { createAdmin, createServerRegistry, type App } from '../app.js';
 import type { AuditEntry } from '../core/admin/index.js';
@@ -7,7 +6,6 @@ import { createLlmClient, type ChatClient } from '../core/llm/client.js';
 import { FeedPoller } from '../core/feeds/index.js';
 import { registryTenants } from '../core/feeds/tenants.js';
 import type { FetchOptions } from '../core/load/fetch-url.js';
-import { FeedbackStore } from '../core/store/feedback.js';
 import { postAnnouncement } from './kb/feeds.js';
 import { renderAuditLog } from './kb/render.js';
 import type { TenancyPolicy } from '../core/servers/policy.js';

@@ -156,6 +156,7 @@ export async function runQaEval(file: string, opts: QaEvalOptions): Promise<QaFi
       if (opts.llm) {
         const extractive: AskResult = {
           question: q.question,
+          passages: hybrid.passages,
           answered: composed.answered,
           answer: composed.answered ? composed.answer : NO_ANSWER_TEXT,
           sources: composed.sources,

@@ -1,21 +1,42 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../config.js';
 import type { Embedder } from '../core/embed/embedder.js';
 import { KnowledgeBase, UserInputError } from '../core/knowledge-base.js';
-import { Catalog } from '../core/store/catalog.js';
+import { openKnowledgeStore } from '../core/store/open.js';
 
 /**
  * Opens a knowledge base as it is stored, without loading an embedding model: for scripts that
  * read or move articles (export, purge) but never embed. The embedder only names the recorded
  * model; calling it is a bug.
  */
-export async function openStoredKnowledgeBase(dataDir: string, what: string): Promise<KnowledgeBase> {
-  const file = join(dataDir, 'catalog.sqlite');
-  if (!existsSync(file)) throw new UserInputError(`No catalog at ${file}: nothing to ${what} (check DATA_DIR, or run npm run ingest first).`);
-  const catalog = new Catalog(file);
-  const model = catalog.model;
-  catalog.close();
-  return KnowledgeBase.open({ dataDir, embedder: namingEmbedder(model ?? { model: 'none', dimension: 1, normalized: true }, what), onModelMismatch: 'stale' });
+export async function openStoredKnowledgeBase(
+  config: Pick<Config, 'dataDir' | 'databaseUrl'>,
+  what: string,
+  tenant: string | null = null,
+): Promise<{ kb: KnowledgeBase; close(): Promise<void> }> {
+  const where = tenant === null ? config.dataDir : join(config.dataDir, 'servers', tenant);
+  if (!config.databaseUrl && !existsSync(join(where, 'catalog.sqlite'))) {
+    throw new UserInputError(`No catalog at ${join(where, 'catalog.sqlite')}: nothing to ${what} (check DATA_DIR, or run npm run ingest first).`);
+  }
+  const store = await openKnowledgeStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    if (tenant !== null && config.databaseUrl && !(await store.tenants()).includes(tenant)) {
+      throw new UserInputError(`Server ${tenant} has no knowledge base in the database: nothing to ${what}.`);
+    }
+    const model = await store.modelOf(tenant);
+    const kb = await KnowledgeBase.open({ store, tenant, embedder: namingEmbedder(model ?? { model: 'none', dimension: 1, normalized: true }, what), onModelMismatch: 'stale' });
+    return {
+      kb,
+      async close() {
+        await kb.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 /** An embedder that names a model and refuses to embed (scripts that must not load one). */

@@ -185,5 +185,6 @@ export async function askKnowledge(
     suggestions,
     timings: { embed: embedMs, search: searchMs, compose: composeMs, total: performance.now() - started, ...(rerankMs !== undefined ? { rerank: rerankMs } : {}) },
     ...(window ? { time: { text: window.text, ...(window.from ? { from: window.from } : {}), ...(window.to ? { to: window.to } : {}), ...(widened ? { widened } : {}) } } : {}),
+    passages,
   };
 }

@@ -186,15 +186,6 @@ export class KnowledgeBase implements KnowledgeReader {
     return this.tenant instanceof LocalTenant ? this.tenant.startup : undefined;
   }
 
-  /**
-   * The local catalog's SQLite connection: only tests use it, to look at or damage the stored rows
-   * behind the port. Throws on PostgreSQL.
-   */
-  get localDatabase(): LocalTenant['database'] {
-    if (!(this.tenant instanceof LocalTenant)) throw new Error('this knowledge base is not stored in local files');
-    return this.tenant.database;
-  }
-
   /** Calls `listener` after every change this knowledge base commits. Returns an unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.add(listener);

@@ -115,4 +115,9 @@ export interface AskResult {
    * from. `widened`: no article of that period answered, so the answer comes from all of them.
    */
   time?: { text: string; from?: string; to?: string; widened?: boolean };
+  /**
+   * The passages `ask` retrieved once and composed from, best first (after re-ranking; from every
+   * article when the period widened): a written composer rewrites these instead of searching again.
+   */
+  passages: ScoredPassage[];
 }

@@ -139,7 +139,7 @@ export function renderShow(d: ArticleDetails): MessagePayload {
     { name: 'Added', value: when(a.addedAt), inline: true },
     { name: 'Updated', value: when(a.updatedAt), inline: true },
     { name: 'Source', value: quoteFit(d.file ? `knowledge/${d.file}` : a.origin, 200) || '—', inline: true },
-    ...(a.date ? [{ name: 'Date', value: quoteFit(a.date, 40), inline: true }] : []),
+    ...(a.date ? [{ name: 'Date', value: formatArticleDate(a.date) ?? quoteFit(a.date, 40), inline: true }] : []),
     ...(a.author ? [{ name: 'Author', value: quoteFit(a.author, 100), inline: true }] : []),
   ];
   let budget = LIMITS.embedDescription - 20;

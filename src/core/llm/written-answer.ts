@@ -151,6 +151,7 @@ export async function writeAnswer(
       timings: { ...extractive.timings, compose: ms, total: extractive.timings.total + ms },
       mode: 'written',
       llm: details,
+      passages,
     };
   }
   details.droppedSentences = verdict.droppedSentences.length;
@@ -173,6 +174,7 @@ export async function writeAnswer(
     timings: { ...extractive.timings, compose: ms, total: extractive.timings.total + ms },
     mode: 'written',
     llm: details,
+    passages,
   };
 }
 
@@ -185,20 +187,15 @@ export interface AskWrittenOptions extends Omit<WriteAnswerOptions, 'history'> {
 
 /**
  * The whole written path for an adapter: the extractive answer (the fallback, and the "did you
- * mean" suggestions), the top passages for the same query, then {@link writeAnswer}. Throws what
- * `kb.ask` throws (a `UserInputError` for a bad question); model failures fall back instead.
+ * mean" suggestions), then {@link writeAnswer} over the passages that same `ask` retrieved (no
+ * second search). Throws what `kb.ask` throws (a `UserInputError` for a bad question); model
+ * failures fall back instead.
  */
-export async function askWritten(
-  kb: Pick<KnowledgeBase, 'ask' | 'retrieve'>,
-  question: string,
-  opts: AskWrittenOptions,
-): Promise<WrittenResult> {
+export async function askWritten(kb: Pick<KnowledgeBase, 'ask'>, question: string, opts: AskWrittenOptions): Promise<WrittenResult> {
   const questions = (opts.history ?? []).map((t) => (typeof t === 'string' ? t : t.question));
-  const askOptions: AskOptions = { history: questions };
+  const topK = opts.topK ?? opts.maxPassages ?? 6;
+  // `ask` retrieves 8 unless told otherwise; a prompt that wants more asks for more.
+  const askOptions: AskOptions = { history: questions, ...(topK > 8 ? { topK } : {}) };
   const extractive = await kb.ask(question, askOptions);
-  // The same period as the extractive answer (unless it had to widen to every article).
-  const time = extractive.time && !extractive.time.widened ? extractive.time : undefined;
-  const query = searchQuery(time ? withoutTime(extractive.question, time) : extractive.question, questions);
-  const { passages } = await kb.retrieve(query, { topK: opts.topK ?? opts.maxPassages ?? 6, ...(time ? { window: { from: time.from, to: time.to } } : {}) });
-  return writeAnswer(extractive.question, passages, extractive, opts);
+  return writeAnswer(extractive.question, extractive.passages.slice(0, topK), extractive, opts);
 }

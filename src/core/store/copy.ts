@@ -1,7 +1,7 @@
 /**
  * Copies every knowledge base of one store into another (local files ⇄ PostgreSQL) without
  * re-embedding: articles with their bodies, timestamps and stored vectors, the audit trail,
- * questions and votes, and the server directory. Summaries (a cache) and pending confirmations
+ * questions and votes, followed feeds (with what the poller knows of them), and the server directory. Summaries (a cache) and pending confirmations
  * (minutes long) are not copied. The destination must hold nothing yet for the tenants copied.
  */
 import type { ArticleDump, ArticleWrite, AuditEntry, KnowledgeStore, TenantKey, TenantStore } from './port.js';
@@ -13,6 +13,7 @@ export interface CopiedTenant {
   audit: number;
   questions: number;
   feedback: number;
+  feeds: number;
 }
 
 export interface CopyReport {
@@ -32,7 +33,7 @@ export async function copyKnowledge(from: KnowledgeStore, to: KnowledgeStore, op
     try {
       report.tenants.push(await copyTenant(source, target));
       const last = report.tenants[report.tenants.length - 1];
-      options.log?.(`${last.tenant}: ${last.articles} articles, ${last.passages} passages, ${last.audit} audit rows, ${last.questions} questions, ${last.feedback} votes`);
+      options.log?.(`${last.tenant}: ${last.articles} articles, ${last.passages} passages, ${last.audit} audit rows, ${last.questions} questions, ${last.feedback} votes, ${last.feeds} feeds`);
     } finally {
       await source.close();
       await target.close();
@@ -48,13 +49,13 @@ export async function copyKnowledge(from: KnowledgeStore, to: KnowledgeStore, op
 
 async function copyTenant(source: TenantStore, target: TenantStore): Promise<CopiedTenant> {
   const name = source.tenant ?? 'base';
-  const [have, audited, asked] = [await target.state(), await target.auditTrail({ limit: 1 }), await target.questions.listQuestions()];
-  if (have.articles > 0 || audited.length > 0 || asked.length > 0) {
+  const [have, audited, asked, followed] = [await target.state(), await target.auditTrail({ limit: 1 }), await target.questions.listQuestions(), await target.feeds.list()];
+  if (have.articles > 0 || audited.length > 0 || asked.length > 0 || followed.length > 0) {
     throw new Error(`the destination already holds data for ${name === 'base' ? "the operator's knowledge base" : `server ${name}`}; copy into an empty database or data folder`);
   }
   const state = await source.state();
   if (state.model) await target.setModel(state.model);
-  const out: CopiedTenant = { tenant: name, articles: 0, passages: 0, audit: 0, questions: 0, feedback: 0 };
+  const out: CopiedTenant = { tenant: name, articles: 0, passages: 0, audit: 0, questions: 0, feedback: 0, feeds: 0 };
 
   let batch: ArticleWrite[] = [];
   let size = 0;
@@ -87,6 +88,11 @@ async function copyTenant(source: TenantStore, target: TenantStore): Promise<Cop
   await target.questions.importRows(questions, feedback);
   out.questions = questions.length;
   out.feedback = feedback.length;
+
+  for (const feed of await source.feeds.list()) {
+    await target.feeds.importFeed(feed, await source.feeds.entries(feed.id));
+    out.feeds++;
+  }
 
   const copied = await target.state();
   if (copied.articles !== out.articles || copied.passages !== out.passages) {

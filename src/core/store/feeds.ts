@@ -72,6 +72,45 @@ export interface PollOutcome {
   newArticles?: number;
 }
 
+/** A feed as the columns both backends store it in (its lease is not part of it). */
+export function feedColumns(f: FeedRecord): Record<string, string | number | null> {
+  return {
+    id: f.id,
+    url: f.url,
+    kind: f.kind ?? null,
+    title: f.title ?? null,
+    announce_channel_id: f.announceChannelId ?? null,
+    added_by: f.addedBy ?? null,
+    added_at: f.addedAt,
+    etag: f.etag ?? null,
+    last_modified: f.lastModified ?? null,
+    last_poll_at: f.lastPollAt ?? null,
+    last_result: f.lastResult ?? null,
+    last_message: f.lastMessage ?? null,
+    next_poll_at: f.nextPollAt,
+    failures: f.failures,
+    articles: f.articles,
+  };
+}
+
+/** A feed entry as the columns both backends store it in. */
+export function entryColumns(e: FeedEntryRecord): Record<string, string | number | null> {
+  return {
+    feed_id: e.feedId,
+    key: e.key,
+    link: e.link ?? null,
+    article_id: e.articleId ?? null,
+    item_hash: e.itemHash ?? null,
+    content_hash: e.contentHash ?? null,
+    etag: e.etag ?? null,
+    last_modified: e.lastModified ?? null,
+    published: e.published ?? null,
+    author: e.author ?? null,
+    first_seen_at: e.firstSeenAt,
+    updated_at: e.updatedAt,
+  };
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS feeds (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -327,6 +366,18 @@ export class SqliteFeedStore {
         author: entry.author ?? null,
         at,
       });
+  }
+
+  /** See the port's `FeedStore.importFeed`. */
+  importFeed(feed: FeedRecord, entries: FeedEntryRecord[]): void {
+    const insert = (table: string, row: Record<string, string | number | null>) => {
+      const names = Object.keys(row);
+      this.db.prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(row);
+    };
+    this.db.transaction(() => {
+      insert('feeds', feedColumns(feed));
+      for (const entry of entries) insert('feed_entries', entryColumns(entry));
+    })();
   }
 }
 

@@ -293,6 +293,12 @@ export interface FeedStore {
   entries(feedId: number): Promise<FeedEntryRecord[]>;
   /** Records (or updates) an entry; article id, content hash, published date and author are kept when not given. */
   saveEntry(entry: Omit<FeedEntryRecord, 'firstSeenAt' | 'updatedAt'>, now: Date): Promise<void>;
+  /**
+   * Writes a feed copied from another store as it was (its number, validators, schedule, back-off,
+   * counts) with its entries, so after `kb:migrate` nothing is fetched or embedded again; a lease
+   * is not copied. Later feeds get higher numbers.
+   */
+  importFeed(feed: FeedRecord, entries: FeedEntryRecord[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -68,4 +68,8 @@ export class LocalFeedStore implements FeedStore {
   async saveEntry(entry: Omit<FeedEntryRecord, 'firstSeenAt' | 'updatedAt'>, now: Date): Promise<void> {
     this.tables.saveEntry(entry, now);
   }
+
+  async importFeed(feed: FeedRecord, entries: FeedEntryRecord[]): Promise<void> {
+    this.tables.importFeed(feed, entries);
+  }
 }

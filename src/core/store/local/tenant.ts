@@ -119,14 +119,6 @@ export class LocalTenant implements TenantStore {
     }
   }
 
-  /**
-   * The catalog's SQLite connection, for state that is not on the port yet: feed subscriptions
-   * (store/feeds.ts) until they move onto it.
-   */
-  get database(): Catalog['db'] {
-    return this.catalog.db;
-  }
-
   private log(line: string): void {
     this.opts.log?.(line);
   }

@@ -10,7 +10,6 @@
  * With --store, the corpus figures of each storage backend side by side (scripts/bench/stores.ts)
  * and, with postgres, pgvector's HNSW next to hnswlib's in the scale test (bench/pgvector-scale.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -191,13 +190,7 @@ const questions = questionsFromCorpus(articles, questionCount);
 if (stores.length === 0) {
   // --- Cold start (a fresh process, like npm start) ----------------------------------------------
   log('cold start …');
-  const coldRuns = [0, 1, 2].map(() => {
-    const line = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/cold-start.ts', dataDir, model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; steadyRssMb: number; firstAskMs: number };
-  });
-  coldRuns.sort((a, b) => a.readyMs - b.readyMs);
-  const cold = coldRuns[1];
-  figures.coldStart = { seconds: round(cold.readyMs / 1000, 2), rssMb: Math.round(cold.rssMb), steadyRssMb: Math.round(cold.steadyRssMb), firstAskMs: round(cold.firstAskMs, 1), runs: coldRuns.length };
+  figures.coldStart = coldStart(dataDir, model);
 
   // --- Query latency ------------------------------------------------------------------------
   kb = await KnowledgeBase.open({ dataDir, embedder });

@@ -1,6 +1,6 @@
 /**
  * Child process of the benchmark: opens a built knowledge base exactly the way `npm start` does
- * (openApp: embedder workers + catalog + HNSW + BM25) and reports, as one JSON line, the
+ * (openApp: embedder workers and the store, local files or DATABASE_URL) and reports, as one JSON line, the
  * milliseconds from process start to ready-to-answer and the RSS.
  * Usage: node --import tsx scripts/bench/cold-start.ts DATA_DIR MODEL
  */

@@ -127,11 +127,19 @@ export interface ColdStart {
   runs: number;
 }
 
-/** Median of three fresh processes (cold-start-store.ts). */
+/**
+ * Median of three fresh processes opening the knowledge base as `npm start` does (cold-start.ts:
+ * `openApp`), on PostgreSQL when `databaseUrl` is given, else on the files in `dataDir` (a
+ * DATABASE_URL in the bench's own environment is not passed on, so "local" stays local).
+ */
 export function coldStart(dataDir: string, model: string, databaseUrl?: string): ColdStart {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
   const runs = [0, 1, 2].map(() => {
-    const args = ['--import', 'tsx', 'scripts/bench/cold-start-store.ts', dataDir, model, ...(databaseUrl ? [databaseUrl] : [])];
-    const line = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const line = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/cold-start.ts', dataDir, model], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: databaseUrl ? { ...env, DATABASE_URL: databaseUrl } : env,
+    });
     return JSON.parse(line.trim().split('\n').pop()!) as { readyMs: number; rssMb: number; steadyRssMb: number; firstAskMs: number };
   });
   runs.sort((a, b) => a.readyMs - b.readyMs);

@@ -178,7 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.DISCORD_SHARD_PROCESSES > 1) {
     throw new ConfigError(
-      `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: shards in several processes must share one knowledge base in PostgreSQL (DATABASE_URL), and this version keeps it in DATA_DIR, which one process owns. Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`,
+      e.DATABASE_URL
+        ? `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: this version runs every shard in one process; several processes are not supported yet (cooldowns, thread history and the answer queue are kept per process). Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`
+        : `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: shards in several processes must share one knowledge base in PostgreSQL (DATABASE_URL), and DATA_DIR belongs to one process. Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`,
     );
   }
   return {

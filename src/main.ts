@@ -29,7 +29,14 @@ await runCli(async (config, rootLogger) => {
   if (config.discord.token) {
     const { startBot } = await import('./bot/client.js');
     const link = slice ? (await import('./bot/shard-process.js')).supervisorLink() : undefined;
-    const bot = await startBot(app, slice && link ? { shardSlice: slice, interactions: link.watcher } : {});
+    let bot;
+    try {
+      bot = await startBot(app, slice && link ? { shardSlice: slice, interactions: link.watcher } : {});
+    } catch (error) {
+      // Close the model workers and the store, or they would keep a process that cannot serve alive.
+      await app.close();
+      throw error;
+    }
     link?.attach(bot);
     const shutdown = async (signal: string) => {
       logger.info(`${signal}: shutting down`);

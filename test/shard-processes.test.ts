@@ -61,6 +61,8 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
   let supervisor: ChildProcess;
   let output = '';
   let healthUrl: string;
+  /** The answer on shard 1 before its process was killed: its buttons must still work after. */
+  let earlierAnswer: { messageId: string; passagesButton: string };
   const health = async (): Promise<SupervisedHealth> => (await fetch(`${healthUrl}/healthz`)).json() as Promise<SupervisedHealth>;
 
   beforeAll(async () => {
@@ -150,7 +152,10 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
 
     const asked = await fake.sendSlashCommand({ name: 'ask', guildId: shardOne[1], options: [{ type: 3, name: 'question', value: 'How many quince trees did the volunteers count?' }] });
     expect((await asked.waitForCallback()).body.type).toBe(5);
-    const answer = (await asked.waitForEditOriginal(30_000)).body.embeds[0];
+    const edit = await asked.waitForEditOriginal(30_000);
+    const answer = edit.body.embeds[0];
+    const buttons = edit.body.components[0].components as { custom_id: string }[];
+    earlierAnswer = { messageId: (edit.response as { id: string }).id, passagesButton: buttons[0]!.custom_id };
     expect(answer.description).toContain('four hundred and twelve');
     expect(answer.fields[0].value).toContain(ORCHARD.title);
     const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
@@ -197,5 +202,39 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
     const prompt = model.requests[0]!.body.messages!.find((m) => m.role === 'user')!.content;
     expect(prompt).toContain('Earlier in this conversation:\nQ: Who planted most of the quince trees?');
     expect(prompt).toMatch(/Question: and in which year\?$/);
+
+    // "Show passages" on an answer the killed process gave works on the respawned one.
+    const pressed = await fake.sendButton({ customId: earlierAnswer.passagesButton, messageId: earlierAnswer.messageId, guildId: shardOne[1] });
+    const shown = await pressed.waitForCallback(30_000);
+    expect(shown.body.data.embeds[0].description).toContain('four hundred and twelve quince trees');
   });
+
+  it('stops with the reason when a shard process cannot start (a wrong token), instead of respawning it for ever', async () => {
+    const url = new URL(serverUrl!);
+    url.pathname = `/${database}`;
+    const wrong = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: url.toString(),
+        DATA_DIR: join(dir, 'data-wrong'),
+        KNOWLEDGE_DIR: join(dir, 'knowledge'),
+        MODELS_DIR: join(dir, 'models'),
+        EMBEDDING_MODEL: 'test/tiny-bert',
+        // Well-formed, but not the bot's: Discord answers 401.
+        DISCORD_TOKEN: `${fake.token.slice(0, -4)}${fake.token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`,
+        DISCORD_API_URL: fake.apiUrl,
+        DISCORD_SHARDS: '2',
+        DISCORD_SHARD_PROCESSES: '2',
+        LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    wrong.stdout!.on('data', (d) => (log += d));
+    wrong.stderr!.on('data', (d) => (log += d));
+    const code = await new Promise<number | null>((resolve) => wrong.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(log).toMatch(/shard process 0 \(shards 0\) exited before it was ready \(exit code 1\)/);
+    expect(log).not.toMatch(/respawn/);
+  }, 120_000);
 });

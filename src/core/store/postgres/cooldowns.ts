@@ -57,7 +57,8 @@ export class PgCooldowns implements CooldownStore {
 
   // Off the hot path: the member's answer does not wait for housekeeping.
   private maybeSweep(now: number): void {
-    if (now - this.lastSweep < (this.opts.sweepEveryMs ?? 60_000)) return;
+    // abs: a clock set back (or a test's clock) does not stop the sweeping.
+    if (Math.abs(now - this.lastSweep) < (this.opts.sweepEveryMs ?? 60_000)) return;
     this.lastSweep = now;
     this.sweeping = this.sweep(now).catch((error: Error) => this.opts.log?.(`could not sweep ended cooldowns: ${error.message}`));
   }

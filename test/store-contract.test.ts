@@ -652,6 +652,22 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect(await cooldowns.take(short, 1000, t0 + 2000)).toEqual({ ok: true });
   });
 
+  it.runIf(backend.name !== 'local')('deletes ended cooldown windows on the way, about once a minute, off the question’s path', async () => {
+    const store = backend.store() as PostgresStore;
+    const ended = `question:${freshServer()}`;
+    const rows = async () => Number((await store.pool.query('SELECT count(*) AS n FROM kb_cooldowns WHERE key = $1', [ended])).rows[0].n);
+    const t0 = Date.parse('2031-01-01T00:00:00Z');
+    await store.cooldowns.take(ended, 1000, t0);
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(1);
+    await store.cooldowns.take(`question:${freshServer()}`, 1000, t0 + 30_000); // too soon for another sweep
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(1);
+    await store.cooldowns.take(`question:${freshServer()}`, 1000, t0 + 61_000);
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(0);
+  });
+
   it.runIf(backend.multiProcess)('accepts exactly one of two processes taking a member’s cooldown at once', async () => {
     const other = await backend.another();
     const now = Date.parse('2026-12-01T08:00:00Z');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestDirectory } from '../src/app.js';
-import { articleToMarkdown, KnowledgeAdmin, type AddResult } from '../src/core/admin/index.js';
+import { articleToMarkdown, KnowledgeAdmin, ReindexRunningError, type AddResult } from '../src/core/admin/index.js';
 import { chunkArticle } from '../src/core/chunk.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { loadBuffer, loadDirectory } from '../src/core/load/index.js';
@@ -363,4 +363,57 @@ describe('Markdown written to knowledge/ reads back to the same article', () => 
       expect(b.hash).toBe(a.hash);
     });
   }
+});
+
+describe('one reindex at a time, across processes', () => {
+  /** Holds embedding from `hold()` until `letGo()` (a reindex that takes a while), or fails it. */
+  class GatedEmbedder extends HashEmbedder {
+    private gate: Promise<void> = Promise.resolve();
+    private openGate = () => {};
+    failWith: Error | undefined;
+    hold(): void {
+      this.gate = new Promise((r) => (this.openGate = r));
+    }
+    letGo(): void {
+      this.openGate();
+    }
+    override async embed(texts: string[]): Promise<Float32Array[]> {
+      await this.gate;
+      if (this.failWith) throw this.failWith;
+      return super.embed(texts);
+    }
+  }
+
+  it('shows the running reindex to another admin of the knowledge base, refuses a second one, keeps the marker alive past its ttl while it runs, and clears it when done', async () => {
+    const gated = new GatedEmbedder();
+    const shared = await KnowledgeBase.open({ dataDir: join(dir, 'gated'), embedder: gated });
+    await shared.ingest([football]);
+    // Another process's admin would be another KnowledgeAdmin over the same tenant.
+    const mine = new KnowledgeAdmin({ kb: shared, reindexMarker: { ttlMs: 150, renewEveryMs: 30 } });
+    const theirs = new KnowledgeAdmin({ kb: shared });
+    gated.hold();
+    const running = mine.reindex(MOD);
+    await new Promise((r) => setTimeout(r, 400)); // well past the ttl: only the heartbeat keeps it
+    expect(await theirs.reindexing()).toMatchObject({ actor: MOD });
+    const second = await theirs.reindex({ id: '222222222222222222', name: 'other', via: 'discord' }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(ReindexRunningError);
+    expect((second as ReindexRunningError).running.actor).toEqual(MOD);
+    gated.letGo();
+    expect((await running).articles).toBe(1);
+    expect(await theirs.reindexing()).toBeUndefined();
+    await shared.close();
+  });
+
+  it('clears the marker when the reindex fails, so the next one may start', async () => {
+    const gated = new GatedEmbedder();
+    const shared = await KnowledgeBase.open({ dataDir: join(dir, 'failing'), embedder: gated });
+    await shared.ingest([football]);
+    const mine = new KnowledgeAdmin({ kb: shared });
+    gated.failWith = new Error('the embedding worker died');
+    await expect(mine.reindex(MOD)).rejects.toThrow(/worker died/);
+    expect(await mine.reindexing()).toBeUndefined();
+    gated.failWith = undefined;
+    expect((await mine.reindex(MOD)).articles).toBe(1);
+    await shared.close();
+  });
 });

@@ -448,6 +448,25 @@ describe('/kb reindex', () => {
   });
 });
 
+describe('/kb reindex while another process reindexes', () => {
+  it('is refused at once, saying who started the running one and when; once it is done, a reindex starts', async () => {
+    const { fake, kb: base } = await boot();
+    // Another bot process sharing this knowledge base holds the marker (as its /kb reindex would).
+    const since = Date.now() - 30_000;
+    const other = { holder: 'another-process', actor: { id: '4242', name: 'other_mod', via: 'discord' }, ttlMs: 60_000, now: since };
+    expect((await base.tenant.reindexMarker.claim(other)).ok).toBe(true);
+    const refused = await kb(fake, 'reindex');
+    const reply = await refused.waitForCallback();
+    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(reply.body.data.content).toBe(`A reindex is already running (started by other\\_mod <t:${Math.floor(since / 1000)}:R>). Nothing was changed.`);
+    await base.tenant.reindexMarker.release('another-process');
+    const again = await kb(fake, 'reindex');
+    expect((await again.waitForCallback()).body).toEqual({ type: 5, data: { flags: 64 } });
+    await finalEdit(fake, again, /Reindexed/);
+    expect(await base.tenant.reindexMarker.current()).toBeUndefined(); // released when done
+  });
+});
+
 describe('/kb reindex longer than Discord lets a reply be edited', () => {
   it('posts its result in the log channel, saying why, when the 15-minute token has expired', async () => {
     const many: RawArticle[] = Array.from({ length: 12 }, (_, i) => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, ConcurrencyLimiter, Cooldown, TimeoutError, withTimeout } from '../src/bot/limits.js';
+import { MemoryCooldowns } from '../src/core/store/local/cooldowns.js';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -8,18 +9,31 @@ function deferred<T = void>() {
 }
 
 describe('Cooldown', () => {
-  it('lets a user ask once per window and notifies a flood once', () => {
+  it('lets a member ask once per window and notifies a flood once', async () => {
     let now = 1000;
-    const c = new Cooldown(5, () => now);
-    expect(c.take('a')).toEqual({ ok: true });
-    expect(c.take('b')).toEqual({ ok: true }); // per user
-    expect(c.take('a')).toEqual({ ok: false, retryAfterMs: 5000, notify: true });
+    const c = new Cooldown(5, { now: () => now });
+    expect(await c.take('a')).toEqual({ ok: true });
+    expect(await c.take('b')).toEqual({ ok: true }); // per member
+    expect(await c.take('a')).toEqual({ ok: false, retryAfterMs: 5000, notify: true });
     now += 1000;
-    expect(c.take('a')).toEqual({ ok: false, retryAfterMs: 4000, notify: false });
+    expect(await c.take('a')).toEqual({ ok: false, retryAfterMs: 4000, notify: false });
     now += 4000;
-    expect(c.take('a')).toEqual({ ok: true });
-    expect(new Cooldown(0).take('a')).toEqual({ ok: true });
-    expect(new Cooldown(0).take('a')).toEqual({ ok: true });
+    expect(await c.take('a')).toEqual({ ok: true });
+    await c.release('a');
+    expect(await c.take('a')).toEqual({ ok: true }); // given back
+    expect(await new Cooldown(0).take('a')).toEqual({ ok: true });
+    expect(await new Cooldown(0).take('a')).toEqual({ ok: true });
+  });
+
+  it('keeps its windows in the store it is given, shared by every Cooldown on that store', async () => {
+    const store = new MemoryCooldowns();
+    const now = () => 1000;
+    const one = new Cooldown(5, { store, now });
+    const other = new Cooldown(5, { store, now }); // as another process on the same knowledge store
+    expect(await one.take('a')).toEqual({ ok: true });
+    expect(await other.take('a')).toEqual({ ok: false, retryAfterMs: 5000, notify: true });
+    await other.release('a');
+    expect(await one.take('a')).toEqual({ ok: true });
   });
 });
 

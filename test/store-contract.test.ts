@@ -613,6 +613,123 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it('keeps a member’s cooldown: one question a window, one note for a flood of refusals, given back on release', async () => {
+    const cooldowns = backend.store().cooldowns;
+    const member = `question:${freshServer()}`;
+    const t0 = Date.parse('2026-12-01T08:00:00Z');
+    expect(await cooldowns.take(member, 5000, t0)).toEqual({ ok: true });
+    expect(await cooldowns.take(member, 5000, t0 + 1000)).toEqual({ ok: false, retryAfterMs: 4000, notify: true });
+    expect(await cooldowns.take(member, 5000, t0 + 2000)).toEqual({ ok: false, retryAfterMs: 3000, notify: false });
+    expect(await cooldowns.take(member, 5000, t0 + 2500)).toEqual({ ok: false, retryAfterMs: 2500, notify: false });
+    // Another member is not held up by this one.
+    expect(await cooldowns.take(`question:${freshServer()}`, 5000, t0 + 2500)).toEqual({ ok: true });
+    // The window ends: the next question is accepted and starts a new window, whose first refusal notifies again.
+    expect(await cooldowns.take(member, 5000, t0 + 5000)).toEqual({ ok: true });
+    expect(await cooldowns.take(member, 5000, t0 + 6000)).toEqual({ ok: false, retryAfterMs: 4000, notify: true });
+    // A question given back (it was invalid after all): the member may ask again at once.
+    await cooldowns.release(member);
+    expect(await cooldowns.take(member, 5000, t0 + 6000)).toEqual({ ok: true });
+  });
+
+  it('accepts exactly one of many questions a member sends at once', async () => {
+    const cooldowns = backend.store().cooldowns;
+    const member = `question:${freshServer()}`;
+    const now = Date.parse('2026-12-01T08:00:00Z');
+    const takes = await Promise.all(Array.from({ length: 8 }, () => cooldowns.take(member, 5000, now)));
+    expect(takes.filter((t) => t.ok)).toHaveLength(1);
+    expect(takes.filter((t) => !t.ok && t.notify)).toHaveLength(1);
+  });
+
+  it('forgets ended cooldown windows and keeps running ones', async () => {
+    const cooldowns = backend.store().cooldowns;
+    const short = `question:${freshServer()}`;
+    const long = `question:${freshServer()}`;
+    const t0 = Date.parse('2030-01-01T00:00:00Z');
+    await cooldowns.take(short, 1000, t0);
+    await cooldowns.take(long, 60_000, t0);
+    expect(await cooldowns.sweep(t0 + 2000)).toBeGreaterThanOrEqual(1);
+    expect(await cooldowns.take(long, 60_000, t0 + 2000)).toEqual({ ok: false, retryAfterMs: 58_000, notify: true });
+    expect(await cooldowns.take(short, 1000, t0 + 2000)).toEqual({ ok: true });
+  });
+
+  it.runIf(backend.name !== 'local')('deletes ended cooldown windows on the way, about once a minute, off the question’s path', async () => {
+    const store = backend.store() as PostgresStore;
+    const ended = `question:${freshServer()}`;
+    const rows = async () => Number((await store.pool.query('SELECT count(*) AS n FROM kb_cooldowns WHERE key = $1', [ended])).rows[0].n);
+    const t0 = Date.parse('2031-01-01T00:00:00Z');
+    await store.cooldowns.take(ended, 1000, t0);
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(1);
+    await store.cooldowns.take(`question:${freshServer()}`, 1000, t0 + 30_000); // too soon for another sweep
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(1);
+    await store.cooldowns.take(`question:${freshServer()}`, 1000, t0 + 61_000);
+    await store.cooldowns.settled();
+    expect(await rows()).toBe(0);
+  });
+
+  it.runIf(backend.multiProcess)('accepts exactly one of two processes taking a member’s cooldown at once', async () => {
+    const other = await backend.another();
+    const now = Date.parse('2026-12-01T08:00:00Z');
+    for (let round = 0; round < 10; round++) {
+      const member = `question:${freshServer()}`;
+      const [a, b] = await Promise.all([backend.store().cooldowns.take(member, 5000, now), other.cooldowns.take(member, 5000, now)]);
+      expect([a, b].filter((t) => t.ok)).toHaveLength(1);
+      expect([a, b].find((t) => !t.ok)).toEqual({ ok: false, retryAfterMs: 5000, notify: true });
+    }
+  });
+
+  it('shows a running reindex to every holder of the knowledge base until it is released or lapses', async () => {
+    const id = freshServer();
+    const mine = await backend.store().open(id);
+    // Another process where the backend is shared; another handle on the same knowledge base otherwise.
+    const theirs = await (backend.multiProcess ? await backend.another() : backend.store()).open(id);
+    const moderator = { id: 'u1', name: 'Mod', via: 'discord' };
+    const t0 = Date.parse('2026-12-01T08:00:00Z');
+    expect(await theirs.reindexMarker.current(t0)).toBeUndefined();
+
+    const claimed = await mine.reindexMarker.claim({ holder: 'run-a', actor: moderator, ttlMs: 60_000, now: t0 });
+    expect(claimed).toEqual({ ok: true, marker: { holder: 'run-a', actor: moderator, since: t0, expiresAt: t0 + 60_000 } });
+    // The second reindex is refused, and told whose reindex runs and since when.
+    const refused = await theirs.reindexMarker.claim({ holder: 'run-b', actor: { id: 'u2' }, ttlMs: 60_000, now: t0 + 1000 });
+    expect(refused).toEqual({ ok: false, running: { holder: 'run-a', actor: moderator, since: t0, expiresAt: t0 + 60_000 } });
+    expect(await theirs.reindexMarker.current(t0 + 1000)).toMatchObject({ actor: moderator, since: t0 });
+    // Only its holder renews or releases it.
+    expect(await theirs.reindexMarker.renew('run-b', 60_000, t0 + 1000)).toBe(false);
+    await theirs.reindexMarker.release('run-b');
+    expect(await mine.reindexMarker.renew('run-a', 60_000, t0 + 50_000)).toBe(true);
+    expect(await theirs.reindexMarker.current(t0 + 100_000)).toMatchObject({ since: t0, expiresAt: t0 + 110_000 });
+    // Done: released, and the next reindex may start.
+    await mine.reindexMarker.release('run-a');
+    expect(await theirs.reindexMarker.current(t0 + 100_000)).toBeUndefined();
+
+    // A holder that stops renewing (its process was killed) blocks nobody past its ttl.
+    expect((await mine.reindexMarker.claim({ holder: 'run-c', actor: moderator, ttlMs: 60_000, now: t0 + 200_000 })).ok).toBe(true);
+    expect((await theirs.reindexMarker.claim({ holder: 'run-d', actor: { id: 'u2' }, ttlMs: 60_000, now: t0 + 259_999 })).ok).toBe(false);
+    expect(await theirs.reindexMarker.current(t0 + 260_000)).toBeUndefined();
+    expect(await theirs.reindexMarker.claim({ holder: 'run-d', actor: { id: 'u2' }, ttlMs: 60_000, now: t0 + 260_000 })).toMatchObject({ ok: true, marker: { holder: 'run-d', since: t0 + 260_000 } });
+    // The lapsed holder finds out on its next heartbeat, and cannot release the new marker.
+    expect(await mine.reindexMarker.renew('run-c', 60_000, t0 + 261_000)).toBe(false);
+    await mine.reindexMarker.release('run-c');
+    expect(await mine.reindexMarker.current(t0 + 261_000)).toMatchObject({ holder: 'run-d' });
+    await mine.close();
+    await theirs.close();
+  });
+
+  it('keeps one reindex marker per knowledge base, claimed by one of many at once', async () => {
+    const store = backend.store();
+    const [a, b] = [freshServer(), freshServer()];
+    const ta = await store.open(a);
+    const tb = await store.open(b);
+    const now = Date.parse('2026-12-01T08:00:00Z');
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => ta.reindexMarker.claim({ holder: `run-${i}`, actor: { id: 'u1' }, ttlMs: 60_000, now })));
+    expect(claims.filter((c) => c.ok)).toHaveLength(1);
+    // Another server's knowledge base is not held up by it.
+    expect((await tb.reindexMarker.claim({ holder: 'other', actor: { id: 'u1' }, ttlMs: 60_000, now })).ok).toBe(true);
+    await ta.close();
+    await tb.close();
+  });
+
   it('finds the tenants with a feed due without opening them, and a purge takes a server’s feeds with it', async () => {
     const store = backend.store();
     const due = freshServer();

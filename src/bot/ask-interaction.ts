@@ -31,7 +31,7 @@ export async function askFromInteraction(
     return;
   }
 
-  const cooldown = ctx.cooldown.take(interaction.user.id);
+  const cooldown = await ctx.cooldown.take(interaction.user.id);
   if (!cooldown.ok) {
     ctx.logger.info({ command: options.command, guildId: interaction.guildId, userId: interaction.user.id }, 'cooldown');
     await interaction.reply({ ...renderCooldown(cooldown.retryAfterMs), flags: MessageFlags.Ephemeral });

@@ -124,7 +124,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     logger,
     settings,
     store,
-    cooldown: new Cooldown(settings.cooldownSeconds),
+    cooldown: new Cooldown(settings.cooldownSeconds, { store: app.kb.store.cooldowns }),
     limiter: new ConcurrencyLimiter(settings.maxConcurrent),
     admin: baseAdmin,
     summaries: baseSummaries,

@@ -1,45 +1,51 @@
 /**
- * Behaving well on a busy server: a per-user cooldown and a global concurrency limit with a queue.
- * Pure (no Discord, clock injectable) so they are tested directly.
+ * Behaving well on a busy server: a per-member cooldown and a global concurrency limit with a queue.
+ * No Discord here, clock injectable, so they are tested directly.
  */
+import { MemoryCooldowns } from '../core/store/local/cooldowns.js';
+import type { CooldownStore, CooldownTake } from '../core/store/port.js';
 
-export type CooldownResult =
-  | { ok: true }
-  /** `notify` is true for the first refusal in a cooldown window only: a flood gets one note. */
-  | { ok: false; retryAfterMs: number; notify: boolean };
+/** `notify` is true for the first refusal in a cooldown window only: a flood gets one note. */
+export type CooldownResult = CooldownTake;
 
-/** Per-user cooldown: after an accepted question the same user waits `seconds` before the next. */
+export interface CooldownOptions {
+  /**
+   * Where the windows live: the knowledge store's `cooldowns`, so the cooldown holds whichever
+   * process an interaction lands on. Default: in this process's memory.
+   */
+  store?: CooldownStore;
+  /** The clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Per-member cooldown: after an accepted question the same member waits `seconds` before the next, bot-wide. */
 export class Cooldown {
-  private readonly until = new Map<string, { until: number; notified: boolean }>();
+  private readonly store: CooldownStore;
+  private readonly now: () => number;
 
   constructor(
     readonly seconds: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: CooldownOptions = {},
+  ) {
+    this.store = options.store ?? new MemoryCooldowns();
+    this.now = options.now ?? Date.now;
+  }
 
-  /** Accepts (and starts the user's cooldown) or refuses with the time left. */
-  take(userId: string): CooldownResult {
+  /** Accepts (and starts the member's cooldown) or refuses with the time left. */
+  async take(userId: string): Promise<CooldownResult> {
     if (this.seconds <= 0) return { ok: true };
-    const t = this.now();
-    const entry = this.until.get(userId);
-    if (entry && entry.until > t) {
-      const notify = !entry.notified;
-      entry.notified = true;
-      return { ok: false, retryAfterMs: entry.until - t, notify };
-    }
-    this.until.set(userId, { until: t + this.seconds * 1000, notified: false });
-    if (this.until.size > 10_000) this.sweep(t);
-    return { ok: true };
+    return this.store.take(cooldownKey(userId), this.seconds * 1000, this.now());
   }
 
-  /** Gives a user their question back (e.g. when it was rejected as invalid after all). */
-  release(userId: string): void {
-    this.until.delete(userId);
+  /** Gives a member their question back (e.g. when it was rejected as invalid after all). */
+  async release(userId: string): Promise<void> {
+    if (this.seconds > 0) await this.store.release(cooldownKey(userId));
   }
+}
 
-  private sweep(t: number): void {
-    for (const [user, entry] of this.until) if (entry.until <= t) this.until.delete(user);
-  }
+/** The store's cooldowns are keyed by purpose, so another kind of cooldown never shares a member's window. */
+function cooldownKey(userId: string): string {
+  return `question:${userId}`;
 }
 
 export class AbortedError extends Error {

@@ -80,7 +80,7 @@ async function answerMessage(message: Message, ctx: BotContext): Promise<void> {
       return;
     }
 
-    const cooldown = ctx.cooldown.take(message.author.id);
+    const cooldown = await ctx.cooldown.take(message.author.id);
     if (!cooldown.ok) {
       ctx.logger.info(logContext, 'cooldown');
       // One note per cooldown window: a flood of mentions gets one answer, not one each.

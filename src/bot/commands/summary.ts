@@ -123,7 +123,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   }
 
   const command = `/summary ${kind}`;
-  const cooldown = ctx.cooldown.take(interaction.user.id);
+  const cooldown = await ctx.cooldown.take(interaction.user.id);
   if (!cooldown.ok) {
     ctx.logger.info({ command, guildId: interaction.guildId, userId: interaction.user.id }, 'cooldown');
     await interaction.reply({ ...renderCooldown(cooldown.retryAfterMs), flags: MessageFlags.Ephemeral });
@@ -143,7 +143,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     guildId: interaction.guildId,
     channelId: interaction.channelId,
   });
-  if (outcome.outcome === 'rejected') ctx.cooldown.release(interaction.user.id);
+  if (outcome.outcome === 'rejected') await ctx.cooldown.release(interaction.user.id);
   await interaction.editReply(outcome.payload);
 }
 

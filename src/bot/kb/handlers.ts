@@ -17,11 +17,11 @@ import {
   type MessageCreateOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import { MAX_TITLE_CHARS, replacementKey, type KnowledgeAdmin } from '../../core/admin/index.js';
+import { MAX_TITLE_CHARS, ReindexRunningError, replacementKey, type KnowledgeAdmin, type RunningReindex } from '../../core/admin/index.js';
 import { UserInputError, type Actor, type ReindexProgress } from '../../core/knowledge-base.js';
 import { refusalMessage } from '../../core/servers/policy.js';
 import type { RawArticle } from '../../core/types.js';
-import { renderNotice, truncate, type MessagePayload } from '../render.js';
+import { quoteText, renderNotice, truncate, type MessagePayload } from '../render.js';
 import type { BotContext, ButtonHandler, ModalHandler } from '../types.js';
 import { executeFeed, feedChoices } from './feeds.js';
 import {
@@ -257,12 +257,9 @@ async function show(interaction: ChatInputCommandInteraction, admin: KnowledgeAd
 }
 
 async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext, admin: KnowledgeAdmin): Promise<void> {
-  const running = admin.reindexing;
+  const running = await admin.reindexing();
   if (running) {
-    await interaction.reply({
-      ...renderNotice(`A reindex is already running (started <t:${Math.floor(running.since / 1000)}:R>). Nothing was changed.`),
-      flags: MessageFlags.Ephemeral,
-    });
+    await interaction.reply({ ...renderNotice(alreadyReindexing(running)), flags: MessageFlags.Ephemeral });
     return;
   }
   const startedAt = Date.now();
@@ -290,9 +287,16 @@ async function reindex(interaction: ChatInputCommandInteraction, ctx: BotContext
       clearInterval(timer);
       await editing;
       if (!(error instanceof UserInputError)) throw error;
-      await finalReply(interaction, ctx, renderNotice(error.message), '/kb reindex');
+      // Another process claimed the reindex between the check above and this one's start.
+      const message = error instanceof ReindexRunningError ? alreadyReindexing(error.running) : error.message;
+      await finalReply(interaction, ctx, renderNotice(message), '/kb reindex');
     }
   }
+}
+
+function alreadyReindexing(running: RunningReindex): string {
+  const who = quoteText(running.actor.name ?? running.actor.id);
+  return `A reindex is already running (started by ${who} <t:${Math.floor(running.since / 1000)}:R>). Nothing was changed.`;
 }
 
 /** Discord's error for an interaction token past its 15 minutes. */

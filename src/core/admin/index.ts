@@ -14,7 +14,9 @@
  * is undone when the catalog change fails, so a crash in between leaves the folder ahead and the
  * next `npm run ingest` converges on it.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
 import { chunkArticles } from '../offload/thread.js';
@@ -60,6 +62,12 @@ export interface AdminOptions {
   limits?: { maxArticles?: number; maxPassages?: number };
   /** Total size of what pending confirmations hold (an upload each); over it, the oldest expire. Default 4 × maxUploadBytes. */
   maxPendingBytes?: number;
+  /**
+   * The "reindex running" marker every process sees (`tenant.reindexMarker`): it lapses `ttlMs`
+   * after its last renewal, renewed every `renewEveryMs` while the reindex runs, so a process
+   * killed mid-reindex blocks the next one for at most `ttlMs`. Defaults 60 s and 20 s.
+   */
+  reindexMarker?: { ttlMs?: number; renewEveryMs?: number };
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -124,6 +132,20 @@ export interface ArticleDetails {
   paragraphs: { n: number; text: string }[];
   /** Where the article lives in the knowledge folder, when it does. */
   file?: string;
+}
+
+/** A reindex of this knowledge base is already running (in this process or another). */
+export class ReindexRunningError extends UserInputError {
+  override name = 'ReindexRunningError';
+  constructor(readonly running: RunningReindex) {
+    super('A reindex is already running. Nothing was changed.');
+  }
+}
+
+/** Who started the running reindex, and when (epoch ms). */
+export interface RunningReindex {
+  actor: Actor;
+  since: number;
 }
 
 export type StageResult<T> = { ok: true; data: T } | { ok: false; reason: 'expired' | 'not-yours' };
@@ -430,21 +452,37 @@ export class KnowledgeAdmin {
     return { removed: record, files: trashed.map((t) => path.relative(root, t.from).split(path.sep).join('/')), audit };
   }
 
-  private running?: { actor: Actor; since: number };
-
-  /** The reindex in progress, if any. */
-  get reindexing(): { actor: Actor; since: number } | undefined {
-    return this.running;
+  /** The reindex in progress on this knowledge base, in any process sharing the store, if any. */
+  async reindexing(): Promise<RunningReindex | undefined> {
+    const marker = await this.kb.tenant.reindexMarker.current(this.now());
+    return marker && { actor: marker.actor, since: marker.since };
   }
 
-  /** Re-embeds every stored article with the configured model; the old index answers until the swap. One at a time. */
+  /**
+   * Re-embeds every stored article with the configured model; the old index answers until the swap.
+   * One at a time per knowledge base across processes: a second one is refused with
+   * {@link ReindexRunningError} rather than queued behind the first.
+   */
   async reindex(actor: Actor, onProgress?: (p: ReindexProgress) => void): Promise<ReindexReport> {
-    if (this.running) throw new UserInputError('A reindex is already running. Nothing was changed.');
-    this.running = { actor, since: this.now() };
+    const marker = this.kb.tenant.reindexMarker;
+    const ttlMs = this.opts.reindexMarker?.ttlMs ?? 60_000;
+    const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+    const claim = await marker.claim({ holder, actor, ttlMs, now: this.now() });
+    if (!claim.ok) throw new ReindexRunningError({ actor: claim.running.actor, since: claim.running.since });
+    const heartbeat = setInterval(() => {
+      marker.renew(holder, ttlMs, this.now()).then(
+        (held) => {
+          if (!held) this.opts.log?.('the reindex marker lapsed and another reindex may have started; this one carries on under the writer lock');
+        },
+        (error: Error) => this.opts.log?.(`could not renew the reindex marker (it lapses in ${ttlMs / 1000} s unless a renewal gets through): ${error.message}`),
+      );
+    }, this.opts.reindexMarker?.renewEveryMs ?? 20_000);
+    heartbeat.unref();
     try {
       return await this.kb.reindex({ actor, onProgress });
     } finally {
-      this.running = undefined;
+      clearInterval(heartbeat);
+      await marker.release(holder).catch((error: Error) => this.opts.log?.(`could not release the reindex marker (it lapses in ${ttlMs / 1000} s): ${error.message}`));
     }
   }
 

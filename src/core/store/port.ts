@@ -302,6 +302,61 @@ export interface FeedStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What every process sharing the store must agree on: cooldowns, the running reindex
+// ---------------------------------------------------------------------------------------------
+
+/** The outcome of {@link CooldownStore.take}. */
+export type CooldownTake =
+  | { ok: true }
+  /** `notify` is true for the first refusal in a window only: a flood gets one note. */
+  | { ok: false; retryAfterMs: number; notify: boolean };
+
+/**
+ * Cooldowns by key, store-wide (not per tenant): the bot's "one question per member every N
+ * seconds" holds whichever process an interaction lands on. Times are the caller's clock in epoch
+ * ms (processes sharing a store should keep their clocks in step; a skew shifts a window by as much).
+ */
+export interface CooldownStore {
+  /**
+   * Starts a window of `windowMs` for `key` and accepts, unless a window is running: then refuses
+   * with the time left. Atomic: of concurrent takes of one free key (in any processes) exactly
+   * one is `ok`. Expired windows are swept now and then on the way.
+   */
+  take(key: string, windowMs: number, now?: number): Promise<CooldownTake>;
+  /** Ends `key`'s window (the member gets their question back). */
+  release(key: string): Promise<void>;
+  /** Forgets windows that ended by `now`; returns how many. */
+  sweep(now?: number): Promise<number>;
+}
+
+/** A reindex in progress on a knowledge base (any process's). */
+export interface ReindexMarker {
+  /** Who runs it: unique per run (process and run), so only the run itself renews or releases it. */
+  holder: string;
+  actor: Actor;
+  /** When it started, epoch ms. */
+  since: number;
+  /** Epoch ms after which it no longer counts unless its holder renews it (a killed process's marker lapses). */
+  expiresAt: number;
+}
+
+/**
+ * "A reindex is running here" for one tenant, seen by every process: the reindex itself queues
+ * behind the tenant's writer lock anyway, but a second `/kb reindex` should be refused, not queued.
+ * The holder renews it while it runs (a heartbeat) and releases it when done.
+ */
+export interface ReindexMarkerStore {
+  /** Marks a reindex as running for `holder`, unless another holder's unexpired marker is there: that one is returned. */
+  claim(input: { holder: string; actor: Actor; ttlMs: number; now?: number }): Promise<{ ok: true; marker: ReindexMarker } | { ok: false; running: ReindexMarker }>;
+  /** Pushes the expiry to `now + ttlMs`. False when `holder` no longer holds it (it lapsed and was taken over, or was released). */
+  renew(holder: string, ttlMs: number, now?: number): Promise<boolean>;
+  /** Removes the marker if `holder` holds it. */
+  release(holder: string): Promise<void>;
+  /** The unexpired marker, if any. */
+  current(now?: number): Promise<ReindexMarker | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The port
 // ---------------------------------------------------------------------------------------------
 
@@ -361,6 +416,7 @@ export interface TenantStore {
   readonly confirmations: ConfirmationStore;
   readonly feeds: FeedStore;
   readonly sentences: SentenceCache;
+  readonly reindexMarker: ReindexMarkerStore;
 
   stats(): Promise<StorageStats>;
   close(): Promise<void>;
@@ -400,11 +456,13 @@ export interface KnowledgeStore {
   forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
   /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
-   * summaries, confirmations, sentence caches). It must not be open. Data about that server kept in *other*
+   * summaries, confirmations, sentence caches, a reindex marker). It must not be open. Data about that server kept in *other*
    * tenants (questions asked there about the base layer) is the caller's to forget.
    */
   purgeTenant(serverId: string): Promise<{ articles: number; questions: number }>;
   readonly servers: ServerDirectoryStore;
+  /** Store-wide cooldowns (the per-member question cooldown). */
+  readonly cooldowns: CooldownStore;
   subscribe(listener: (change: StoreChange) => void): () => void;
   close(): Promise<void>;
 }

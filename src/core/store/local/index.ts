@@ -14,6 +14,8 @@ import { FeedbackStore } from '../feedback.js';
 import { SqliteFeedStore } from '../feeds.js';
 import { ServerDirectory } from '../servers.js';
 import type { HnswOptions } from '../vector-index.js';
+import { MemoryCooldowns } from './cooldowns.js';
+import { MemoryReindexMarker } from './reindex-marker.js';
 import { CATALOG_FILE, LocalTenant } from './tenant.js';
 
 export { LocalTenant } from './tenant.js';
@@ -33,6 +35,9 @@ export class LocalStore implements KnowledgeStore {
   readonly kind = 'local' as const;
   readonly shared = false;
   readonly servers: ServerDirectoryStore;
+  readonly cooldowns = new MemoryCooldowns();
+  /** By tenant name; in memory like the cooldowns (see reindex-marker.ts). */
+  private readonly reindexMarkers = new Map<string, MemoryReindexMarker>();
   private readonly open_ = new Map<string, Promise<LocalTenant>>();
   /** Tenants being closed: opening one again waits for its files to be written and closed. */
   private readonly closing = new Map<string, Promise<void>>();
@@ -85,6 +90,7 @@ export class LocalStore implements KnowledgeStore {
       tenant: name === 'base' ? null : name,
       hnsw: name === 'base' ? this.opts.hnsw : (this.opts.serverHnsw ?? { ...this.opts.hnsw, initialCapacity: 128 }),
       lexical: this.opts.lexical,
+      reindexMarker: this.reindexMarkerOf(name),
       log: (line) => this.opts.log?.(name === 'base' ? line : `server ${name}: ${line}`),
       emit: (change) => this.emit({ ...change, remote: false }),
       onClosing: (done) => {
@@ -96,6 +102,12 @@ export class LocalStore implements KnowledgeStore {
         done.then(forget, forget);
       },
     });
+  }
+
+  private reindexMarkerOf(name: string): MemoryReindexMarker {
+    let marker = this.reindexMarkers.get(name);
+    if (!marker) this.reindexMarkers.set(name, (marker = new MemoryReindexMarker()));
+    return marker;
   }
 
   async tenants(): Promise<string[]> {
@@ -158,6 +170,7 @@ export class LocalStore implements KnowledgeStore {
       }
     }
     rmSync(dir, { recursive: true, force: true });
+    this.reindexMarkers.delete(name);
     this.emit({ tenant: name, kind: 'purge', version: -1, articles: [], remote: false });
     return { articles, questions };
   }

@@ -13,6 +13,7 @@ import {
   type DenseHit,
   type LexicalHit,
   type QuestionStore,
+  type ReindexMarkerStore,
   type SearchCandidate,
   type SearchRequest,
   type StorageStats,
@@ -43,6 +44,8 @@ export interface LocalTenantOptions {
   emit: (change: Omit<StoreChange, 'remote'>) => void;
   /** Called as the last holder starts closing it, with the promise of the close (a re-open waits for it). */
   onClosing: (done: Promise<void>) => void;
+  /** The tenant's reindex marker, kept by the store (it outlives a handle). */
+  reindexMarker: ReindexMarkerStore;
 }
 
 /** What the start-up check found and did (the knowledge base reports it; the app logs a rebuild). */
@@ -72,6 +75,7 @@ export class LocalTenant implements TenantStore {
   readonly confirmations: SqliteConfirmations;
   readonly feeds: LocalFeedStore;
   readonly sentences: SqliteSentenceCache;
+  readonly reindexMarker: ReindexMarkerStore;
   startup: LocalStartup = { vectors: 'empty', passages: 0, hnswLive: 0, lexical: 0, lexicalFrom: 'catalog' };
   private readonly audit: AuditLog;
   private readonly feedback: FeedbackStore;
@@ -95,6 +99,7 @@ export class LocalTenant implements TenantStore {
     this.confirmations = new SqliteConfirmations(catalog.db);
     this.feeds = new LocalFeedStore(feedStoreOf(catalog.db));
     this.sentences = new SqliteSentenceCache(catalog.db);
+    this.reindexMarker = opts.reindexMarker;
     this.lexical = new LexicalIndex(opts.lexical);
     this.questions = asyncQuestions(this.feedback);
   }

@@ -12,6 +12,7 @@ import { runner } from 'node-pg-migrate';
 import type { IndexModel } from '../catalog.js';
 import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
+import { PgCooldowns } from './cooldowns.js';
 import { bm25Params } from './lexical.js';
 import { LOCK_COMMIT, PostgresTenant, type PostgresContext } from './tenant.js';
 
@@ -82,6 +83,7 @@ export class PostgresStore implements KnowledgeStore {
   readonly kind = 'postgres' as const;
   readonly shared = true;
   readonly servers: ServerDirectoryStore;
+  readonly cooldowns: PgCooldowns;
   /** Tells this store's own notifications apart from other processes'. */
   readonly origin = randomUUID();
   private readonly listeners = new Set<(change: StoreChange) => void>();
@@ -114,6 +116,7 @@ export class PostgresStore implements KnowledgeStore {
         else this.openCount.set(name, n);
       },
     };
+    this.cooldowns = new PgCooldowns(pool, { log: (line) => opts.log?.(line) });
     const q = (sql: string, params: unknown[]) => pool.query(sql, params);
     this.servers = {
       joined: async (id, at = new Date()) => {
@@ -358,6 +361,7 @@ export class PostgresStore implements KnowledgeStore {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
+    await this.cooldowns.settled();
     await this.pool.end();
   }
 }

@@ -16,6 +16,7 @@ import {
   type DenseHit,
   type LexicalHit,
   type QuestionStore,
+  type ReindexMarkerStore,
   type SearchCandidate,
   type SearchRequest,
   type SentenceCache,
@@ -28,6 +29,7 @@ import {
 } from '../port.js';
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
 import { PgFeeds } from './feeds.js';
+import { PgReindexMarker } from './reindex-marker.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -119,6 +121,7 @@ export class PostgresTenant implements TenantStore {
   readonly confirmations: ConfirmationStore;
   readonly feeds: FeedStore;
   readonly sentences: SentenceCache;
+  readonly reindexMarker: ReindexMarkerStore;
   private closed = false;
   /** In-process queue in front of the cross-process writer lock (one pool client waits, not many). */
   private writerChain: Promise<unknown> = Promise.resolve();
@@ -133,6 +136,7 @@ export class PostgresTenant implements TenantStore {
     this.confirmations = new PgConfirmations(ctx.pool, name);
     this.feeds = new PgFeeds(() => this.pool, name);
     this.sentences = new PgSentences(ctx.pool, name);
+    this.reindexMarker = new PgReindexMarker(() => this.pool, name);
   }
 
   private get pool(): pg.Pool {

@@ -95,7 +95,7 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
         DISCORD_SHARDS: '2',
         DISCORD_SHARD_PROCESSES: '2',
         KB_ADMIN_GUILD_IDS: shardZero[0],
-        ASK_COOLDOWN_SECONDS: '0',
+        ASK_COOLDOWN_SECONDS: '60',
         HEALTH_PORT: String(port),
         LLM_BASE_URL: model.baseUrl,
         LLM_MODEL: 'fake-model',
@@ -150,7 +150,7 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
     const added = await submit.waitForEditOriginal(30_000);
     expect(added.body.embeds[0].title).toBe(`Added: ${ORCHARD.title}`);
 
-    const asked = await fake.sendSlashCommand({ name: 'ask', guildId: shardOne[1], options: [{ type: 3, name: 'question', value: 'How many quince trees did the volunteers count?' }] });
+    const asked = await fake.sendSlashCommand({ name: 'ask', guildId: shardOne[1], userId: snowflake(), options: [{ type: 3, name: 'question', value: 'How many quince trees did the volunteers count?' }] });
     expect((await asked.waitForCallback()).body.type).toBe(5);
     const edit = await asked.waitForEditOriginal(30_000);
     const answer = edit.body.embeds[0];
@@ -162,17 +162,28 @@ describe.skipIf(!serverUrl)('DISCORD_SHARD_PROCESSES=2 on PostgreSQL', () => {
     expect(metrics).toMatch(/kbbot_ingest_articles_total\{action="add"\} 1/);
   });
 
+  it("a member's cooldown holds across processes: a second question on the other shard is asked to wait", async () => {
+    const member = snowflake();
+    const question = (value: string) => [{ type: 3, name: 'question', value }];
+    const first = await fake.sendSlashCommand({ name: 'ask', guildId: shardZero[1], userId: member, options: question('How many quince trees are there?') });
+    expect((await first.waitForCallback()).body.type).toBe(5);
+    await first.waitForEditOriginal(30_000);
+    const second = await fake.sendSlashCommand({ name: 'ask', guildId: shardOne[0], userId: member, options: question('Who planted the quince trees?') });
+    const refused = await second.waitForCallback(30_000);
+    expect(refused.body).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/Please wait \d+ s before your next question/) } });
+  });
+
   it('a thread follow-up is answered with its history after the process that started the thread was killed and respawned; what it left open is finished', async () => {
     const guild = shardOne[0];
     const channelId = fake.guildChannelId(guild);
-    const question = await fake.sendMessage({ content: 'Who planted most of the quince trees?', guildId: guild, mentionsBot: true });
+    const question = await fake.sendMessage({ content: 'Who planted most of the quince trees?', guildId: guild, mentionsBot: true, authorId: snowflake() });
     const created = await fake.waitForRequest((r) => r.method === 'POST' && r.path === `/channels/${channelId}/messages/${question.id}/threads`, 30_000);
     const threadId = (created.response as { id: string }).id;
     await fake.waitForRequest((r) => r.method === 'POST' && r.path === `/channels/${threadId}/messages`, 30_000);
 
     // A question the language model never answers is still "thinking…" when its process dies.
     model.respond = () => ({ hang: true });
-    const stuck = await fake.sendSlashCommand({ name: 'ask', guildId: guild, options: [{ type: 3, name: 'question', value: 'When were the quince trees planted?' }] });
+    const stuck = await fake.sendSlashCommand({ name: 'ask', guildId: guild, userId: snowflake(), options: [{ type: 3, name: 'question', value: 'When were the quince trees planted?' }] });
     expect((await stuck.waitForCallback()).body.type).toBe(5);
     await until(async () => (model.requests.length > 0 ? true : undefined), 'the language model to be asked', 30_000);
 

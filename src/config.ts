@@ -108,8 +108,10 @@ export interface Config {
     answerTimeoutMs: number;
     /** The privileged Message Content intent is enabled in the portal: plain follow-ups in the bot's threads are answered. */
     messageContentIntent?: boolean;
-    /** Gateway shards run in this process: 'auto' (Discord's recommendation) or a count; absent = one connection. */
+    /** Gateway shards: 'auto' (Discord's recommendation) or a count; absent = one connection (or, with several processes, Discord's recommendation). */
     shards?: 'auto' | number;
+    /** Processes the shards are spread over (DISCORD_SHARD_PROCESSES; above 1 only with DATABASE_URL). Default 1. */
+    shardProcesses?: number;
   };
   /** The operator's HTTP endpoint (/healthz, /metrics); absent = off. */
   health?: { host: string; port: number };
@@ -176,11 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.LLM_BASE_URL && !e.LLM_MODEL) {
     throw new ConfigError('Invalid settings (see .env.example):\n  LLM_MODEL=(unset): required when LLM_BASE_URL is set (the model name the server knows, e.g. llama3.1:8b)');
   }
-  if (e.DISCORD_SHARD_PROCESSES > 1) {
+  if (e.DISCORD_SHARD_PROCESSES > 1 && !e.DATABASE_URL) {
     throw new ConfigError(
-      e.DATABASE_URL
-        ? `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: this version runs every shard in one process; several processes are not supported yet (cooldowns, thread history and the answer queue are kept per process). Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`
-        : `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: shards in several processes must share one knowledge base in PostgreSQL (DATABASE_URL), and DATA_DIR belongs to one process. Run every shard in this process instead: DISCORD_SHARDS=auto (or a number).`,
+      `Invalid settings (see .env.example):\n  DISCORD_SHARD_PROCESSES=${e.DISCORD_SHARD_PROCESSES}: shards in several processes must share one knowledge base in PostgreSQL: set DATABASE_URL (see "Running on PostgreSQL" in the README); DATA_DIR belongs to one process. Or run every shard in this process: DISCORD_SHARDS=auto (or a number) with DISCORD_SHARD_PROCESSES=1.`,
     );
   }
   return {
@@ -202,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       answerTimeoutMs: e.ANSWER_TIMEOUT_MS,
       messageContentIntent: e.DISCORD_MESSAGE_CONTENT_INTENT,
       ...(e.DISCORD_SHARDS !== undefined ? { shards: e.DISCORD_SHARDS } : {}),
+      shardProcesses: e.DISCORD_SHARD_PROCESSES,
     },
     ...(e.HEALTH_PORT !== undefined ? { health: { host: e.HEALTH_HOST, port: e.HEALTH_PORT } } : {}),
     kb: {

@@ -131,9 +131,9 @@ describe('DISCORD_SHARDS: every shard in this process', () => {
 describe('DISCORD_SHARD_PROCESSES', () => {
   it('refuses several processes over the embedded knowledge base, saying what to set instead', () => {
     expect(() => loadConfig({ DISCORD_SHARD_PROCESSES: '2' })).toThrow(ConfigError);
-    expect(() => loadConfig({ DISCORD_SHARD_PROCESSES: '2' })).toThrow(/DATABASE_URL.*DISCORD_SHARDS=auto/s);
-    // With PostgreSQL the knowledge base could be shared, but the per-process state is not yet.
-    expect(() => loadConfig({ DISCORD_SHARD_PROCESSES: '2', DATABASE_URL: 'postgres://bot:secret@127.0.0.1:5432/kb' })).toThrow(/not supported yet.*DISCORD_SHARDS=auto/s);
+    expect(() => loadConfig({ DISCORD_SHARD_PROCESSES: '2' })).toThrow(/set DATABASE_URL.*DISCORD_SHARDS=auto/s);
+    // With PostgreSQL every process shares the knowledge base.
+    expect(loadConfig({ DISCORD_SHARD_PROCESSES: '2', DATABASE_URL: 'postgres://bot:secret@127.0.0.1:5432/kb' }).discord.shardProcesses).toBe(2);
     expect(loadConfig({ DISCORD_SHARDS: 'auto' }).discord.shards).toBe('auto');
     expect(() => loadConfig({ DISCORD_SHARDS: 'many' })).toThrow(/DISCORD_SHARDS/);
   });

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
+import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
 import { createAdmin, createServerRegistry, type App } from '../app.js';
 import type { AuditEntry } from '../core/admin/index.js';
 import { createLlmClient, type ChatClient } from '../core/llm/client.js';
@@ -15,6 +15,7 @@ import { cached, startHealthServer, type HealthReport, type HealthServer } from 
 import { BotMetrics, type ShardView } from '../ops/metrics.js';
 import { ConcurrencyLimiter, Cooldown } from './limits.js';
 import { handleMessage } from './messages.js';
+import { shardOf, type ShardSlice } from './shards.js';
 import { defaultRegistry, handleInteraction, type Registry } from './router.js';
 import type { BotContext, BotSettings } from './types.js';
 
@@ -46,6 +47,20 @@ export interface StartBotOptions {
    * `allowPrivateAddresses`) and how often it looks for due feeds (default one minute).
    */
   feeds?: { fetch?: FetchOptions; tickMs?: number };
+  /**
+   * This process runs only these gateway shards (a child of the shard supervisor,
+   * DISCORD_SHARD_PROCESSES): the client connects them alone, servers on other shards are left to
+   * their process, and daily housekeeping runs only in the process that has shard 0. The
+   * supervisor serves /healthz and /metrics for every process (`RunningBot.checkHealth`).
+   */
+  shardSlice?: ShardSlice;
+  /** Told when an interaction starts and when its handler is done (the supervisor finishes those a dying process leaves open). */
+  interactions?: InteractionWatcher;
+}
+
+export interface InteractionWatcher {
+  started(interaction: Interaction): void;
+  finished(interaction: Interaction): void;
 }
 
 export interface RunningBot {
@@ -53,6 +68,8 @@ export interface RunningBot {
   context: BotContext;
   /** The operator's endpoint (/healthz, /metrics), when HEALTH_PORT is set. */
   health?: HealthServer;
+  /** What `/healthz` reports for this process: its shards, the store, the model. */
+  checkHealth(): Promise<HealthReport>;
   /** Stops taking new questions, lets answers in progress finish (up to 5 s), disconnects, closes the store. */
   stop(): Promise<void>;
 }
@@ -97,6 +114,8 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   const baseSummaries = options.summaries ?? new SummaryService({ kb: app.kb, embedder: app.embedder });
   // Filled in once the client exists: how many servers the bot is in decides its home server.
   let joinedServers = () => 0;
+  const slice = options.shardSlice;
+  const ownsServer = slice ? (serverId: string) => slice.ids.includes(shardOf(serverId, slice.count)) : () => true;
   const servers = createServerRegistry(app, { baseAdmin, baseSummaries, joinedServers: () => joinedServers() });
 
   const ctx: BotContext = {
@@ -115,13 +134,19 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
 
   const client = new Client({
     intents: botIntents(settings),
-    ...shardOptions(config.discord.shards),
+    ...(slice ? { shards: slice.ids, shardCount: slice.count } : shardOptions(config.discord.shards)),
     // Belt and braces: every payload sets allowedMentions too.
     allowedMentions: { parse: [], repliedUser: false },
     ...(config.discord.apiUrl ? { rest: { api: config.discord.apiUrl } } : {}),
     ...options.clientOptions,
   });
-  joinedServers = () => client.guilds.cache.size;
+  // One process sees only its own shards' servers: the bot's count is then the server directory's,
+  // refreshed when a server comes or goes and every minute (another process's joins).
+  let directoryCount = 0;
+  const countServers = async () => {
+    directoryCount = await servers.joinedCount();
+  };
+  joinedServers = slice ? () => directoryCount : () => client.guilds.cache.size;
   const metrics = new BotMetrics({
     shards: () => shardViews(client),
     openServers: () => servers.openServers.length,
@@ -150,9 +175,12 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     void work.finally(() => inFlight.delete(work));
   };
 
+  const watcher = options.interactions;
   client.on(Events.InteractionCreate, (interaction) => {
     if (stopping) return;
-    track(handleInteraction(interaction, ctx, registry));
+    watcher?.started(interaction);
+    const handled = handleInteraction(interaction, ctx, registry);
+    track(watcher ? handled.finally(() => watcher.finished(interaction)) : handled);
   });
   client.on(Events.MessageCreate, (message) => {
     if (stopping) return;
@@ -169,11 +197,22 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     : () => undefined;
 
   client.on(Events.GuildCreate, (guild) => {
-    track(servers.joined(guild.id).catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record joining a server')));
-    if (client.isReady()) warnIfHomeless(servers.policy, client.guilds.cache.size, logger);
+    track(
+      servers
+        .joined(guild.id)
+        .then(() => (slice ? countServers() : undefined))
+        .catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record joining a server')),
+    );
+    if (client.isReady()) warnIfHomeless(servers.policy, joinedServers(), logger);
   });
   client.on(Events.GuildDelete, (guild) => {
-    if (!stopping) track(servers.left(guild.id).catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record leaving a server')));
+    if (stopping) return;
+    track(
+      servers
+        .left(guild.id)
+        .then(() => (slice ? countServers() : undefined))
+        .catch((error) => logger.warn({ err: error, guild: guild.id }, 'could not record leaving a server')),
+    );
   });
 
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
@@ -187,9 +226,11 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
   client.on(Events.ShardResume, (shard, replayed) => logger.info({ shard, replayed }, 'gateway resumed'));
 
   let housekeeping: NodeJS.Timeout | undefined;
+  let recount: NodeJS.Timeout | undefined;
   let health: HealthServer | undefined;
   const closeStore = async () => {
     clearInterval(housekeeping);
+    clearInterval(recount);
     await feeds.stop();
     for (const stop of stopMetering) stop();
     await health?.close();
@@ -214,19 +255,29 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     throw error;
   }
   const readyClient = client as Client<true>;
-  await servers.reconcile(readyClient.guilds.cache.keys());
-  warnIfHomeless(servers.policy, readyClient.guilds.cache.size, logger);
-  const keepHouse = () => track(housekeep(servers, logger));
-  keepHouse();
-  housekeeping = setInterval(keepHouse, settings.housekeepingIntervalMs ?? HOUSEKEEPING_INTERVAL_MS);
-  housekeeping.unref();
+  await servers.reconcile(readyClient.guilds.cache.keys(), ownsServer);
+  if (slice) {
+    await countServers();
+    recount = setInterval(() => track(countServers().catch((error) => logger.warn({ err: error }, 'could not count the servers the bot is in'))), 60_000);
+    recount.unref();
+  }
+  warnIfHomeless(servers.policy, joinedServers(), logger);
+  // One process keeps house for all (two purging the same server at once would race).
+  if (!slice || slice.ids.includes(0)) {
+    const keepHouse = () => track(housekeep(servers, logger));
+    keepHouse();
+    housekeeping = setInterval(keepHouse, settings.housekeepingIntervalMs ?? HOUSEKEEPING_INTERVAL_MS);
+    housekeeping.unref();
+  }
   if (config.feeds.pollMinutes > 0) feeds.start();
-  if (config.health) {
+  const checkHealth = healthCheck(readyClient, app, settings.healthProbeIntervalMs ?? 15_000);
+  // Under the supervisor, the supervisor serves HEALTH_PORT for every process.
+  if (config.health && !slice) {
     try {
       health = await startHealthServer({
         ...config.health,
         metrics,
-        health: healthCheck(readyClient, app, settings.healthProbeIntervalMs ?? 15_000),
+        health: checkHealth,
         log: (message, error) => logger.warn({ err: error }, message),
       });
       logger.info({ url: health.url }, 'health and metrics endpoint listening (/healthz, /metrics)');
@@ -240,6 +291,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     {
       user: readyClient.user.tag,
       guilds: readyClient.guilds.cache.size,
+      ...(slice ? { shards: slice.ids, shardCount: slice.count } : {}),
       messageContentIntent: settings.messageContentIntent,
       cooldownSeconds: settings.cooldownSeconds,
       maxConcurrent: settings.maxConcurrent,
@@ -254,6 +306,7 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     client: readyClient,
     context: ctx,
     ...(health ? { health } : {}),
+    checkHealth,
     stop() {
       stopped ??= (async () => {
         stopping = true;

@@ -24,7 +24,7 @@ export async function startHealthServer(options: {
   host: string;
   port: number;
   health: () => Promise<HealthReport>;
-  metrics: BotMetrics;
+  metrics: Pick<BotMetrics, 'contentType' | 'text'>;
   log?: (message: string, error?: unknown) => void;
 }): Promise<HealthServer> {
   const server = http.createServer((req, res) => {

@@ -313,14 +313,23 @@ export class ServerRegistry {
   /**
    * At start-up: every server the bot is in is marked joined; any server with data that it is no
    * longer in (removed while the bot was offline) starts its retention clock now.
+   *
+   * @param owns which servers this process can see (its gateway shards'): with shards in several
+   *   processes, a server on another process's shard is not in `currentServerIds` and must not be
+   *   taken for one the bot left. Default: every server.
    */
-  async reconcile(currentServerIds: Iterable<string>): Promise<void> {
+  async reconcile(currentServerIds: Iterable<string>, owns: (serverId: string) => boolean = () => true): Promise<void> {
     const current = new Set(currentServerIds);
     for (const id of current) await this.joined(id);
     const known = new Map((await this.store.servers.list()).map((r) => [r.serverId, r]));
     for (const id of new Set([...known.keys(), ...(await this.store.tenants())])) {
-      if (!current.has(id) && !known.get(id)?.leftAt) await this.left(id);
+      if (!current.has(id) && owns(id) && !known.get(id)?.leftAt) await this.left(id);
     }
+  }
+
+  /** How many servers the directory says the bot is in (every process's shards, where one process sees only its own). */
+  async joinedCount(): Promise<number> {
+    return (await this.store.servers.list()).filter((r) => !r.leftAt).length;
   }
 
   get retentionDays(): number {

@@ -52,7 +52,7 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE]
                  scale test also builds pgvector's HNSW on the same vectors
   --database-url URL  server for --store postgres (default DATABASE_URL); the role must be allowed to CREATE DATABASE
   --scale-ef LIST     search ef values swept in the scale test (default 10,20,40,100,200,400)
-  --pg-builds LIST    pgvector builds as m:ef_construction (default 16:64,16:200: the store's default, hnswlib's)`;
+  --pg-builds LIST    pgvector builds as m:ef_construction (default 16:64,16:200: pgvector's own default; the PostgreSQL store's and hnswlib's)`;
 
 /** The local store's HNSW build settings (vector-index.ts defaults), stated so the figures can name them. */
 const HNSWLIB_BUILD = { m: 16, efConstruction: 200 };

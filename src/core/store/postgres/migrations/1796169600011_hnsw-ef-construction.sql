@@ -5,7 +5,8 @@
 -- rebuilds the ones built with 64, with the definition ensureDimension() gives them. Indexes
 -- built with another ef_construction on purpose (PostgresStoreOptions.hnsw) are left alone.
 -- The rebuild locks kb_passages for its duration: seconds for ten thousand passages, minutes for
--- hundreds of thousands (about 110 s per 100,000 512-d vectors on 2 cores).
+-- hundreds of thousands (about 110 s per 100,000 512-d vectors on 2 cores with the graph in
+-- maintenance_work_mem; longer when it does not fit).
 DO $$
 DECLARE
   r record;

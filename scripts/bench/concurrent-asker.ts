@@ -67,7 +67,7 @@ try {
     }),
   );
   const elapsedMs = performance.now() - t0;
-  await send({ kind: 'done', latencies, failed, elapsedMs, ...(firstError ? { firstError } : {}) });
+  await send({ kind: 'done', model: embedder.info.model, latencies, failed, elapsedMs, ...(firstError ? { firstError } : {}) });
   await kb.close();
   await store.close();
   await embedder.close();

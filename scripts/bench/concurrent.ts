@@ -53,7 +53,7 @@ export interface ConcurrentFigures {
 /** Messages between this process and concurrent-asker.ts. */
 export type AskerMessage =
   | { kind: 'ready' }
-  | { kind: 'done'; latencies: number[]; failed: number; elapsedMs: number; firstError?: string }
+  | { kind: 'done'; model: string; latencies: number[]; failed: number; elapsedMs: number; firstError?: string }
   | { kind: 'failed'; error: string };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -135,7 +135,7 @@ export async function runConcurrentBench(opts: ConcurrentOptions): Promise<Concu
       askersPerProcess: opts.askers,
       seconds: round(elapsed, 1),
       passages: copy.passages,
-      embedder: opts.hashEmbedder ? 'hash (test helper)' : opts.model,
+      embedder: opts.hashEmbedder ? 'hash (test helper)' : done[0].model,
       asked: all.length,
       failed: done.reduce((n, d) => n + d.failed, 0),
       questionsPerSecond: round(all.length / elapsed, 1),

@@ -289,6 +289,8 @@ if (!values['skip-scale'] && corpusVectors.length > 0) {
   const ids = synthetic.map((_, i) => i);
   const truth = exactNeighbours(synthetic, ids, questionVectors);
   figures.scale = await measureRecall(synthetic, ids, questionVectors, truth, 'synthetic', scaleEfs);
+  // Logged now: a long scale run stopped during the pgvector part still leaves hnswlib's figures.
+  log(`  hnswlib: ${JSON.stringify(figures.scale)}`);
   if (benchDatabase) {
     log('scale test on pgvector …');
     figures.pgvectorScale = await measurePgvectorScale({ url: benchDatabase.url, vectors: synthetic, queries: questionVectors, truth: truth.truth, builds: pgBuilds, efSearch: scaleEfs, log });

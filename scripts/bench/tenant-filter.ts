@@ -209,7 +209,7 @@ export async function runTenantFilterBench(options: {
       const buildSeconds = (performance.now() - b0) / 1000;
       await client.query(`ANALYZE ${table}`);
       layouts[key] = { buildSeconds: round(buildSeconds, 1), indexMb: await treeMb(client, `${table}_hnsw`, 'pg_relation_size'), tableMb: await treeMb(client, table, 'pg_table_size') };
-      log(`    ${JSON.stringify(layouts[key])}`);
+      log(`    ${JSON.stringify(layouts[key])}${key === 'oneTable' ? `, loaded in ${round(oneTableLoad, 1)} s` : `, copied from the one table in ${round(partitionedCopy, 1)} s`}`);
     }
 
     const configs: { layout: Layout; planning: 'planner' | 'hnsw'; iterativeScan: IterativeScan; efSearch: number }[] = [
@@ -297,9 +297,9 @@ export async function runTenantFilterBench(options: {
   }
 }
 
-/** A partitioned relation's size is the sum over its partitions (pg_partition_tree is the relation itself otherwise). */
+/** A partitioned relation's size is the sum over its partitions; pg_partition_tree has no rows for a plain relation. */
 async function treeMb(client: pg.Client, name: string, fn: 'pg_relation_size' | 'pg_table_size'): Promise<number> {
-  const { rows } = await client.query(`SELECT sum(${fn}(relid)) AS bytes FROM pg_partition_tree($1::regclass)`, [name]);
+  const { rows } = await client.query(`SELECT COALESCE((SELECT sum(${fn}(relid)) FROM pg_partition_tree($1::regclass)), ${fn}($1::regclass)) AS bytes`, [name]);
   return round(Number(rows[0].bytes) / 2 ** 20, 1);
 }
 

@@ -455,6 +455,12 @@ export interface KnowledgeStore {
    */
   forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
   /**
+   * A tenant's votes as `questions.listFeedback` gives them, read without opening the tenant: an
+   * export beside a running bot neither loads nor saves its indexes, and asking about a server
+   * creates nothing. Undefined when the tenant keeps nothing at all.
+   */
+  feedbackOf(tenant: TenantKey, options?: { since?: string; guildId?: string }): Promise<FeedbackRow[] | undefined>;
+  /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
    * summaries, confirmations, sentence caches, a reindex marker). It must not be open. Data about that server kept in *other*
    * tenants (questions asked there about the base layer) is the caller's to forget.

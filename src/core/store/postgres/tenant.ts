@@ -647,7 +647,7 @@ function toFeedback(r: Record<string, unknown>): FeedbackRow {
   };
 }
 
-class PgQuestions implements QuestionStore {
+export class PgQuestions implements QuestionStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly tenant: string,

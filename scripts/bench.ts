@@ -2,6 +2,7 @@
  * npm run bench [-- --corpus DIR] [--out FILE] [--scale N] [--questions N] [--qa FILE] [--sample N]
  *                  [--skip-scale] [--skip-peer] [--dedupe] [--upload-stress]
  *                  [--store local|postgres|both] [--database-url URL] [--scale-ef LIST] [--pg-builds LIST]
+ * npm run bench -- --concurrent --database-url URL [--corpus DIR] [--index DIR] [--processes N] [--askers N] [--seconds S]
  * npm run bench -- --servers N [--corpus DIR] [--idle-ms MS]   (see scripts/bench/servers.ts)
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
@@ -52,7 +53,14 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE]
                  scale test also builds pgvector's HNSW on the same vectors
   --database-url URL  server for --store postgres (default DATABASE_URL); the role must be allowed to CREATE DATABASE
   --scale-ef LIST     search ef values swept in the scale test (default 10,20,40,100,200,400)
-  --pg-builds LIST    pgvector builds as m:ef_construction (default 16:64,16:200: the store's default, hnswlib's)`;
+  --pg-builds LIST    pgvector builds as m:ef_construction (default 16:64,16:200: pgvector's own default; the PostgreSQL store's and hnswlib's)
+  --concurrent   only: --processes processes × --askers askers asking one PostgreSQL knowledge base
+                 (a copy of --corpus's index, --index to reuse it, in a database created for the run)
+                 for --seconds; prints questions/s and ask p50/p95/p99 (needs --database-url on this
+                 machine; --hash-embedder for a quick check with the test helpers' embedder)
+  --processes N  with --concurrent (default 2)
+  --askers N     with --concurrent: askers per process (default 8)
+  --seconds S    with --concurrent (default 30)`;
 
 /** The local store's HNSW build settings (vector-index.ts defaults), stated so the figures can name them. */
 const HNSWLIB_BUILD = { m: 16, efConstruction: 200 };
@@ -81,6 +89,11 @@ const { values } = parseCli(USAGE, {
   'database-url': { type: 'string' },
   'scale-ef': { type: 'string' },
   'pg-builds': { type: 'string' },
+  concurrent: { type: 'boolean' },
+  processes: { type: 'string' },
+  askers: { type: 'string' },
+  seconds: { type: 'string' },
+  'hash-embedder': { type: 'boolean' },
 });
 if (values.help) {
   console.log(USAGE);
@@ -119,6 +132,38 @@ if (values.dedupe) {
 }
 if (values['upload-stress']) {
   await (await import('./bench/upload-stress.js')).runUploadStress({ corpus: values.corpus, model: values.model });
+  process.exit(0);
+}
+if (values.concurrent) {
+  const { formatConcurrent, runConcurrentBench } = await import('./bench/concurrent.js');
+  const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+  const [processes, askers, seconds, questions] = [values.processes ?? '2', values.askers ?? '8', values.seconds ?? '30', values.questions ?? '200'].map(Number);
+  if (!isDatabaseUrl(databaseUrl) || ![processes, askers, questions].every((n) => Number.isInteger(n) && n >= 1) || !(seconds > 0)) {
+    process.stderr.write(`--concurrent needs --database-url postgres://… (or DATABASE_URL) and whole numbers for --processes, --askers, --questions, a positive --seconds\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const scratch = values.index ? undefined : mkdtempSync(join(tmpdir(), 'bench-concurrent-'));
+  try {
+    const figures = await runConcurrentBench({
+      databaseUrl: databaseUrl!,
+      corpus: resolve(values.corpus ?? 'knowledge'),
+      dataDir: values.index ? resolve(values.index) : scratch!,
+      processes,
+      askers,
+      seconds,
+      questions,
+      model: values.model ?? process.env.EMBEDDING_MODEL ?? 'auto',
+      hashEmbedder: values['hash-embedder'] ?? false,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const file = resolve(values.out ?? 'bench-results/concurrent.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...figures }, null, 2));
+    for (const line of formatConcurrent(figures)) console.log(line);
+    console.log(JSON.stringify(figures));
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
   process.exit(0);
 }
 const corpus = resolve(values.corpus ?? 'knowledge');

@@ -244,8 +244,8 @@ export async function startShardSupervisor(options: ShardSupervisorOptions): Pro
         slot.failuresInARow = stable ? 0 : slot.failuresInARow + 1;
         const delay = Math.min(MAX_RESPAWN_DELAY_MS, firstRespawnMs * 2 ** slot.failuresInARow);
         logger.warn({ process: slot.index, shards: slot.slice.ids, code, signal, respawnInMs: delay }, 'shard process died; respawning it');
-        const timer2 = setTimeout(() => {
-          respawnTimers.delete(timer2);
+        const respawn = setTimeout(() => {
+          respawnTimers.delete(respawn);
           if (stopping) return;
           slot.restarts++;
           restarts.inc({ process: String(slot.index) });
@@ -254,7 +254,7 @@ export async function startShardSupervisor(options: ShardSupervisorOptions): Pro
             (error: unknown) => logger.error({ err: error, process: slot.index }, 'respawned shard process did not become ready; trying again'),
           );
         }, delay);
-        respawnTimers.add(timer2);
+        respawnTimers.add(respawn);
       });
     });
 

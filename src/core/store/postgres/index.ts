@@ -30,7 +30,11 @@ export interface PostgresStoreOptions {
   writeTimeoutMs?: number;
   /** pgvector `hnsw.ef_search`: candidates examined per dense search. Default 200. */
   efSearch?: number;
-  /** HNSW build parameters of new per-dimension indexes. Defaults m 16, ef_construction 64 (pgvector's). */
+  /**
+   * HNSW build parameters of new per-dimension indexes. Defaults m 16, ef_construction 200: with
+   * pgvector's own 64, recall@10 at ef_search 200 was 0.936 on 100,000 vectors; with 200, 0.985
+   * (README, "pgvector's HNSW next to hnswlib"; the build takes about twice as long).
+   */
   hnsw?: { m?: number; efConstruction?: number };
   /** pgvector ≥ 0.8: `hnsw.iterative_scan` (off, relaxed_order, strict_order). Default off: passages are partitioned per tenant, so no filter eats the k nearest. */
   iterativeScan?: 'off' | 'relaxed_order' | 'strict_order';
@@ -44,6 +48,8 @@ const CHANNEL = 'kb_change';
 /** NOTIFY payloads are limited to 8000 bytes; article lists are cut well below. */
 const MAX_NOTIFY_ARTICLES = 100;
 const LOCK_DDL = 0x6b62_0003;
+/** Migration 1796169600011 rebuilds the indexes built with pgvector's 64 at this value: change both together. */
+const HNSW_EF_CONSTRUCTION = 200;
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /** bigint columns (labels, ids, versions, counts) as numbers: they stay far below 2^53. */
@@ -248,7 +254,7 @@ export class PostgresStore implements KnowledgeStore {
     }
     if (this.dimensions.has(dimension)) return;
     const m = Math.floor(this.opts.hnsw?.m ?? 16);
-    const ef = Math.floor(this.opts.hnsw?.efConstruction ?? 64);
+    const ef = Math.floor(this.opts.hnsw?.efConstruction ?? HNSW_EF_CONSTRUCTION);
     await this.ddl(
       `CREATE INDEX IF NOT EXISTS kb_passages_hnsw_${dimension} ON kb_passages
        USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WITH (m = ${m}, ef_construction = ${ef})

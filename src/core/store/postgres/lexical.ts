@@ -2,8 +2,8 @@
  * The lexical side in Postgres: tsvectors built here, with the very tokeniser and Porter stemmer
  * of the local BM25 index (`processTerm`), rather than Postgres's `english` configuration
  * (Snowball stems and another stop list), so both backends match the same words and hybrid
- * quality does not depend on the backend. Ranking is BM25 computed in SQL over the GIN matches
- * (`ts_rank` has no inverse document frequency, which costs retrieval quality).
+ * quality does not depend on the backend. Ranking is BM25 computed in SQL over postings derived
+ * from those tsvectors (`ts_rank` has no inverse document frequency, which costs retrieval quality).
  */
 import { processTerm, type LexicalOptions } from '../lexical-index.js';
 import { wordTokens } from '../../text/tokens.js';
@@ -42,9 +42,6 @@ export interface LexicalQuery {
   /** Distinct query lexemes and how often each occurs in the query (a repeated word counts again). */
   lexemes: string[];
   counts: number[];
-  /** One single-lexeme tsquery per lexeme (document frequencies), and their OR (matching). */
-  single: string[];
-  any: string;
 }
 
 export function lexicalQuery(text: string): LexicalQuery | undefined {
@@ -55,8 +52,7 @@ export function lexicalQuery(text: string): LexicalQuery | undefined {
   }
   if (counts.size === 0) return undefined;
   const lexemes = [...counts.keys()];
-  const single = lexemes.map(quoteLexeme);
-  return { lexemes, counts: lexemes.map((l) => counts.get(l)!), single, any: single.join(' | ') };
+  return { lexemes, counts: lexemes.map((l) => counts.get(l)!) };
 }
 
 export const BM25_DEFAULTS = { titleBoost: 0.5, k1: 1.2, b: 0.75, d: 0.5 };
@@ -68,13 +64,14 @@ export function bm25Params(options: LexicalOptions = {}): typeof BM25_DEFAULTS {
 /**
  * BM25+ as the local index (MiniSearch) scores it: per field, idf = ln(1 + (N − df + 0.5) / (df + 0.5))
  * and tf saturation with k1, b and d; title matches weighted by `titleBoost`; the sum multiplied
- * by the number of distinct query words matched. Parameters: $1 tenant, $2 lexemes, $3 counts,
- * $4 single tsqueries, $5 the OR tsquery, $6 k, then titleBoost, k1, b, d as $7..$10.
- * Produces `label, score`.
+ * by the number of distinct query words matched. Read from `kb_postings` (one row per passage,
+ * field and lexeme, kept by a trigger): the postings of the query's lexemes are all the statement
+ * reads, and their counts are the document frequencies. Parameters: $1 tenant, $2 lexemes,
+ * $3 counts, $4 k, then titleBoost, k1, b, d as $5..$8. Produces `label, score`.
  */
 export const BM25_CTES = `
   q AS (
-    SELECT lex, n, tq::tsquery AS tq FROM unnest($2::text[], $3::int[], $4::text[]) AS t(lex, n, tq)
+    SELECT lex, n FROM unnest($2::text[], $3::int[]) AS t(lex, n)
   ),
   st AS (
     SELECT GREATEST(passages, 1)::float8 AS n_docs,
@@ -82,34 +79,31 @@ export const BM25_CTES = `
            GREATEST(title_len_sum::float8 / GREATEST(passages, 1), 1e-9) AS avg_title
     FROM kb_tenants WHERE tenant = $1
   ),
-  -- Materialised: inlined, its counts would run once per matching row instead of once per word.
-  df AS MATERIALIZED (
-    SELECT q.lex, q.n,
-      (SELECT count(*) FROM kb_passages p WHERE p.tenant = $1 AND p.lex_text @@ q.tq)::float8 AS df_text,
-      (SELECT count(*) FROM kb_passages p WHERE p.tenant = $1 AND p.lex_title @@ q.tq)::float8 AS df_title
-    FROM q
+  -- Materialised: read once for the document frequencies and once for the scores.
+  hits AS MATERIALIZED (
+    SELECT label, lexeme, title, tf::float8 AS tf, len::float8 AS len
+    FROM kb_postings WHERE tenant = $1 AND lexeme = ANY ($2::text[])
   ),
-  cand AS (
-    SELECT label, lex_text, lex_title, text_len, title_len FROM kb_passages
-    WHERE tenant = $1 AND (lex_text @@ $5::tsquery OR lex_title @@ $5::tsquery)
+  df AS (
+    SELECT lexeme, title, count(*)::float8 AS df FROM hits GROUP BY lexeme, title
   ),
-  hits AS (
-    SELECT c.label, u.lexeme, false AS title, cardinality(u.positions)::float8 AS tf, c.text_len::float8 AS len
-      FROM cand c, unnest(c.lex_text) u WHERE u.lexeme = ANY ($2::text[])
-    UNION ALL
-    SELECT c.label, u.lexeme, true, cardinality(u.positions)::float8, c.title_len::float8
-      FROM cand c, unnest(c.lex_title) u WHERE u.lexeme = ANY ($2::text[])
-  ),
-  lexical AS (
+  -- Per passage and lexeme first (title and text summed), so the distinct lexemes matched are a
+  -- plain count in the next step rather than a count(DISTINCT), which needs a sort per passage.
+  per_lexeme AS (
     SELECT h.label,
-      SUM(df.n * (CASE WHEN h.title THEN $7::float8 ELSE 1 END)
-          * ln(1 + (st.n_docs - (CASE WHEN h.title THEN df.df_title ELSE df.df_text END) + 0.5)
-                 / ((CASE WHEN h.title THEN df.df_title ELSE df.df_text END) + 0.5))
-          * ($10::float8 + h.tf * ($8::float8 + 1)
-              / (h.tf + $8::float8 * (1 - $9::float8 + $9::float8 * h.len / (CASE WHEN h.title THEN st.avg_title ELSE st.avg_text END)))))
-        * count(DISTINCT h.lexeme) AS score
-    FROM hits h JOIN df ON df.lex = h.lexeme CROSS JOIN st
-    GROUP BY h.label
-    ORDER BY score DESC, h.label
-    LIMIT $6
+      SUM(q.n * (CASE WHEN h.title THEN $5::float8 ELSE 1 END)
+          * ln(1 + (st.n_docs - df.df + 0.5) / (df.df + 0.5))
+          * ($8::float8 + h.tf * ($6::float8 + 1)
+              / (h.tf + $6::float8 * (1 - $7::float8 + $7::float8 * h.len / (CASE WHEN h.title THEN st.avg_title ELSE st.avg_text END))))) AS s
+    FROM hits h JOIN df ON df.lexeme = h.lexeme AND df.title = h.title JOIN q ON q.lex = h.lexeme CROSS JOIN st
+    GROUP BY h.label, h.lexeme
+  ),
+  -- Rounded to 1e-9: sums in another order differ in the last bits, and equal scores must fall to
+  -- the label order rather than to that noise (which passage of a tie makes the top k).
+  lexical AS (
+    SELECT label, round((SUM(s) * count(*))::numeric, 9)::float8 AS score
+    FROM per_lexeme
+    GROUP BY label
+    ORDER BY score DESC, label
+    LIMIT $4
   )`;

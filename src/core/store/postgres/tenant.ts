@@ -255,12 +255,12 @@ export class PostgresTenant implements TenantStore {
 
   private bm25Params(query: NonNullable<ReturnType<typeof lexicalQuery>>, k: number): unknown[] {
     const { titleBoost, k1, b, d } = this.ctx.bm25;
-    return [query.lexemes, query.counts, query.single, query.any, k, titleBoost, k1, b, d];
+    return [query.lexemes, query.counts, k, titleBoost, k1, b, d];
   }
 
   /**
    * Both sides in ONE statement (one snapshot): the dense top-k through the tenant's HNSW index,
-   * the BM25 top-k through GIN, and every candidate scored by the other side too.
+   * the BM25 top-k from the postings, and every candidate scored by the other side too.
    */
   async search(request: SearchRequest): Promise<SearchCandidate[]> {
     const query = lexicalQuery(request.text);
@@ -269,7 +269,7 @@ export class PostgresTenant implements TenantStore {
     const dim = vector ? await this.dimensionFor(vector) : 0;
     // Parameters a statement does not use cannot be typed by Postgres: only the used ones are sent.
     const params: unknown[] = query ? this.bm25Params(query, request.k) : [request.k];
-    const kParam = query ? 6 : 2; // $1 is the tenant
+    const kParam = query ? 4 : 2; // $1 is the tenant
     const vecParam = params.length + 2;
     if (vector) params.push(vectorLiteral(vector));
     const distance = (col: string) => `((${col})::vector(${dim}) <=> $${vecParam}::vector(${dim}))`;

@@ -435,6 +435,17 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect(await t.sentences.entities(['e1', 'e2'])).toEqual(new Map([['e1', '{"people":["Ada"]}']]));
     expect((await other.sentences.vectors('model-a', ['k1'])).size).toBe(0);
     expect((await other.sentences.entities(['e1'])).size).toBe(0);
+    // Dumped whole (kb:migrate copies the cache this way), in pages, and only this tenant's.
+    const dumped: string[] = [];
+    for await (const page of t.sentences.dumpVectors(2)) {
+      expect(page.length).toBeLessThanOrEqual(2);
+      dumped.push(...page.map((e) => `${e.model}/${e.key}/${Array.from(e.vector).join(',')}`));
+    }
+    expect(dumped.sort()).toEqual([`model-a/k1/${Array.from(v(1))}`, `model-a/k2/${Array.from(v(2))}`, `model-b/k1/${Array.from(v(5))}`]);
+    const entities = [];
+    for await (const page of t.sentences.dumpEntities(1)) entities.push(...page);
+    expect(entities).toEqual([{ key: 'e1', entities: '{"people":["Ada"]}' }]);
+    for await (const page of other.sentences.dumpVectors()) expect(page).toEqual([]);
     await t.close();
     await other.close();
   });

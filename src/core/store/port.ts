@@ -230,6 +230,10 @@ export interface SentenceCache {
   /** The stored entities (serialised by the tagger) of these keys. */
   entities(keys: string[]): Promise<Map<string, string>>;
   putEntities(entries: { key: string; entities: string }[]): Promise<void>;
+  /** Every stored vector, by model and key, a page at a time (copying a knowledge base elsewhere). */
+  dumpVectors(pageSize?: number): AsyncIterable<{ model: string; key: string; vector: Float32Array }[]>;
+  /** Every stored entity record, by key, a page at a time. */
+  dumpEntities(pageSize?: number): AsyncIterable<{ key: string; entities: string }[]>;
 }
 
 export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'expired' | 'not-yours' };

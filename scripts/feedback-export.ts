@@ -76,7 +76,8 @@ export async function exportFeedback(
   const file = join(source.dataDir, 'catalog.sqlite');
   // Checked before opening: opening a local store creates the catalog.
   if (!source.databaseUrl && !existsSync(file)) throw new Error(`No data yet: ${file} does not exist (check DATA_DIR).`);
-  const store = await openKnowledgeStore({ databaseUrl: source.databaseUrl, dataDir: source.dataDir, listen: false, log: (line) => io.stderr(`${line}\n`) });
+  // No log: stderr would carry the migration runner's chatter on every export.
+  const store = await openKnowledgeStore({ databaseUrl: source.databaseUrl, dataDir: source.dataDir, listen: false });
   let rows: FeedbackRow[];
   try {
     const filter = { since: options.since, ...(options.guild ? { guildId: options.guild } : {}) };

@@ -280,8 +280,9 @@ describe('feedback:export on PostgreSQL (DATABASE_URL)', () => {
       const run = promisify(execFile);
       const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
       const env = { ...process.env, DATA_DIR: join(localDir, 'unused'), DATABASE_URL: server.url };
-      const { stdout } = await run(tsx, ['scripts/feedback-export.ts', '--guild', A, '--format', 'json'], { env });
+      const { stdout, stderr } = await run(tsx, ['scripts/feedback-export.ts', '--guild', A, '--format', 'json'], { env });
       expect((JSON.parse(stdout) as { question: string }[]).map((r) => r.question)).toEqual(['shared, from A, early', "A's own, late"]);
+      expect(stderr).not.toMatch(/migrat/i);
 
       const empty = await start();
       try {

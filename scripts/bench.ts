@@ -491,7 +491,7 @@ function storesTable(stores: Record<string, any>): string {
       ? `${s.ingest.passages} passages embedded in ${s.ingest.seconds} s`
       : s.ingest.how === 'reused from --index'
         ? `reused from --index (${s.ingest.passages} passages, nothing embedded)`
-        : `copy of the local index, no embedding: ${s.ingest.articles} articles, ${s.ingest.passages} passages in ${s.ingest.seconds} s (+ sentence cache ${s.ingest.sentenceCache.vectors} vectors in ${s.ingest.sentenceCache.seconds} s)`;
+        : `copy of the local index, no embedding: ${s.ingest.articles} articles, ${s.ingest.passages} passages and ${s.ingest.sentenceCache.vectors} cached sentence vectors in ${s.ingest.seconds} s`;
   const row = (name: string, cell: (s: any) => string) => `| ${name} | ${kinds.map((k) => cell(stores[k])).join(' | ')} |`;
   return [
     `| BBC, ${stores[kinds[0]].query.questions} questions | ${kinds.join(' | ')} |`,

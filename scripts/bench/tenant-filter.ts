@@ -170,7 +170,7 @@ export async function runTenantFilterBench(options: {
     await client.query('CREATE EXTENSION IF NOT EXISTS vector');
     const server = String((await client.query('SHOW server_version')).rows[0].server_version);
     const pgvector = String((await client.query(`SELECT extversion FROM pg_extension WHERE extname = 'vector'`)).rows[0].extversion);
-    const maxScanTuples = String((await client.query('SHOW hnsw.max_scan_tuples')).rows[0].max_scan_tuples);
+    const maxScanTuples = String((await client.query('SHOW hnsw.max_scan_tuples')).rows[0]['hnsw.max_scan_tuples']);
 
     // The store's passages table reduced to what the search reads (no text, lexemes or foreign keys).
     await client.query(`CREATE TABLE tf_flat (tenant text NOT NULL, label bigint NOT NULL, embedding vector NOT NULL, PRIMARY KEY (tenant, label))`);

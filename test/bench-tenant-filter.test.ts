@@ -40,8 +40,8 @@ describe('bench --tenant-filter', () => {
       expect(stdout).toMatch(/\| one table, relaxed_order, HNSW forced \| 40 \| large/);
       const figures = JSON.parse(readFileSync(out, 'utf8'));
       expect(figures).toMatchObject({ vectors: 2000, tenants: 8, queriesPerTenant: 10 });
-      // 2 partitioned + 3 one-table iterative settings forced to HNSW + 1 with max_scan_tuples raised + 1 left to the planner, × 3 tenants.
-      expect(figures.rows).toHaveLength(21);
+      // 2 partitioned + 3 one-table iterative settings forced to HNSW + 2 with its limits raised + 1 left to the planner, × 3 tenants.
+      expect(figures.rows).toHaveLength(24);
       for (const r of figures.rows) {
         expect(r.recallAt10).toBeGreaterThanOrEqual(0);
         expect(r.recallAt10).toBeLessThanOrEqual(1);

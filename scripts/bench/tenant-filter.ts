@@ -38,6 +38,8 @@ export interface TenantFilterRow {
   efSearch: number;
   /** `hnsw.max_scan_tuples` when raised from pgvector's default for this row. */
   maxScanTuples?: number;
+  /** `hnsw.scan_mem_multiplier` (× work_mem) when raised from pgvector's default for this row. */
+  scanMemMultiplier?: number;
   tenant: string;
   tenantRows: number;
   /** 'hnsw' when the plan reads the graph in distance order, 'exact' when it sorts the tenant's rows (a scan plus a top-N sort). */
@@ -214,13 +216,15 @@ export async function runTenantFilterBench(options: {
       log(`    ${JSON.stringify(layouts[key])}${key === 'oneTable' ? `, loaded in ${round(oneTableLoad, 1)} s` : `, copied from the one table in ${round(partitionedCopy, 1)} s`}`);
     }
 
-    const configs: { layout: Layout; planning: 'planner' | 'hnsw'; iterativeScan: IterativeScan; efSearch: number; maxScanTuples?: number }[] = [
+    const configs: { layout: Layout; planning: 'planner' | 'hnsw'; iterativeScan: IterativeScan; efSearch: number; maxScanTuples?: number; scanMemMultiplier?: number }[] = [
       ...efSearch.map((ef) => ({ layout: 'partitioned' as const, planning: 'planner' as const, iterativeScan: 'off' as const, efSearch: ef })),
       // The planner sorts a small partition's rows rather than read its graph: these rows measure the graphs themselves.
       ...efSearch.map((ef) => ({ layout: 'partitioned' as const, planning: 'hnsw' as const, iterativeScan: 'off' as const, efSearch: ef })),
       ...(['off', 'relaxed_order', 'strict_order'] as const).flatMap((it) => efSearch.map((ef) => ({ layout: 'one table' as const, planning: 'hnsw' as const, iterativeScan: it, efSearch: ef }))),
-      // A small tenant's iterative scan stops at max_scan_tuples before it has k rows: the same scan allowed to read the whole table.
+      // A small tenant's iterative scan stops short of k rows, at max_scan_tuples or at its memory
+      // budget (scan_mem_multiplier × work_mem): the same scan with the first, then both, out of the way.
       { layout: 'one table' as const, planning: 'hnsw' as const, iterativeScan: 'relaxed_order' as const, efSearch: efSearch[efSearch.length - 1], maxScanTuples: corpus.vectors.length },
+      { layout: 'one table' as const, planning: 'hnsw' as const, iterativeScan: 'relaxed_order' as const, efSearch: efSearch[efSearch.length - 1], maxScanTuples: corpus.vectors.length, scanMemMultiplier: 100 },
       // What a one-table store would get without forcing: pgvector 0.8 costs the filter, so for a small tenant the planner may sort its rows instead.
       ...efSearch.map((ef) => ({ layout: 'one table' as const, planning: 'planner' as const, iterativeScan: 'relaxed_order' as const, efSearch: ef })),
     ];
@@ -233,6 +237,7 @@ export async function runTenantFilterBench(options: {
       // A top-N sort is how an exact search over a tenant's rows is planned; without it the planner must read the graph.
       if (c.planning === 'hnsw') await client.query('SET enable_sort = off');
       if (c.maxScanTuples) await client.query(`SET hnsw.max_scan_tuples = ${c.maxScanTuples}`);
+      if (c.scanMemMultiplier) await client.query(`SET hnsw.scan_mem_multiplier = ${c.scanMemMultiplier}`);
       const table = c.layout === 'partitioned' ? 'tf_part' : 'tf_flat';
       const sql = `SELECT label, embedding::vector(${dimension}) <=> $2::vector(${dimension}) AS dist FROM ${table}
         WHERE tenant = $1 AND vector_dims(embedding) = ${dimension}
@@ -268,7 +273,7 @@ export async function runTenantFilterBench(options: {
           latency: latency(millis),
         };
         rows.push(row);
-        log(`    ${c.layout}, ${c.planning}, iterative ${c.iterativeScan}, ef ${c.efSearch}${c.maxScanTuples ? `, max_scan_tuples ${c.maxScanTuples}` : ''}, ${m.role} (${tenant.size} rows): plan ${row.plan}, recall@10 ${row.recallAt10}, @50 ${row.recallAt50}, rows ${row.rowsMean} (min ${row.rowsMin}), p50/p95 ${row.latency.p50}/${row.latency.p95} ms`);
+        log(`    ${c.layout}, ${c.planning}, iterative ${c.iterativeScan}, ef ${c.efSearch}${c.maxScanTuples ? `, max_scan_tuples ${c.maxScanTuples}` : ''}${c.scanMemMultiplier ? `, scan_mem_multiplier ${c.scanMemMultiplier}` : ''}, ${m.role} (${tenant.size} rows): plan ${row.plan}, recall@10 ${row.recallAt10}, @50 ${row.recallAt50}, rows ${row.rowsMean} (min ${row.rowsMin}), p50/p95 ${row.latency.p50}/${row.latency.p95} ms`);
       }
     }
     const smallSizes = corpus.tenants.slice(5).map((t) => t.size).sort((a, b) => a - b);
@@ -325,7 +330,7 @@ export function formatTenantFilter(f: TenantFilterFigures): string[] {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of f.rows) {
-    const name = r.layout === 'partitioned' ? `partitioned${r.planning === 'hnsw' ? ', HNSW forced' : ', planner'}` : `one table, ${r.iterativeScan}${r.planning === 'planner' ? ', planner' : ', HNSW forced'}${r.maxScanTuples ? `, max_scan_tuples ${r.maxScanTuples}` : ''}`;
+    const name = r.layout === 'partitioned' ? `partitioned${r.planning === 'hnsw' ? ', HNSW forced' : ', planner'}` : `one table, ${r.iterativeScan}${r.planning === 'planner' ? ', planner' : ', HNSW forced'}${r.maxScanTuples ? `, max_scan_tuples ${r.maxScanTuples}` : ''}${r.scanMemMultiplier ? `, scan_mem_multiplier ${r.scanMemMultiplier}` : ''}`;
     lines.push(`| ${name} | ${r.efSearch} | ${r.tenant} (${r.tenantRows}) | ${r.plan} | ${r.recallAt10} | ${r.recallAt50} | ${r.rowsMean} (${r.rowsMin}), ${r.shortQueries} | ${r.latency.p50} / ${r.latency.p95} |`);
   }
   return lines;

@@ -4,6 +4,7 @@
  *                  [--store local|postgres|both] [--database-url URL] [--scale-ef LIST] [--pg-builds LIST]
  * npm run bench -- --concurrent --database-url URL [--corpus DIR] [--index DIR] [--processes N] [--askers N] [--seconds S]
  * npm run bench -- --servers N [--corpus DIR] [--idle-ms MS]   (see scripts/bench/servers.ts)
+ * npm run bench -- --tenant-filter --database-url URL [--tenants N] [--vectors N] [--queries N] [--scale-ef LIST]
  *
  * Speed, memory and retrieval quality in one run on this machine: ingest, cold start, query
  * latency, HNSW recall against exact search, a synthetic scale test, and a LangChain.js peer on
@@ -60,7 +61,12 @@ const USAGE = `Usage: npm run bench [-- --corpus DIR] [--index DIR] [--out FILE]
                  machine; --hash-embedder for a quick check with the test helpers' embedder)
   --processes N  with --concurrent (default 2)
   --askers N     with --concurrent: askers per process (default 8)
-  --seconds S    with --concurrent (default 30)`;
+  --seconds S    with --concurrent (default 30)
+  --tenant-filter  only: per-tenant dense search on PostgreSQL, partitioned per tenant (the store's
+                 layout) against one table with pgvector 0.8's iterative index scans, on seeded
+                 synthetic vectors in a database created for the run (scripts/bench/tenant-filter.ts);
+                 --vectors N (default 100000), --tenants N (default 105), --queries N per tenant
+                 (default 200), --scale-ef LIST (default 40,100,200); needs --database-url`;
 
 /** The local store's HNSW build settings (vector-index.ts defaults), stated so the figures can name them. */
 const HNSWLIB_BUILD = { m: 16, efConstruction: 200 };
@@ -94,6 +100,10 @@ const { values } = parseCli(USAGE, {
   askers: { type: 'string' },
   seconds: { type: 'string' },
   'hash-embedder': { type: 'boolean' },
+  'tenant-filter': { type: 'boolean' },
+  tenants: { type: 'string' },
+  vectors: { type: 'string' },
+  queries: { type: 'string' },
 });
 if (values.help) {
   console.log(USAGE);
@@ -124,6 +134,23 @@ if (values['answer-models']) {
     out: resolve(values.out ?? 'bench-results/answer-models.json'),
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  process.exit(0);
+}
+if (values['tenant-filter']) {
+  const { formatTenantFilter, runTenantFilterBench } = await import('./bench/tenant-filter.js');
+  const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+  const [vectors, tenants, queries] = [values.vectors ?? '100000', values.tenants ?? '105', values.queries ?? '200'].map(Number);
+  const efSearch = (values['scale-ef'] ?? '40,100,200').split(',').map(Number);
+  if (!isDatabaseUrl(databaseUrl) || !Number.isInteger(vectors) || !Number.isInteger(tenants) || tenants < 6 || vectors < tenants * 6 || !(queries >= 1) || efSearch.some((ef) => !Number.isInteger(ef) || ef < 1)) {
+    process.stderr.write(`--tenant-filter needs --database-url postgres://… (or DATABASE_URL), --tenants ≥ 6, --vectors ≥ 6 per tenant, whole numbers for --queries and --scale-ef\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const figures = await runTenantFilterBench({ url: databaseUrl!, vectors, tenants, queries, efSearch, log: (line) => process.stderr.write(`${line}\n`) });
+  const file = resolve(values.out ?? 'bench-results/tenant-filter.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  for (const line of formatTenantFilter(figures)) console.log(line);
+  console.log(`\nFigures written to ${file}`);
   process.exit(0);
 }
 if (values.dedupe) {
@@ -466,7 +493,7 @@ function storesTable(stores: Record<string, any>): string {
       ? `${s.ingest.passages} passages embedded in ${s.ingest.seconds} s`
       : s.ingest.how === 'reused from --index'
         ? `reused from --index (${s.ingest.passages} passages, nothing embedded)`
-        : `copy of the local index, no embedding: ${s.ingest.articles} articles, ${s.ingest.passages} passages in ${s.ingest.seconds} s (+ sentence cache ${s.ingest.sentenceCache.vectors} vectors in ${s.ingest.sentenceCache.seconds} s)`;
+        : `copy of the local index, no embedding: ${s.ingest.articles} articles, ${s.ingest.passages} passages and ${s.ingest.sentenceCache.vectors} cached sentence vectors in ${s.ingest.seconds} s`;
   const row = (name: string, cell: (s: any) => string) => `| ${name} | ${kinds.map((k) => cell(stores[k])).join(' | ')} |`;
   return [
     `| BBC, ${stores[kinds[0]].query.questions} questions | ${kinds.join(' | ')} |`,

@@ -1,14 +1,16 @@
 /**
  * `npm run feedback:export [-- --format csv|json] [--out FILE] [--since ISO_DATE]`
  * Writes every 👍 / 👎 the bot received (question, answer, cited passage ids, user id, time) as CSV
- * (default; `--out x.json` implies JSON) or JSON, to stdout or FILE. Reads `<DATA_DIR>/catalog.sqlite`
- * (the shared knowledge base's votes, and those given in DMs); `--guild ID` exports one server's
- * votes only: its rows there and, with KB_SCOPE=server, its own `<DATA_DIR>/servers/ID/catalog.sqlite`.
+ * (default; `--out x.json` implies JSON) or JSON, to stdout or FILE. Reads the store the bot uses
+ * (PostgreSQL with DATABASE_URL, else `<DATA_DIR>/catalog.sqlite`): the shared knowledge base's votes,
+ * and those given in DMs; `--guild ID` exports one server's votes only: its rows there and, with
+ * KB_SCOPE=server, those of its own knowledge base. Safe beside a running bot: no index is opened.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FeedbackStore, feedbackToCsv, feedbackToJson } from '../src/core/store/feedback.js';
+import { feedbackToCsv, feedbackToJson, type FeedbackRow } from '../src/core/store/feedback.js';
+import { openKnowledgeStore } from '../src/core/store/open.js';
 
 export const USAGE = 'Usage: npm run feedback:export -- [--format csv|json] [--out FILE] [--since 2025-01-31] [--guild SERVER_ID]';
 
@@ -56,40 +58,44 @@ export function parseExportArgs(args: string[]): ExportOptions | 'help' {
   return { format: format ?? (out?.toLowerCase().endsWith('.json') ? 'json' : 'csv'), out, since, ...(guild ? { guild } : {}) };
 }
 
-/** Exports the votes stored under `dataDir`; returns how many rows were written. */
-export function exportFeedback(
-  dataDir: string,
+/** Where the votes are: PostgreSQL when `databaseUrl` is set (DATABASE_URL), else the files in `dataDir`. */
+export interface ExportSource {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+/** Exports the votes of the configured store; returns how many rows were written. */
+export async function exportFeedback(
+  source: ExportSource,
   options: ExportOptions,
   io: { stdout: (text: string) => void; stderr: (text: string) => void } = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
   },
-): number {
-  const file = join(dataDir, 'catalog.sqlite');
-  if (!existsSync(file)) throw new Error(`No data yet: ${file} does not exist (check DATA_DIR).`);
-  const files = [file];
-  const own = options.guild ? join(dataDir, 'servers', options.guild, 'catalog.sqlite') : undefined;
-  if (own && existsSync(own)) files.push(own);
-  const rows = files
-    .flatMap((f) => {
-      const store = FeedbackStore.open(f);
-      try {
-        return store.listFeedback({ since: options.since, ...(options.guild ? { guildId: options.guild } : {}) });
-      } finally {
-        store.close();
-      }
-    })
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  {
-    const text = options.format === 'json' ? feedbackToJson(rows) : feedbackToCsv(rows);
-    if (options.out) {
-      writeFileSync(options.out, text);
-      io.stderr(`Wrote ${rows.length} feedback row${rows.length === 1 ? '' : 's'} to ${options.out} (${options.format}).\n`);
-    } else {
-      io.stdout(text);
-    }
-    return rows.length;
+): Promise<number> {
+  const file = join(source.dataDir, 'catalog.sqlite');
+  // Checked before opening: opening a local store creates the catalog.
+  if (!source.databaseUrl && !existsSync(file)) throw new Error(`No data yet: ${file} does not exist (check DATA_DIR).`);
+  // No log: stderr would carry the migration runner's chatter on every export.
+  const store = await openKnowledgeStore({ databaseUrl: source.databaseUrl, dataDir: source.dataDir, listen: false });
+  let rows: FeedbackRow[];
+  try {
+    const filter = { since: options.since, ...(options.guild ? { guildId: options.guild } : {}) };
+    const base = await store.feedbackOf(null, filter);
+    if (!base) throw new Error('No data yet: the database holds no knowledge base (check DATABASE_URL).');
+    const own = options.guild ? ((await store.feedbackOf(options.guild, filter)) ?? []) : [];
+    rows = [...base, ...own].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  } finally {
+    await store.close();
   }
+  const text = options.format === 'json' ? feedbackToJson(rows) : feedbackToCsv(rows);
+  if (options.out) {
+    writeFileSync(options.out, text);
+    io.stderr(`Wrote ${rows.length} feedback row${rows.length === 1 ? '' : 's'} to ${options.out} (${options.format}).\n`);
+  } else {
+    io.stdout(text);
+  }
+  return rows.length;
 }
 
 async function main(): Promise<void> {
@@ -105,10 +111,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // Only DATA_DIR matters here; the full settings check belongs to npm start.
+  // Only where the data is matters here; the full settings check belongs to npm start.
   const dataDir = resolve(process.env.DATA_DIR || 'data');
   try {
-    exportFeedback(dataDir, options);
+    await exportFeedback({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir }, options);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exitCode = 1;

@@ -2,7 +2,7 @@
  * npm run kb:migrate -- --to postgres://USER:PASSWORD@HOST:PORT/DB
  * npm run kb:migrate -- --to local [--from postgres://…]
  * Copies every knowledge base (the operator's and each server's: articles, passages with their
- * stored vectors, audit trail, questions and votes, followed feeds, and the server directory) from DATA_DIR into
+ * stored vectors, audit trail, questions and votes, followed feeds, the sentence cache, and the server directory) from DATA_DIR into
  * a PostgreSQL database, or back into an empty DATA_DIR (from --from, else DATABASE_URL). Nothing
  * is embedded again and no model is loaded. Stop the bot first: a copy is a snapshot.
  */

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ingestDirectory } from '../src/app.js';
 import { articleToMarkdown, KnowledgeAdmin, ReindexRunningError, type AddResult } from '../src/core/admin/index.js';
 import { chunkArticle } from '../src/core/chunk.js';
@@ -402,6 +402,40 @@ describe('one reindex at a time, across processes', () => {
     expect((await running).articles).toBe(1);
     expect(await theirs.reindexing()).toBeUndefined();
     await shared.close();
+  });
+
+  it("npm run ingest's reindex after a model change holds the same marker: refused while another process reindexes, and refusing a /kb reindex while it runs", async () => {
+    const data = join(dir, 'model-change');
+    const before = await KnowledgeBase.open({ dataDir: data, embedder: new HashEmbedder(64, 'test/old-model') });
+    await ingestDirectory(before, knowledge);
+    await before.close();
+    const gated = new GatedEmbedder(64, 'test/new-model');
+    const changed = await KnowledgeBase.open({ dataDir: data, embedder: gated, onModelMismatch: 'stale' });
+    expect(changed.needsReindex).toBe(true);
+
+    // Another process's /kb reindex holds the marker.
+    const since = Date.now() - 5_000;
+    expect((await changed.tenant.reindexMarker.claim({ holder: 'bot-process', actor: MOD, ttlMs: 60_000, now: since })).ok).toBe(true);
+    const refused = await ingestDirectory(changed, knowledge).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ReindexRunningError);
+    expect((refused as Error).message).toBe(`A reindex is already running (started by mod at ${new Date(since).toISOString()}). Nothing was changed.`);
+    expect(gated.textsEmbedded).toBe(0);
+    expect(changed.needsReindex).toBe(true);
+    expect((await changed.auditTrail({ limit: 1 }))[0].action).not.toBe('reindex');
+    await changed.tenant.reindexMarker.release('bot-process');
+
+    gated.hold();
+    const ingesting = ingestDirectory(changed, knowledge);
+    const moderator = new KnowledgeAdmin({ kb: changed });
+    await vi.waitFor(async () => expect(await moderator.reindexing()).toMatchObject({ actor: { name: 'npm run ingest' } }));
+    const second = await moderator.reindex(MOD).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(ReindexRunningError);
+    expect((second as ReindexRunningError).running.actor).toMatchObject({ id: 'cli', name: 'npm run ingest' });
+    gated.letGo();
+    expect((await ingesting).reindexed).toMatchObject({ fromModel: 'test/old-model', model: 'test/new-model' });
+    expect(changed.needsReindex).toBe(false);
+    expect(await moderator.reindexing()).toBeUndefined();
+    await changed.close();
   });
 
   it('clears the marker when the reindex fails, so the next one may start', async () => {

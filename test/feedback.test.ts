@@ -1,12 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csvField, FeedbackStore, feedbackToCsv, feedbackToJson } from '../src/core/store/feedback.js';
-import { exportFeedback, parseExportArgs, UsageError } from '../scripts/feedback-export.js';
+import { exportFeedback, parseExportArgs, UsageError, type ExportOptions, type ExportSource } from '../scripts/feedback-export.js';
+import { LocalStore } from '../src/core/store/local/index.js';
+import type { KnowledgeStore, TenantKey } from '../src/core/store/port.js';
+import { PostgresStore } from '../src/core/store/postgres/index.js';
+import { startPglite } from './helpers/pglite-server.js';
+import { scratchDatabase } from './helpers/scratch-database.js';
 
 let dir: string;
 let store: FeedbackStore;
@@ -123,7 +128,7 @@ describe('export', () => {
     expect(JSON.parse(feedbackToJson([]))).toEqual([]);
   });
 
-  it('feedback:export: arguments, CSV to stdout, JSON to --out', () => {
+  it('feedback:export: arguments, CSV to stdout, JSON to --out', async () => {
     expect(parseExportArgs([])).toEqual({ format: 'csv', out: undefined, since: undefined });
     expect(parseExportArgs(['--out', 'x.json'])).toMatchObject({ format: 'json', out: 'x.json' });
     expect(parseExportArgs(['--format', 'csv', '--out', 'x.json'])).toMatchObject({ format: 'csv' });
@@ -137,15 +142,16 @@ describe('export', () => {
     let stdout = '';
     let stderr = '';
     const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
-    expect(exportFeedback(dir, { format: 'csv' }, io)).toBe(1);
+    expect(await exportFeedback({ dataDir: dir }, { format: 'csv' }, io)).toBe(1);
     expect(parse(stdout, { columns: true })).toHaveLength(1);
     const out = join(dir, 'out.json');
     stdout = '';
-    exportFeedback(dir, { format: 'json', out }, io);
+    await exportFeedback({ dataDir: dir }, { format: 'json', out }, io);
     expect(stdout).toBe('');
     expect(stderr).toContain('Wrote 1 feedback row to');
     expect(JSON.parse(readFileSync(out, 'utf8'))[0]).toMatchObject({ vote: 'up', passage_ids: ['hamas#4', 'hamas#3'] });
-    expect(() => exportFeedback(join(dir, 'missing'), { format: 'csv' }, io)).toThrow(/No data yet/);
+    await expect(exportFeedback({ dataDir: join(dir, 'missing') }, { format: 'csv' }, io)).rejects.toThrow(/No data yet/);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
   it('the script runs as `npm run feedback:export` would', async () => {
@@ -181,5 +187,111 @@ describe('FeedbackStore across servers', () => {
     expect(store.forgetServer('222222222222222222')).toBe(1);
     expect(store.listFeedback()).toHaveLength(0);
     expect(store.getQuestion(id)).toBeUndefined();
+  });
+});
+
+describe('feedback:export on PostgreSQL (DATABASE_URL)', () => {
+  const A = '444444444444444444';
+  const B = '555555555555555555';
+  const realUrl = process.env.TEST_DATABASE_URL;
+  const servers: { name: string; start: () => Promise<{ url: string; stop(): Promise<void> }> }[] = [
+    { name: 'PGlite', start: startPglite },
+    ...(realUrl ? [{ name: 'a real server', start: () => scratchDatabase(realUrl) }] : []),
+  ];
+
+  /** The same votes in any store: the shared knowledge base (asked in A, in B and in a DM) and A's own. */
+  async function seedStore(kb: KnowledgeStore): Promise<void> {
+    const vote = async (tenant: TenantKey, guildId: string | null, at: string, question: string) => {
+      const t = await kb.open(tenant);
+      try {
+        const id = await t.questions.recordQuestion({ via: 'slash', userId: 'asker', guildId, question, outcome: 'answered', answer: tricky.answer, sources: [], at });
+        await t.questions.recordFeedback({ questionId: id, userId: 'voter', guildId, vote: at < '2025-02' ? 'up' : 'down', at });
+      } finally {
+        await t.close();
+      }
+    };
+    await vote(null, A, '2025-01-05T00:00:00.000Z', 'shared, from A, early');
+    await vote(null, B, '2025-02-05T00:00:00.000Z', 'shared, from B');
+    await vote(null, null, '2025-02-06T00:00:00.000Z', tricky.question);
+    await vote(A, A, '2025-02-07T00:00:00.000Z', "A's own, late");
+  }
+
+  /** Ids are numbered per file locally and by one sequence in PostgreSQL; everything else must match. */
+  async function exported(source: ExportSource, options: ExportOptions): Promise<{ text: string; rows: Record<string, unknown>[] }> {
+    let text = '';
+    await exportFeedback(source, options, { stdout: (t) => (text += t), stderr: () => undefined });
+    const rows = options.format === 'json' ? (JSON.parse(text) as Record<string, unknown>[]) : (parse(text, { columns: true }) as Record<string, unknown>[]);
+    return { text, rows: rows.map(({ id: _id, question_id: _q, ...rest }) => rest) };
+  }
+
+  describe.each(servers)('on $name', ({ start }) => {
+    let server: { url: string; stop(): Promise<void> };
+    let localDir: string;
+    beforeAll(async () => {
+      server = await start();
+      localDir = mkdtempSync(join(tmpdir(), 'feedback-local-'));
+      for (const kb of [new LocalStore({ dataDir: localDir }), await PostgresStore.connect({ url: server.url, listen: false })]) {
+        try {
+          await seedStore(kb);
+        } finally {
+          await kb.close();
+        }
+      }
+    }, 120_000);
+    afterAll(async () => {
+      await server?.stop();
+      rmSync(localDir, { recursive: true, force: true });
+    });
+
+    it('exports the same votes as from the files in DATA_DIR, with --guild and --since', async () => {
+      const cases: ExportOptions[] = [
+        { format: 'csv' },
+        { format: 'json' },
+        { format: 'json', guild: A },
+        { format: 'csv', guild: A, since: '2025-02-01T00:00:00.000Z' },
+        { format: 'json', guild: B },
+      ];
+      for (const options of cases) {
+        const local = await exported({ dataDir: localDir }, options);
+        const remote = await exported({ databaseUrl: server.url, dataDir: join(localDir, 'unused') }, options);
+        expect(remote.rows, JSON.stringify(options)).toEqual(local.rows);
+      }
+      const guildA = await exported({ databaseUrl: server.url, dataDir: localDir }, { format: 'json', guild: A });
+      expect(guildA.rows.map((r) => r.question)).toEqual(['shared, from A, early', "A's own, late"]);
+      const csv = await exported({ databaseUrl: server.url, dataDir: localDir }, { format: 'csv' });
+      expect(csv.rows.map((r) => [r.question, r.vote, r.guild_id])).toEqual([
+        ['shared, from A, early', 'up', A],
+        ['shared, from B', 'down', B],
+        [tricky.question, 'down', ''],
+      ]);
+      // The formula guard and RFC 4180 quoting hold on this backend too.
+      expect(csv.rows[2].answer).toBe(`'${tricky.answer}`);
+      expect(existsSync(join(localDir, 'unused'))).toBe(false);
+      // Exporting a server that has no knowledge base of its own creates none.
+      const kb = await PostgresStore.connect({ url: server.url, listen: false });
+      try {
+        expect(await kb.tenants()).toEqual([A]);
+      } finally {
+        await kb.close();
+      }
+    });
+
+    it('`npm run feedback:export` reads DATABASE_URL; an empty database has no data yet', async () => {
+      const run = promisify(execFile);
+      const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+      const env = { ...process.env, DATA_DIR: join(localDir, 'unused'), DATABASE_URL: server.url };
+      const { stdout, stderr } = await run(tsx, ['scripts/feedback-export.ts', '--guild', A, '--format', 'json'], { env });
+      expect((JSON.parse(stdout) as { question: string }[]).map((r) => r.question)).toEqual(['shared, from A, early', "A's own, late"]);
+      expect(stderr).not.toMatch(/migrat/i);
+
+      const empty = await start();
+      try {
+        await expect(run(tsx, ['scripts/feedback-export.ts'], { env: { ...env, DATABASE_URL: empty.url } })).rejects.toMatchObject({
+          stderr: expect.stringMatching(/No data yet: the database holds no knowledge base/),
+        });
+      } finally {
+        await empty.stop();
+      }
+    }, 60_000);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `npm run kb:migrate`: a local data folder (the operator's knowledge base and a server's) copied
  * into PostgreSQL (PGlite over the wire) and back into an empty folder, without re-embedding:
- * every article, passage text and vector bit, audit row, question, vote and server row survives,
- * and both searches answer the same.
+ * every article, passage text and vector bit, audit row, question, vote, sentence-cache entry and
+ * server row survives, both searches answer the same, and a copy answers without embedding the
+ * sentences its first answers read.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkArticle } from '../src/core/chunk.js';
+import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { markdownToArticle } from '../src/core/load/markdown.js';
 import { LocalStore } from '../src/core/store/local/index.js';
 import type { KnowledgeStore, TenantKey, TenantStore } from '../src/core/store/port.js';
@@ -24,6 +26,8 @@ const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const embedder = new HashEmbedder(64);
 const MODEL = { model: embedder.info.model, dimension: 64, normalized: true };
 const SERVER = '333333333333333333';
+/** What each knowledge base is asked; answering reads (and caches) the sentences of the passages found. */
+const QUESTIONS: Record<string, string> = { base: 'Where did the talks between the U.S. and Hamas take place?', [SERVER]: 'Who baked the rye loaf that won the national bread award?' };
 const SEED = markdownToArticle(readFileSync(new URL('../knowledge/hamas-us-hostage-negotiations.md', import.meta.url), 'utf8'), 'knowledge/seed.md');
 const BAKERY: RawArticle = {
   title: 'Village bakery wins national award',
@@ -50,6 +54,28 @@ async function fill(t: TenantStore, raw: RawArticle, guildId: string | null) {
   await t.feeds.saveEntry({ feedId: feed.id, key: 'urn:news:1', link: 'https://news.example/1', articleId: article.id, itemHash: 'i1', contentHash: article.hash, etag: '"p1"', published: '2026-01-01T08:00:00.000Z', author: 'Ann Reporter' }, new Date('2026-01-01T10:30:00Z'));
 }
 
+async function all<T>(pages: AsyncIterable<T[]>, show: (item: T) => string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of pages) out.push(...page.map(show));
+  return out;
+}
+
+/**
+ * Asks `tenant`'s question on `store` with a fresh embedder; returns how many texts it embedded
+ * (1: the question alone, every sentence read from the sentence cache).
+ */
+async function textsEmbeddedAnswering(store: KnowledgeStore, tenant: TenantKey): Promise<number> {
+  const counting = new HashEmbedder(64);
+  const kb = await KnowledgeBase.open({ store, tenant, embedder: counting });
+  try {
+    const result = await kb.ask(QUESTIONS[tenant ?? 'base']);
+    expect(result.sources.length).toBeGreaterThan(0);
+    return counting.textsEmbedded;
+  } finally {
+    await kb.close();
+  }
+}
+
 /** Everything kb:migrate promises to carry, in a comparable form. */
 async function snapshot(store: KnowledgeStore, tenant: TenantKey) {
   const t = await store.open(tenant);
@@ -72,6 +98,8 @@ async function snapshot(store: KnowledgeStore, tenant: TenantKey) {
       questions: await t.questions.listQuestions(),
       feedback: await t.questions.listFeedback(),
       feeds: await Promise.all((await t.feeds.list()).map(async (f) => ({ ...f, entries: await t.feeds.entries(f.id) }))),
+      sentenceVectors: await all(t.sentences.dumpVectors(3), ({ model, key, vector }) => `${model} ${key} ${Array.from(vector).join(',')}`),
+      sentenceEntities: await all(t.sentences.dumpEntities(3), ({ key, entities }) => `${key} ${entities}`),
       search,
     };
   } finally {
@@ -93,6 +121,11 @@ describe('npm run kb:migrate', () => {
     await own.close();
     await local.servers.joined(SERVER, new Date('2026-01-02T00:00:00Z'));
     await local.servers.left('444444444444444444', new Date('2026-02-03T00:00:00Z'));
+    // The bot's first answers embed the sentences they read and keep them (with their entities) in the sentence cache.
+    for (const tenant of [null, SERVER]) {
+      expect(await textsEmbeddedAnswering(local, tenant)).toBeGreaterThan(1);
+      expect(await textsEmbeddedAnswering(local, tenant)).toBe(1);
+    }
     await local.close();
     server = await startPglite();
   }, 120_000);
@@ -105,7 +138,7 @@ describe('npm run kb:migrate', () => {
 
   it('copies a data folder into Postgres and back without re-embedding or losing anything', async () => {
     const there = await run(tsx, ['scripts/kb-migrate.ts', '--to', server.url], { env: env(join(dir, 'data')) });
-    expect(there.stdout).toMatch(/base: 1 articles, \d+ passages, 1 audit rows, 1 questions, 1 votes, 1 feeds/);
+    expect(there.stdout).toMatch(/base: 1 articles, \d+ passages, 1 audit rows, 1 questions, 1 votes, 1 feeds, [1-9]\d* sentence vectors, [1-9]\d* sentence entities/);
     expect(there.stdout).toMatch(new RegExp(`${SERVER}: 1 articles, 2 passages, 1 audit rows, 1 questions, 1 votes, 1 feeds`));
     expect(there.stdout).toMatch(/Copied 2 knowledge bases .* and 2 server rows/);
 
@@ -120,8 +153,13 @@ describe('npm run kb:migrate', () => {
         const [a, b, c] = [await snapshot(original, tenant), await snapshot(remote, tenant), await snapshot(returned, tenant)];
         expect(a.articles.length).toBe(1);
         expect(a.feeds).toEqual([expect.objectContaining({ id: 2, etag: '"v1"', articles: 1, entries: [expect.objectContaining({ key: 'urn:news:1', author: 'Ann Reporter' })] })]);
+        expect(a.sentenceVectors.length).toBeGreaterThan(1);
+        expect(a.sentenceEntities.length).toBeGreaterThan(1);
         expect(b).toEqual(a);
         expect(c).toEqual(a);
+        // Either copy answers its first question embedding nothing but the question.
+        expect(await textsEmbeddedAnswering(remote, tenant)).toBe(1);
+        expect(await textsEmbeddedAnswering(returned, tenant)).toBe(1);
       }
       expect(await returned.servers.list()).toEqual(await original.servers.list());
       expect(await remote.servers.get('444444444444444444')).toMatchObject({ leftAt: '2026-02-03T00:00:00.000Z' });

@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkArticle } from '../src/core/chunk.js';
 import { markdownToArticle } from '../src/core/load/markdown.js';
@@ -19,6 +18,7 @@ import { PostgresStore } from '../src/core/store/postgres/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 import { startPglite, type PgliteServer } from './helpers/pglite-server.js';
+import { scratchDatabase } from './helpers/scratch-database.js';
 
 const embedder = new HashEmbedder(64);
 const MODEL = { model: embedder.info.model, dimension: 64, normalized: true };
@@ -117,26 +117,6 @@ function postgresBackend(name: string, multiProcess: boolean, server: () => Prom
     async teardown() {
       for (const s of stores) await s.close();
       await handle?.stop();
-    },
-  };
-}
-
-/** A throwaway database on the real server, dropped afterwards. */
-async function scratchDatabase(url: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const name = `kb_contract_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async stop() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
     },
   };
 }
@@ -455,6 +435,17 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect(await t.sentences.entities(['e1', 'e2'])).toEqual(new Map([['e1', '{"people":["Ada"]}']]));
     expect((await other.sentences.vectors('model-a', ['k1'])).size).toBe(0);
     expect((await other.sentences.entities(['e1'])).size).toBe(0);
+    // Dumped whole (kb:migrate copies the cache this way), in pages, and only this tenant's.
+    const dumped: string[] = [];
+    for await (const page of t.sentences.dumpVectors(2)) {
+      expect(page.length).toBeLessThanOrEqual(2);
+      dumped.push(...page.map((e) => `${e.model}/${e.key}/${Array.from(e.vector).join(',')}`));
+    }
+    expect(dumped.sort()).toEqual([`model-a/k1/${Array.from(v(1))}`, `model-a/k2/${Array.from(v(2))}`, `model-b/k1/${Array.from(v(5))}`]);
+    const entities = [];
+    for await (const page of t.sentences.dumpEntities(1)) entities.push(...page);
+    expect(entities).toEqual([{ key: 'e1', entities: '{"people":["Ada"]}' }]);
+    for await (const page of other.sentences.dumpVectors()) expect(page).toEqual([]);
     await t.close();
     await other.close();
   });
@@ -478,6 +469,34 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     expect(await other.questions.getQuestion(fresh)).toMatchObject({ question: 'old?' });
     await t.close();
     await other.close();
+  });
+
+  it('reads a tenant’s votes without opening or creating it, filtered by time and server', async () => {
+    const store = backend.store();
+    const id = freshServer();
+    const elsewhere = freshServer();
+    expect(await store.feedbackOf(id)).toBeUndefined();
+    expect(await store.tenants()).not.toContain(id);
+    const t = await store.open(id);
+    const ask = (guildId: string, at: string) =>
+      t.questions.recordQuestion({ via: 'slash', userId: 'u', guildId, question: `asked ${at}?`, outcome: 'answered', answer: '=1+1 [1]', sources: [], at });
+    const early = await ask(id, '2026-01-01T00:00:00.000Z');
+    const late = await ask(id, '2026-01-03T00:00:00.000Z');
+    const other = await ask(elsewhere, '2026-01-02T00:00:00.000Z');
+    await t.questions.recordFeedback({ questionId: late, userId: 'v', guildId: id, vote: 'down', at: '2026-01-03T00:00:01.000Z' });
+    await t.questions.recordFeedback({ questionId: early, userId: 'v', guildId: id, vote: 'up', at: '2026-01-01T00:00:01.000Z' });
+    await t.questions.recordFeedback({ questionId: other, userId: 'w', guildId: elsewhere, vote: 'up', at: '2026-01-02T00:00:01.000Z' });
+    // Read while the tenant is open, as an export beside the running bot does.
+    const all = await store.feedbackOf(id);
+    expect(all).toEqual(await t.questions.listFeedback());
+    expect(all!.map((r) => [r.question, r.vote, r.guildId])).toEqual([
+      ['asked 2026-01-01T00:00:00.000Z?', 'up', id],
+      ['asked 2026-01-02T00:00:00.000Z?', 'up', elsewhere],
+      ['asked 2026-01-03T00:00:00.000Z?', 'down', id],
+    ]);
+    expect((await store.feedbackOf(id, { since: '2026-01-02T00:00:00.000Z', guildId: id }))!.map((r) => r.questionId)).toEqual([late]);
+    expect(await store.feedbackOf(elsewhere)).toBeUndefined();
+    await t.close();
   });
 
   it('refuses tenant keys that are not server ids (they become folder and partition names)', async () => {

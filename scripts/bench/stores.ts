@@ -4,17 +4,13 @@
  * the copy `npm run kb:migrate` makes (no re-embedding), into a database of its own created for
  * the run and dropped after it.
  */
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { normalizeWhitespace } from '../../src/core/chunk.js';
 import type { KnowledgeBase } from '../../src/core/knowledge-base.js';
-import { ENTITIES_VERSION } from '../../src/core/answer/entities.js';
 import { copyKnowledge } from '../../src/core/store/copy.js';
 import { LocalStore } from '../../src/core/store/local/index.js';
 import { openKnowledgeStore } from '../../src/core/store/open.js';
-import type { KnowledgeStore, TenantStore } from '../../src/core/store/port.js';
-import { splitSentences } from '../../src/core/text/sentences.js';
 import type { BenchQuestion } from './questions.js';
 import { latency, round } from './stats.js';
 
@@ -61,9 +57,9 @@ export async function createBenchDatabase(adminUrl: string, log: (line: string) 
 }
 
 /**
- * Copies the local knowledge base in `dataDir` into the database (kb:migrate's copy), then its
- * sentence cache, which that copy leaves out: without it the first answers on PostgreSQL would
- * embed sentences again and the ask figures would measure the embedder, not the store.
+ * Copies the local knowledge base in `dataDir` into the database as kb:migrate does, sentence cache
+ * included: without it the first answers on PostgreSQL would embed sentences again and the ask
+ * figures would measure the embedder, not the store.
  */
 export async function copyLocalIntoPostgres(dataDir: string, url: string, log: (line: string) => void) {
   const source = new LocalStore({ dataDir });
@@ -71,45 +67,13 @@ export async function copyLocalIntoPostgres(dataDir: string, url: string, log: (
   try {
     const t0 = performance.now();
     const report = await copyKnowledge(source, target, { log: (line) => log(`  copied ${line}`) });
-    const copySeconds = (performance.now() - t0) / 1000;
-    const s0 = performance.now();
-    const sentences = await copySentenceCache(source, target);
-    const sentenceSeconds = (performance.now() - s0) / 1000;
     const base = report.tenants[0];
-    return { articles: base.articles, passages: base.passages, seconds: round(copySeconds, 1), sentenceCache: { ...sentences, seconds: round(sentenceSeconds, 1) } };
-  } finally {
-    await source.close();
-    await target.close();
-  }
-}
-
-/** Sentence keys as src/core/store/sentence-vectors.ts makes them (checked below: a mismatch finds nothing to copy). */
-const sentenceKey = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 24);
-const entityKey = (text: string) => sentenceKey(`${ENTITIES_VERSION}\n${text}`);
-const KEYS_PER_CALL = 1000;
-
-async function copySentenceCache(from: KnowledgeStore, to: KnowledgeStore): Promise<{ vectors: number; entities: number }> {
-  const source = await from.open(null);
-  const target = await to.open(null);
-  try {
-    const model = (await source.state()).model?.model;
-    if (!model) return { vectors: 0, entities: 0 };
-    const sentences = new Set<string>();
-    for await (const dump of source.dumpArticles()) for (const p of dump.passages) for (const s of splitSentences(p.text)) sentences.add(s);
-    const all = [...sentences];
-    let vectors = 0;
-    let entities = 0;
-    for (let i = 0; i < all.length; i += KEYS_PER_CALL) {
-      const chunk = all.slice(i, i + KEYS_PER_CALL);
-      const found = await source.sentences.vectors(model, chunk.map(sentenceKey));
-      await target.sentences.putVectors(model, [...found].map(([key, vector]) => ({ key, vector })));
-      vectors += found.size;
-      const tagged = await source.sentences.entities(chunk.map(entityKey));
-      await target.sentences.putEntities([...tagged].map(([key, json]) => ({ key, entities: json })));
-      entities += tagged.size;
-    }
-    if (all.length > 0 && vectors === 0) throw new Error('no sentence vector found under the keys sentence-vectors.ts uses: has its key scheme changed?');
-    return { vectors, entities };
+    return {
+      articles: base.articles,
+      passages: base.passages,
+      seconds: round((performance.now() - t0) / 1000, 1),
+      sentenceCache: { vectors: base.sentenceVectors, entities: base.sentenceEntities },
+    };
   } finally {
     await source.close();
     await target.close();

@@ -38,7 +38,7 @@ export interface ComposeOptions {
   sentenceWeights?: SentenceWeights;
   /** The answer/refuse decision (default: the fitted model). */
   refusal?: RefusalModel;
-  /** Further sentences (up to maxSentences) join the answer when they score at least this share of the best. Default 0.85. */
+  /** Further sentences (up to maxSentences) join the answer when they score at least this share of the best. Default 0.5. */
   extraSentenceShare?: number;
   /**
    * Optional neural models (RERANK_MODEL, READER_MODEL): `askKnowledge` re-ranks the retrieved
@@ -57,7 +57,7 @@ export const DEFAULT_COMPOSE: Required<ComposeOptions> = {
   sentencePassages: 5,
   sentenceWeights: SENTENCE_WEIGHTS,
   refusal: REFUSAL_MODEL,
-  extraSentenceShare: 0.85,
+  extraSentenceShare: 0.5,
   models: {},
   minSpanScore: 0.1,
 };

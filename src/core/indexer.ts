@@ -5,17 +5,53 @@
  * (`TenantStore.exclusive`), so two ingests of the same article, in one process or two, run one
  * after the other, and every commit writes its audit rows in the same transaction.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { originId, splitParagraphs, type ChunkOptions } from './chunk.js';
 import type { Embedder, EmbedderInfo } from './embed/embedder.js';
 import { chunkArticles } from './offload/thread.js';
 import type { Actor, AuditEntry } from './store/audit.js';
 import type { ArticleWrite, ArticleDump, IndexModel, StoredPassage, TenantStore } from './store/port.js';
 import type { SentenceVectorCache } from './store/sentence-vectors.js';
+import { UserInputError } from './errors.js';
 import type { ChunkedArticle, RawArticle } from './types.js';
 
 /** The index on disk was built with another embedding model than the one configured. */
 export class ModelMismatchError extends Error {
   override name = 'ModelMismatchError';
+}
+
+/** A reindex of this knowledge base is already running (in this process or another). */
+export class ReindexRunningError extends UserInputError {
+  override name = 'ReindexRunningError';
+  constructor(readonly running: RunningReindex) {
+    super(`A reindex is already running (started by ${running.actor.name ?? running.actor.id} at ${new Date(running.since).toISOString()}). Nothing was changed.`);
+  }
+}
+
+/** Who started the running reindex, and when (epoch ms). */
+export interface RunningReindex {
+  actor: Actor;
+  since: number;
+}
+
+/**
+ * The "reindex running" marker every process sees (`tenant.reindexMarker`): it lapses `ttlMs`
+ * after its last renewal, renewed every `renewEveryMs` while the reindex runs, so a process
+ * killed mid-reindex blocks the next one for at most `ttlMs`. Defaults 60 s and 20 s.
+ */
+export interface ReindexMarkerTiming {
+  ttlMs?: number;
+  renewEveryMs?: number;
+}
+
+export interface ReindexOptions {
+  actor?: Actor;
+  onProgress?: (p: ReindexProgress) => void;
+  batchSize?: number;
+  marker?: ReindexMarkerTiming;
+  /** The clock the marker is stamped with (epoch ms). Default Date.now. */
+  now?: () => number;
 }
 
 /** A committed change, as seen by listeners (caches, autocomplete, a log channel). */
@@ -141,6 +177,7 @@ export interface IndexerOptions {
   isStale: () => boolean;
   /** Called after every commit, before the operation goes on (caches refresh, listeners hear of it). */
   committed: (event: ChangeEvent) => Promise<void>;
+  log?: (line: string) => void;
 }
 
 /** Ingest, removal and reindex planning over the storage port. */
@@ -282,8 +319,38 @@ export class Indexer {
    * the articles are re-embedded; then ONE commit replaces every passage and records the model, and
    * the store swaps its indexes, so a question sees all-old or all-new. Articles are re-embedded
    * in id order (the order the store dumps them).
+   *
+   * One at a time per knowledge base across processes, whoever starts it (`/kb reindex`, `npm run
+   * ingest` after a model change): the tenant's reindex marker is claimed first, so a second one is
+   * refused with {@link ReindexRunningError} instead of queueing behind the writer lock and
+   * embedding everything a second time.
    */
-  reindex(opts: { actor?: Actor; onProgress?: (p: ReindexProgress) => void; batchSize?: number } = {}): Promise<ReindexReport> {
+  async reindex(opts: ReindexOptions = {}): Promise<ReindexReport> {
+    const marker = this.tenant.reindexMarker;
+    const now = opts.now ?? Date.now;
+    const ttlMs = opts.marker?.ttlMs ?? 60_000;
+    const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+    const claim = await marker.claim({ holder, actor: opts.actor ?? LOCAL_ACTOR, ttlMs, now: now() });
+    if (!claim.ok) throw new ReindexRunningError({ actor: claim.running.actor, since: claim.running.since });
+    const log = (line: string) => this.opts.log?.(line);
+    const heartbeat = setInterval(() => {
+      marker.renew(holder, ttlMs, now()).then(
+        (held) => {
+          if (!held) log('the reindex marker lapsed and another reindex may have started; this one carries on under the writer lock');
+        },
+        (error: Error) => log(`could not renew the reindex marker (it lapses in ${ttlMs / 1000} s unless a renewal gets through): ${error.message}`),
+      );
+    }, opts.marker?.renewEveryMs ?? 20_000);
+    heartbeat.unref();
+    try {
+      return await this.reindexClaimed(opts);
+    } finally {
+      clearInterval(heartbeat);
+      await marker.release(holder).catch((error: Error) => log(`could not release the reindex marker (it lapses in ${ttlMs / 1000} s): ${error.message}`));
+    }
+  }
+
+  private reindexClaimed(opts: ReindexOptions): Promise<ReindexReport> {
     return this.tenant.exclusive(async () => {
       const started = performance.now();
       const info = this.opts.embedder.info;

@@ -9,7 +9,7 @@ import {
   type ChangeEvent,
   type IngestOptions,
   type IngestReport,
-  type ReindexProgress,
+  type ReindexOptions,
   type ReindexReport,
 } from './indexer.js';
 import { rankCandidates, type FusionOptions, type PassageCandidate } from './retrieve.js';
@@ -23,8 +23,8 @@ import type { KnowledgeReader } from './servers/reader.js';
 import type { AskResult, Layer, RawArticle } from './types.js';
 
 export { UserInputError } from './errors.js';
-export { ModelMismatchError } from './indexer.js';
-export type { ChangeEvent, IngestOptions, IngestProgress, IngestReport, ReindexProgress, ReindexReport } from './indexer.js';
+export { ModelMismatchError, ReindexRunningError } from './indexer.js';
+export type { ChangeEvent, IngestOptions, IngestProgress, IngestReport, ReindexMarkerTiming, ReindexOptions, ReindexProgress, ReindexReport, RunningReindex } from './indexer.js';
 export type { Actor, AuditEntry } from './store/audit.js';
 export type { AskOptions } from './ask.js';
 export { searchQuery } from './ask.js';
@@ -126,6 +126,7 @@ export class KnowledgeBase implements KnowledgeReader {
         await this.refresh();
         this.emit(event);
       },
+      log: (line) => this.log(line),
     });
     const name = tenantName(tenant.tenant);
     this.unsubscribe = store.subscribe((change: StoreChange) => {
@@ -217,8 +218,12 @@ export class KnowledgeBase implements KnowledgeReader {
     return { removed };
   }
 
-  /** Re-embeds every stored article with the configured embedder; the old indexes answer until one commit swaps them. */
-  reindex(opts: { actor?: Actor; onProgress?: (p: ReindexProgress) => void; batchSize?: number } = {}): Promise<ReindexReport> {
+  /**
+   * Re-embeds every stored article with the configured embedder; the old indexes answer until one
+   * commit swaps them. Refused with {@link ReindexRunningError} while another reindex of this
+   * knowledge base runs, in this process or another.
+   */
+  reindex(opts: ReindexOptions = {}): Promise<ReindexReport> {
     return this.indexer.reindex(opts);
   }
 

@@ -14,13 +14,22 @@
  * is undone when the catalog change fails, so a crash in between leaves the folder ahead and the
  * next `npm run ingest` converges on it.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { normalizeWhitespace, slugify, splitParagraphs } from '../chunk.js';
 import { chunkArticles } from '../offload/thread.js';
-import { UserInputError, type KnowledgeBase, type KnowledgeBaseStats, type ReindexProgress, type ReindexReport } from '../knowledge-base.js';
+import {
+  ReindexRunningError,
+  UserInputError,
+  type KnowledgeBase,
+  type KnowledgeBaseStats,
+  type ReindexMarkerTiming,
+  type ReindexProgress,
+  type ReindexReport,
+  type RunningReindex,
+} from '../knowledge-base.js';
+
+export { ReindexRunningError, type RunningReindex };
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
 import { isSupportedFile, LoadError, loadBuffer, MAX_TITLE_CHARS, type ParseLimits } from '../load/index.js';
 import type { Actor, AuditEntry } from '../store/audit.js';
@@ -62,12 +71,8 @@ export interface AdminOptions {
   limits?: { maxArticles?: number; maxPassages?: number };
   /** Total size of what pending confirmations hold (an upload each); over it, the oldest expire. Default 4 × maxUploadBytes. */
   maxPendingBytes?: number;
-  /**
-   * The "reindex running" marker every process sees (`tenant.reindexMarker`): it lapses `ttlMs`
-   * after its last renewal, renewed every `renewEveryMs` while the reindex runs, so a process
-   * killed mid-reindex blocks the next one for at most `ttlMs`. Defaults 60 s and 20 s.
-   */
-  reindexMarker?: { ttlMs?: number; renewEveryMs?: number };
+  /** Timing of the reindex marker this admin's reindexes hold (see {@link ReindexMarkerTiming}). */
+  reindexMarker?: ReindexMarkerTiming;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -132,20 +137,6 @@ export interface ArticleDetails {
   paragraphs: { n: number; text: string }[];
   /** Where the article lives in the knowledge folder, when it does. */
   file?: string;
-}
-
-/** A reindex of this knowledge base is already running (in this process or another). */
-export class ReindexRunningError extends UserInputError {
-  override name = 'ReindexRunningError';
-  constructor(readonly running: RunningReindex) {
-    super('A reindex is already running. Nothing was changed.');
-  }
-}
-
-/** Who started the running reindex, and when (epoch ms). */
-export interface RunningReindex {
-  actor: Actor;
-  since: number;
 }
 
 export type StageResult<T> = { ok: true; data: T } | { ok: false; reason: 'expired' | 'not-yours' };
@@ -460,30 +451,11 @@ export class KnowledgeAdmin {
 
   /**
    * Re-embeds every stored article with the configured model; the old index answers until the swap.
-   * One at a time per knowledge base across processes: a second one is refused with
-   * {@link ReindexRunningError} rather than queued behind the first.
+   * One at a time per knowledge base across processes (`npm run ingest`'s reindex included): a
+   * second one is refused with {@link ReindexRunningError} rather than queued behind the first.
    */
   async reindex(actor: Actor, onProgress?: (p: ReindexProgress) => void): Promise<ReindexReport> {
-    const marker = this.kb.tenant.reindexMarker;
-    const ttlMs = this.opts.reindexMarker?.ttlMs ?? 60_000;
-    const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
-    const claim = await marker.claim({ holder, actor, ttlMs, now: this.now() });
-    if (!claim.ok) throw new ReindexRunningError({ actor: claim.running.actor, since: claim.running.since });
-    const heartbeat = setInterval(() => {
-      marker.renew(holder, ttlMs, this.now()).then(
-        (held) => {
-          if (!held) this.opts.log?.('the reindex marker lapsed and another reindex may have started; this one carries on under the writer lock');
-        },
-        (error: Error) => this.opts.log?.(`could not renew the reindex marker (it lapses in ${ttlMs / 1000} s unless a renewal gets through): ${error.message}`),
-      );
-    }, this.opts.reindexMarker?.renewEveryMs ?? 20_000);
-    heartbeat.unref();
-    try {
-      return await this.kb.reindex({ actor, onProgress });
-    } finally {
-      clearInterval(heartbeat);
-      await marker.release(holder).catch((error: Error) => this.opts.log?.(`could not release the reindex marker (it lapses in ${ttlMs / 1000} s): ${error.message}`));
-    }
+    return this.kb.reindex({ actor, onProgress, marker: this.opts.reindexMarker, now: this.now });
   }
 
   /** Absolute paths of the knowledge-folder files that hold these articles (origin, or `<id>.md`). */

@@ -1,8 +1,10 @@
 /**
  * Copies every knowledge base of one store into another (local files ⇄ PostgreSQL) without
  * re-embedding: articles with their bodies, timestamps and stored vectors, the audit trail,
- * questions and votes, followed feeds (with what the poller knows of them), and the server directory. Summaries (a cache) and pending confirmations
- * (minutes long) are not copied. The destination must hold nothing yet for the tenants copied.
+ * questions and votes, followed feeds (with what the poller knows of them), the sentence cache
+ * (sentence vectors by model and key, sentence entities: a copy answers without embedding its
+ * sentences again) and the server directory. Summaries (a cache that fills again as they are
+ * asked for) and pending confirmations (minutes long) are not copied. The destination must hold nothing yet for the tenants copied.
  */
 import type { ArticleDump, ArticleWrite, AuditEntry, KnowledgeStore, TenantKey, TenantStore } from './port.js';
 
@@ -14,6 +16,8 @@ export interface CopiedTenant {
   questions: number;
   feedback: number;
   feeds: number;
+  sentenceVectors: number;
+  sentenceEntities: number;
 }
 
 export interface CopyReport {
@@ -33,7 +37,7 @@ export async function copyKnowledge(from: KnowledgeStore, to: KnowledgeStore, op
     try {
       report.tenants.push(await copyTenant(source, target));
       const last = report.tenants[report.tenants.length - 1];
-      options.log?.(`${last.tenant}: ${last.articles} articles, ${last.passages} passages, ${last.audit} audit rows, ${last.questions} questions, ${last.feedback} votes, ${last.feeds} feeds`);
+      options.log?.(`${last.tenant}: ${last.articles} articles, ${last.passages} passages, ${last.audit} audit rows, ${last.questions} questions, ${last.feedback} votes, ${last.feeds} feeds, ${last.sentenceVectors} sentence vectors, ${last.sentenceEntities} sentence entities`);
     } finally {
       await source.close();
       await target.close();
@@ -55,7 +59,7 @@ async function copyTenant(source: TenantStore, target: TenantStore): Promise<Cop
   }
   const state = await source.state();
   if (state.model) await target.setModel(state.model);
-  const out: CopiedTenant = { tenant: name, articles: 0, passages: 0, audit: 0, questions: 0, feedback: 0, feeds: 0 };
+  const out: CopiedTenant = { tenant: name, articles: 0, passages: 0, audit: 0, questions: 0, feedback: 0, feeds: 0, sentenceVectors: 0, sentenceEntities: 0 };
 
   let batch: ArticleWrite[] = [];
   let size = 0;
@@ -92,6 +96,22 @@ async function copyTenant(source: TenantStore, target: TenantStore): Promise<Cop
   for (const feed of await source.feeds.list()) {
     await target.feeds.importFeed(feed, await source.feeds.entries(feed.id));
     out.feeds++;
+  }
+
+  // Copied as stored, whatever the keys are made of: the cache's key scheme stays sentence-vectors.ts's alone.
+  for await (const page of source.sentences.dumpVectors()) {
+    const byModel = new Map<string, { key: string; vector: Float32Array }[]>();
+    for (const { model, key, vector } of page) {
+      let entries = byModel.get(model);
+      if (!entries) byModel.set(model, (entries = []));
+      entries.push({ key, vector });
+    }
+    for (const [model, entries] of byModel) await target.sentences.putVectors(model, entries);
+    out.sentenceVectors += page.length;
+  }
+  for await (const page of source.sentences.dumpEntities()) {
+    await target.sentences.putEntities(page);
+    out.sentenceEntities += page.length;
   }
 
   const copied = await target.state();

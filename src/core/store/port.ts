@@ -230,6 +230,10 @@ export interface SentenceCache {
   /** The stored entities (serialised by the tagger) of these keys. */
   entities(keys: string[]): Promise<Map<string, string>>;
   putEntities(entries: { key: string; entities: string }[]): Promise<void>;
+  /** Every stored vector, by model and key, a page at a time (copying a knowledge base elsewhere). */
+  dumpVectors(pageSize?: number): AsyncIterable<{ model: string; key: string; vector: Float32Array }[]>;
+  /** Every stored entity record, by key, a page at a time. */
+  dumpEntities(pageSize?: number): AsyncIterable<{ key: string; entities: string }[]>;
 }
 
 export type TakeResult = { ok: true; data: unknown } | { ok: false; reason: 'expired' | 'not-yours' };
@@ -454,6 +458,12 @@ export interface KnowledgeStore {
    * without opening the tenants' indexes. Returns the questions changed.
    */
   forgetQuestionsOlderThan(days: number, now?: Date): Promise<number>;
+  /**
+   * A tenant's votes as `questions.listFeedback` gives them, read without opening the tenant: an
+   * export beside a running bot neither loads nor saves its indexes, and asking about a server
+   * creates nothing. Undefined when the tenant keeps nothing at all.
+   */
+  feedbackOf(tenant: TenantKey, options?: { since?: string; guildId?: string }): Promise<FeedbackRow[] | undefined>;
   /**
    * Deletes everything a server tenant keeps (articles, vectors, audit, questions, feedback,
    * summaries, confirmations, sentence caches, a reindex marker). It must not be open. Data about that server kept in *other*

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { Catalog, type IndexModel } from '../catalog.js';
-import { FeedbackStore } from '../feedback.js';
+import { FeedbackStore, type FeedbackRow } from '../feedback.js';
 import { SqliteFeedStore } from '../feeds.js';
 import { ServerDirectory } from '../servers.js';
 import type { HnswOptions } from '../vector-index.js';
@@ -149,6 +149,18 @@ export class LocalStore implements KnowledgeStore {
       }
     }
     return n;
+  }
+
+  async feedbackOf(tenant: TenantKey, options: { since?: string; guildId?: string } = {}): Promise<FeedbackRow[] | undefined> {
+    const file = join(this.dirOf(tenantName(tenant)), CATALOG_FILE);
+    if (!existsSync(file)) return undefined;
+    // Its own connection (WAL), as forgetQuestionsOlderThan: the bot may hold the tenant open meanwhile.
+    const store = FeedbackStore.open(file);
+    try {
+      return store.listFeedback(options);
+    } finally {
+      store.close();
+    }
   }
 
   async purgeTenant(serverId: string): Promise<{ articles: number; questions: number }> {

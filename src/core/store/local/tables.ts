@@ -144,9 +144,7 @@ export class SqliteSentenceCache implements SentenceCache {
     for (const key of keys) {
       const row = this.selectVector.get(model, key) as { vector: Buffer } | undefined;
       if (!row) continue;
-      const v = new Float32Array(row.vector.byteLength / 4);
-      new Uint8Array(v.buffer).set(row.vector);
-      out.set(key, v);
+      out.set(key, blobToVector(row.vector));
     }
     return out;
   }
@@ -171,4 +169,32 @@ export class SqliteSentenceCache implements SentenceCache {
       for (const { key, entities } of entries) this.insertEntities.run(key, entities);
     })();
   }
+
+  // Keyset pages rather than one open iterator: the connection stays free for the bot's writes in between.
+  async *dumpVectors(pageSize = 1000): AsyncIterable<{ model: string; key: string; vector: Float32Array }[]> {
+    const page = this.db.prepare('SELECT model, hash, vector FROM sentence_vectors WHERE (model, hash) > (?, ?) ORDER BY model, hash LIMIT ?');
+    for (let after = ['', '']; ; ) {
+      const rows = page.all(after[0], after[1], pageSize) as { model: string; hash: string; vector: Buffer }[];
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ model: r.model, key: r.hash, vector: blobToVector(r.vector) }));
+      const last = rows[rows.length - 1];
+      after = [last.model, last.hash];
+    }
+  }
+
+  async *dumpEntities(pageSize = 1000): AsyncIterable<{ key: string; entities: string }[]> {
+    const page = this.db.prepare('SELECT hash, entities FROM sentence_entities WHERE hash > ? ORDER BY hash LIMIT ?');
+    for (let after = ''; ; ) {
+      const rows = page.all(after, pageSize) as { hash: string; entities: string }[];
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ key: r.hash, entities: r.entities }));
+      after = rows[rows.length - 1].hash;
+    }
+  }
+}
+
+export function blobToVector(blob: Buffer): Float32Array {
+  const copy = new Float32Array(blob.byteLength / 4);
+  new Uint8Array(copy.buffer).set(blob);
+  return copy;
 }

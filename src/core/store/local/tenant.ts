@@ -23,7 +23,7 @@ import {
   type TenantStore,
 } from '../port.js';
 import { HnswIndex, type HnswOptions } from '../vector-index.js';
-import { SqliteConfirmations, SqliteSentenceCache, SqliteSummaryCache } from './tables.js';
+import { blobToVector, SqliteConfirmations, SqliteSentenceCache, SqliteSummaryCache } from './tables.js';
 import { LocalFeedStore } from './feeds.js';
 import { feedStoreOf } from '../feeds.js';
 import { sameVector } from '../../vectors.js';
@@ -600,12 +600,6 @@ function sameModel(a: IndexModel, b: IndexModel): boolean {
   return a.model === b.model && a.dimension === b.dimension && a.normalized === b.normalized;
 }
 
-
-function blobToVector(blob: Buffer): Float32Array {
-  const copy = new Float32Array(blob.byteLength / 4);
-  new Uint8Array(copy.buffer).set(blob);
-  return copy;
-}
 
 /** The synchronous SQLite store behind the async port shape. */
 function asyncQuestions(store: FeedbackStore): QuestionStore {

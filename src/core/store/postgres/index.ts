@@ -10,11 +10,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { IndexModel } from '../catalog.js';
+import type { FeedbackRow } from '../feedback.js';
 import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { PgCooldowns } from './cooldowns.js';
 import { bm25Params } from './lexical.js';
-import { LOCK_COMMIT, PostgresTenant, type PostgresContext } from './tenant.js';
+import { LOCK_COMMIT, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
 
 export { PostgresTenant } from './tenant.js';
 
@@ -329,6 +330,13 @@ export class PostgresStore implements KnowledgeStore {
     } finally {
       client.release();
     }
+  }
+
+  async feedbackOf(tenant: TenantKey, options: { since?: string; guildId?: string } = {}): Promise<FeedbackRow[] | undefined> {
+    const name = tenantName(tenant);
+    const { rows } = await this.pool.query('SELECT 1 FROM kb_tenants WHERE tenant = $1', [name]);
+    if (!rows[0]) return undefined;
+    return new PgQuestions(this.pool, name).listFeedback(options);
   }
 
   async purgeTenant(serverId: string): Promise<{ articles: number; questions: number }> {

@@ -647,7 +647,7 @@ function toFeedback(r: Record<string, unknown>): FeedbackRow {
   };
 }
 
-class PgQuestions implements QuestionStore {
+export class PgQuestions implements QuestionStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly tenant: string,
@@ -836,6 +836,27 @@ class PgSentences implements SentenceCache {
        SELECT $1, k, e FROM unnest($2::text[], $3::text[]) AS x(k, e) ON CONFLICT DO NOTHING`,
       [this.tenant, entries.map((e) => e.key), entries.map((e) => e.entities)],
     );
+  }
+
+  async *dumpVectors(pageSize = 1000): AsyncIterable<{ model: string; key: string; vector: Float32Array }[]> {
+    for (let after = ['', '']; ; ) {
+      const { rows } = await this.pool.query(
+        'SELECT model, hash, vector FROM kb_sentence_vectors WHERE tenant = $1 AND (model, hash) > ($2, $3) ORDER BY model, hash LIMIT $4',
+        [this.tenant, after[0], after[1], pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((r: { model: string; hash: string; vector: Buffer }) => ({ model: r.model, key: r.hash, vector: bytesToVector(r.vector) }));
+      after = [rows[rows.length - 1].model, rows[rows.length - 1].hash];
+    }
+  }
+
+  async *dumpEntities(pageSize = 1000): AsyncIterable<{ key: string; entities: string }[]> {
+    for (let after = ''; ; ) {
+      const { rows } = await this.pool.query('SELECT hash, entities FROM kb_sentence_entities WHERE tenant = $1 AND hash > $2 ORDER BY hash LIMIT $3', [this.tenant, after, pageSize]);
+      if (rows.length === 0) return;
+      yield rows.map((r: { hash: string; entities: string }) => ({ key: r.hash, entities: r.entities }));
+      after = rows[rows.length - 1].hash;
+    }
   }
 }
 

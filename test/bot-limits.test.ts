@@ -35,6 +35,16 @@ describe('Cooldown', () => {
     await other.release('a');
     expect(await one.take('a')).toEqual({ ok: true });
   });
+
+  it('lets the question through, saying why, when the store fails or is slower than its deadline (Discord waits 3 s)', async () => {
+    const errors: string[] = [];
+    const hanging = { take: () => new Promise<never>(() => undefined), release: async () => undefined, sweep: async () => 0 };
+    const slow = new Cooldown(5, { store: hanging, deadlineMs: 50, onError: (e) => errors.push(e.message) });
+    expect(await slow.take('a')).toEqual({ ok: true });
+    const broken = { ...hanging, take: async () => Promise.reject(new Error('connection terminated')) };
+    expect(await new Cooldown(5, { store: broken, onError: (e) => errors.push(e.message) }).take('a')).toEqual({ ok: true });
+    expect(errors).toEqual(['timed out after 50 ms', 'connection terminated']);
+  });
 });
 
 describe('ConcurrencyLimiter', () => {

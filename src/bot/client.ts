@@ -124,7 +124,10 @@ export async function startBot(app: App, options: StartBotOptions = {}): Promise
     logger,
     settings,
     store,
-    cooldown: new Cooldown(settings.cooldownSeconds, { store: app.kb.store.cooldowns }),
+    cooldown: new Cooldown(settings.cooldownSeconds, {
+      store: app.kb.store.cooldowns,
+      onError: (error) => logger.warn({ err: error }, 'cooldown store failed or was too slow; the question was let through'),
+    }),
     limiter: new ConcurrencyLimiter(settings.maxConcurrent),
     admin: baseAdmin,
     summaries: baseSummaries,

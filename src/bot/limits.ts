@@ -16,12 +16,22 @@ export interface CooldownOptions {
   store?: CooldownStore;
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The longest a take may wait for the store. The cooldown is read before the interaction is
+   * acknowledged, and Discord gives 3 s for that: past this the question is let through (and
+   * `onError` told) rather than left unanswered. Default 1,000 ms.
+   */
+  deadlineMs?: number;
+  /** Told when the store failed or was too slow and a question was let through. */
+  onError?: (error: Error) => void;
 }
 
 /** Per-member cooldown: after an accepted question the same member waits `seconds` before the next, bot-wide. */
 export class Cooldown {
   private readonly store: CooldownStore;
   private readonly now: () => number;
+  private readonly deadlineMs: number;
+  private readonly onError?: (error: Error) => void;
 
   constructor(
     readonly seconds: number,
@@ -29,12 +39,20 @@ export class Cooldown {
   ) {
     this.store = options.store ?? new MemoryCooldowns();
     this.now = options.now ?? Date.now;
+    this.deadlineMs = options.deadlineMs ?? 1000;
+    this.onError = options.onError;
   }
 
   /** Accepts (and starts the member's cooldown) or refuses with the time left. */
   async take(userId: string): Promise<CooldownResult> {
     if (this.seconds <= 0) return { ok: true };
-    return this.store.take(cooldownKey(userId), this.seconds * 1000, this.now());
+    try {
+      return await withTimeout(this.deadlineMs, () => this.store.take(cooldownKey(userId), this.seconds * 1000, this.now()));
+    } catch (error) {
+      // Better a member asking twice than a question Discord shows as "did not respond".
+      this.onError?.(error as Error);
+      return { ok: true };
+    }
   }
 
   /** Gives a member their question back (e.g. when it was rejected as invalid after all). */

@@ -109,6 +109,19 @@ describe('questions about time, end to end', () => {
     expect(lastWeek.answer).toMatch(/swimming pool/);
   });
 
+  it('"latest" follows a newer article the moment it is added, and goes back when it is removed', async () => {
+    // The dates are read from memory on every question about time: the change feed must refresh them.
+    const [added] = (await kb.ingest([budget(4, '2005-04-20', 'a cycle lane along the river')])).written;
+    try {
+      const latest = await kb.ask('What is the latest the Riverton council approved?');
+      expect(latest.answer).toMatch(/cycle lane/);
+      expect(latest.sources.map((s) => s.title)).toEqual(['Riverton council report no. 4']);
+    } finally {
+      await kb.remove([added.id]);
+    }
+    expect((await kb.ask('What is the latest the Riverton council approved?')).answer).toMatch(/swimming pool/);
+  });
+
   it('a period no article covers answers from all of them and says it widened', async () => {
     const r = await kb.ask('What did the Riverton council approve in 2019?');
     expect(r.answered).toBe(true);

@@ -221,6 +221,7 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     const dated = { ...VOLCANO, date: '2010-04-14', author: 'Sigrún Jónsdóttir' };
     await add(t, dated);
     expect(await t.getArticle('volcanoes-of-iceland')).toMatchObject({ date: '2010-04-14', author: 'Sigrún Jónsdóttir', hash: chunkArticle(dated).hash });
+    expect((await t.titles()).find((a) => a.id === 'volcanoes-of-iceland')).toEqual({ id: 'volcanoes-of-iceland', title: 'Volcanoes of Iceland', date: '2010-04-14' });
     const texts = (await t.articlePassages('volcanoes-of-iceland')).map((p) => [p.text, p.hash]);
     const corrected = { ...dated, author: 'Sigrún Jónsdóttir and Jón Jónsson' };
     expect(chunkArticle(corrected).hash).not.toBe(chunkArticle(dated).hash);

@@ -69,8 +69,11 @@ export interface Retriever {
   retrieve(query: string, options?: RetrieveOptions): Promise<Retrieved>;
   /** Sentence vectors and entities (cached), and how many passages were searched. */
   answerInputs(): AnswerContext;
-  /** The articles' dates, for questions about time (without it, time in a question changes nothing). */
-  listArticles?(): Promise<{ date?: string }[]>;
+  /**
+   * The articles' dates, for questions about time (without it, time in a question changes nothing).
+   * Read on every such question, so answered from memory, not from the store.
+   */
+  articleDates?(): { date?: string }[];
 }
 
 /** Default longest question, in characters (MAX_QUESTION_CHARS). */
@@ -128,7 +131,7 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const window = retriever.listArticles && options.readTime !== false ? await timeWindowOf(q, () => retriever.listArticles!()) : undefined;
+  const window = retriever.articleDates && options.readTime !== false ? await timeWindowOf(q, async () => retriever.articleDates!()) : undefined;
   // The time words select articles by date; searched for, they would only match stray "week"s, and
   // read by the composer they count as question words the chosen passages do not hold.
   const asked = window ? withoutTime(q, window) : q;

@@ -87,13 +87,13 @@ export interface KnowledgeBaseStats {
  * One knowledge base: a facade over a tenant of the storage port (catalog, both search sides,
  * commits), the {@link Indexer} that changes it, hybrid retrieval and question answering. Keeps
  * in memory only what must answer without a round trip: the titles for autocomplete, the
- * passage count and whether the stored vectors wait for a reindex, all refreshed from the
+ * articles' dates for questions about time, the passage count and whether the stored vectors wait for a reindex, all refreshed from the
  * store's change feed (this process's commits and, on a shared store, other processes').
  */
 export class KnowledgeBase implements KnowledgeReader {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   /** Article titles for autocomplete, answered from memory. */
-  private titleList: { id: string; title: string; lower: string }[] = [];
+  private titleList: { id: string; title: string; date?: string; lower: string }[] = [];
   /** The same titles, normalised (see {@link titleKey}), for shadowing in a layered view. */
   private titleKeys = new Set<string>();
   private passageCount = 0;
@@ -253,6 +253,11 @@ export class KnowledgeBase implements KnowledgeReader {
 
   listArticles(): Promise<ArticleRecord[]> {
     return this.tenant.listArticles();
+  }
+
+  /** Title and date of every article, from memory (refreshed on every change). */
+  articleDates(): { title: string; date?: string }[] {
+    return this.titleList;
   }
 
   getArticle(id: string): Promise<ArticleRecord | undefined> {

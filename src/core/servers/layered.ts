@@ -105,6 +105,12 @@ export class LayeredKnowledge implements KnowledgeReader {
     return (await this.holder(id))?.article;
   }
 
+  /** Title and date of every article this server sees, from memory. */
+  articleDates(): { title: string; date?: string }[] {
+    const base = this.base?.articleDates().filter((a) => !this.shadowed(a)) ?? [];
+    return [...this.server.articleDates(), ...base];
+  }
+
   async listArticles(): Promise<ArticleRecord[]> {
     const [own, all] = await Promise.all([this.server.listArticles(), this.base?.listArticles() ?? []]);
     const ids = new Set(own.map((a) => a.id));

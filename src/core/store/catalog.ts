@@ -26,6 +26,12 @@ export interface ArticleRecord {
   updatedAt: string;
 }
 
+/** The part of an article a search result or a title list shows. */
+export type ArticleHeading = Pick<ArticleRecord, 'id' | 'title' | 'url' | 'date'>;
+
+/** An article as the knowledge base keeps it in memory. */
+export type ArticleTitle = Pick<ArticleRecord, 'id' | 'title' | 'date'>;
+
 /** A passage row with its HNSW label (the vector's key in the index). */
 export interface StoredPassage extends Passage {
   label: number;
@@ -245,9 +251,10 @@ export class Catalog {
     return row ? fromBlob(row.vector) : undefined;
   }
 
-  /** Id and title of every article (for autocomplete, kept in memory by the knowledge base). */
-  titles(): { id: string; title: string }[] {
-    return this.db.prepare('SELECT id, title FROM articles ORDER BY title COLLATE NOCASE').all() as { id: string; title: string }[];
+  /** Id, title and date of every article (kept in memory by the knowledge base, for autocomplete and questions about time). */
+  titles(): ArticleTitle[] {
+    const rows = this.db.prepare('SELECT id, title, date FROM articles ORDER BY title COLLATE NOCASE').all() as { id: string; title: string; date: string | null }[];
+    return rows.map((r) => ({ id: r.id, title: r.title, ...(r.date ? { date: r.date } : {}) }));
   }
 
   /** The stored body of an article (null for articles stored before bodies were kept). */
@@ -308,6 +315,28 @@ export class Catalog {
       .prepare(`SELECT label, id, article_id, paragraph, text, hash FROM passages WHERE label IN (${labels.map(() => '?').join(',')})`)
       .all(...labels) as PassageRow[];
     for (const row of rows) out.set(row.label, toPassage(row));
+    return out;
+  }
+
+  /** The stored vectors of these passages (an unknown label is left out). */
+  vectorsByLabels(labels: number[]): Map<number, Float32Array> {
+    const out = new Map<number, Float32Array>();
+    if (labels.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT label, vector FROM passages WHERE label IN (${labels.map(() => '?').join(',')})`)
+      .all(...labels) as { label: number; vector: Buffer }[];
+    for (const row of rows) out.set(row.label, fromBlob(row.vector));
+    return out;
+  }
+
+  /** What a search result shows of its article (title, link, date), for these ids in one query. */
+  articleHeadings(ids: string[]): Map<string, ArticleHeading> {
+    const out = new Map<string, ArticleHeading>();
+    if (ids.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT id, title, url, date FROM articles WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .all(...ids) as { id: string; title: string; url: string | null; date: string | null }[];
+    for (const row of rows) out.set(row.id, { id: row.id, title: row.title, ...(row.url ? { url: row.url } : {}), ...(row.date ? { date: row.date } : {}) });
     return out;
   }
 

@@ -36,14 +36,14 @@
  *   a `resync` event says "assume anything changed".
  */
 import type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
-import type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
+import type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from './catalog.js';
 import type { FeedbackRow, QuestionRecord, QuestionRecordInput, UsageStats, Vote } from './feedback.js';
 import type { FeedEntryRecord, FeedRecord, PollOutcome } from './feeds.js';
 import type { ServerRow } from './servers.js';
 import type { ChunkedArticle, Passage } from '../types.js';
 
 export type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
-export type { ArticleRecord, IndexModel, StoredPassage } from './catalog.js';
+export type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from './catalog.js';
 export type { FeedbackRow, QuestionRecord, QuestionRecordInput, StoredSource, UsageStats, Vote } from './feedback.js';
 export type { ServerRow } from './servers.js';
 export type { FeedEntryRecord, FeedKind, FeedRecord, FeedResult, PollOutcome } from './feeds.js';
@@ -383,8 +383,8 @@ export interface TenantStore {
   listArticles(): Promise<ArticleRecord[]>;
   getArticle(id: string): Promise<ArticleRecord | undefined>;
   findArticleByUrl(url: string): Promise<ArticleRecord | undefined>;
-  /** Id and title of every article, by title (autocomplete keeps these in memory). */
-  titles(): Promise<{ id: string; title: string }[]>;
+  /** Id, title and date of every article, by title (the knowledge base keeps these in memory for autocomplete and questions about time). */
+  titles(): Promise<ArticleTitle[]>;
   /** The stored body (null for articles stored before bodies were kept; undefined: no such article). */
   articleBody(id: string): Promise<string | null | undefined>;
   articlePassages(articleId: string): Promise<StoredPassage[]>;

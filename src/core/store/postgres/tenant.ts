@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Actor, AuditEntry, AuditEntryInput } from '../audit.js';
-import type { ArticleRecord, IndexModel, StoredPassage } from '../catalog.js';
+import type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from '../catalog.js';
 import type { FeedbackRow, QuestionRecord, StoredSource } from '../feedback.js';
 import {
   checkVectors,
@@ -194,8 +194,9 @@ export class PostgresTenant implements TenantStore {
     return row && toArticle(row);
   }
 
-  async titles(): Promise<{ id: string; title: string }[]> {
-    return this.q<{ id: string; title: string }>('SELECT id, title FROM kb_articles WHERE tenant = $1 ORDER BY lower(title), id');
+  async titles(): Promise<ArticleTitle[]> {
+    const rows = await this.q<{ id: string; title: string; date: string | null }>('SELECT id, title, date FROM kb_articles WHERE tenant = $1 ORDER BY lower(title), id');
+    return rows.map((r) => ({ id: r.id, title: r.title, ...(r.date ? { date: r.date } : {}) }));
   }
 
   async articleBody(id: string): Promise<string | null | undefined> {

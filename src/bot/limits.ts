@@ -2,7 +2,6 @@
  * Behaving well on a busy server: a per-member cooldown and a global concurrency limit with a queue.
  * No Discord here, clock injectable, so they are tested directly.
  */
-import { MemoryCooldowns } from '../core/store/local/cooldowns.js';
 import type { CooldownStore, CooldownTake } from '../core/store/port.js';
 
 /** `notify` is true for the first refusal in a cooldown window only: a flood gets one note. */
@@ -11,9 +10,9 @@ export type CooldownResult = CooldownTake;
 export interface CooldownOptions {
   /**
    * Where the windows live: the knowledge store's `cooldowns`, so the cooldown holds whichever
-   * process an interaction lands on. Default: in this process's memory.
+   * process an interaction lands on (in memory for the local backend, a table on PostgreSQL).
    */
-  store?: CooldownStore;
+  store: CooldownStore;
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
   /**
@@ -35,9 +34,9 @@ export class Cooldown {
 
   constructor(
     readonly seconds: number,
-    options: CooldownOptions = {},
+    options: CooldownOptions,
   ) {
-    this.store = options.store ?? new MemoryCooldowns();
+    this.store = options.store;
     this.now = options.now ?? Date.now;
     this.deadlineMs = options.deadlineMs ?? 1000;
     this.onError = options.onError;

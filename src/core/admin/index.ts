@@ -28,8 +28,6 @@ import {
   type ReindexReport,
   type RunningReindex,
 } from '../knowledge-base.js';
-
-export { ReindexRunningError, type RunningReindex };
 import { fetchArticle, type FetchOptions } from '../load/fetch-url.js';
 import { isSupportedFile, LoadError, loadBuffer, MAX_TITLE_CHARS, type ParseLimits } from '../load/index.js';
 import type { Actor, AuditEntry } from '../store/audit.js';
@@ -39,6 +37,7 @@ import { downloadLimited, DownloadError, formatBytes } from './download.js';
 import { fileHoldsArticle, freeName, insideDir, moveToTrash, restoreFromTrash, writeFileAtomic, type TrashedFile } from './files.js';
 import { articleToMarkdown } from './markdown.js';
 
+export { ReindexRunningError, type RunningReindex };
 export { articleToMarkdown, escapeMarkdownText } from './markdown.js';
 export { formatBytes } from './download.js';
 export type { Actor, AuditEntry } from '../store/audit.js';

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Embedder } from '../core/embed/embedder.js';
 import { KnowledgeBase, UserInputError } from '../core/knowledge-base.js';
-import { openKnowledgeStore } from '../core/store/open.js';
+import { localCatalogPath, openKnowledgeStore } from '../core/store/open.js';
 
 /**
  * Opens a knowledge base as it is stored, without loading an embedding model: for scripts that
@@ -15,9 +14,9 @@ export async function openStoredKnowledgeBase(
   what: string,
   tenant: string | null = null,
 ): Promise<{ kb: KnowledgeBase; close(): Promise<void> }> {
-  const where = tenant === null ? config.dataDir : join(config.dataDir, 'servers', tenant);
-  if (!config.databaseUrl && !existsSync(join(where, 'catalog.sqlite'))) {
-    throw new UserInputError(`No catalog at ${join(where, 'catalog.sqlite')}: nothing to ${what} (check DATA_DIR, or run npm run ingest first).`);
+  const catalog = localCatalogPath(config.dataDir, tenant);
+  if (!config.databaseUrl && !existsSync(catalog)) {
+    throw new UserInputError(`No catalog at ${catalog}: nothing to ${what} (check DATA_DIR, or run npm run ingest first).`);
   }
   const store = await openKnowledgeStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {

@@ -1,4 +1,5 @@
 import { LocalStore, type LocalStoreOptions } from './local/index.js';
+export { localCatalogPath } from './local/index.js';
 import type { KnowledgeStore } from './port.js';
 import { PostgresStore, type PostgresStoreOptions } from './postgres/index.js';
 

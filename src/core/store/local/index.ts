@@ -31,6 +31,16 @@ export interface LocalStoreOptions {
 
 const SERVER_DIR = /^\d{1,20}$/;
 
+/** The folder of a tenant's files in a data folder: the operator's at the top, each server's under servers/. */
+function tenantDir(dataDir: string, name: string): string {
+  return name === 'base' ? dataDir : join(dataDir, 'servers', name);
+}
+
+/** Where a tenant's catalog lives in a data folder (whether it exists says whether anything was ever stored there). */
+export function localCatalogPath(dataDir: string, tenant: TenantKey): string {
+  return join(tenantDir(dataDir, tenantName(tenant)), CATALOG_FILE);
+}
+
 export class LocalStore implements KnowledgeStore {
   readonly kind = 'local' as const;
   readonly shared = false;
@@ -63,7 +73,7 @@ export class LocalStore implements KnowledgeStore {
   }
 
   private dirOf(name: string): string {
-    return name === 'base' ? this.opts.dataDir : join(this.opts.dataDir, 'servers', name);
+    return tenantDir(this.opts.dataDir, name);
   }
 
   async open(tenant: TenantKey): Promise<LocalTenant> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { entryColumns, feedColumns, type FeedEntryRecord, type FeedKind, type FeedRecord, type FeedResult, type PollOutcome } from '../feeds.js';
 import type { FeedStore } from '../port.js';
+import { inTransaction } from './transaction.js';
 
 /** Drops null columns, as the local backend's records leave unknown fields out. */
 function defined<T extends object>(value: T): T {
@@ -183,23 +184,15 @@ export class PgFeeds implements FeedStore {
   }
 
   async importFeed(feed: FeedRecord, entries: FeedEntryRecord[]): Promise<void> {
-    const client = await this.pool().connect();
-    const insert = (table: string, row: Record<string, string | number | null>) => {
-      const names = Object.keys(row);
-      return client.query(`INSERT INTO ${table} (tenant, ${names.join(', ')}) VALUES ($1, ${names.map((_, i) => `$${i + 2}`).join(', ')})`, [this.tenant, ...Object.values(row)]);
-    };
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool(), async (client) => {
+      const insert = (table: string, row: Record<string, string | number | null>) => {
+        const names = Object.keys(row);
+        return client.query(`INSERT INTO ${table} (tenant, ${names.join(', ')}) VALUES ($1, ${names.map((_, i) => `$${i + 2}`).join(', ')})`, [this.tenant, ...Object.values(row)]);
+      };
       await insert('kb_feeds', feedColumns(feed));
       // Numbers are never reused: the next feed added here counts on from the highest copied.
       await client.query('UPDATE kb_tenants SET feed_seq = GREATEST(feed_seq, $2) WHERE tenant = $1', [this.tenant, feed.id]);
       for (const entry of entries) await insert('kb_feed_entries', entryColumns(entry));
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

@@ -16,6 +16,7 @@ import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, 
 import { PgCooldowns } from './cooldowns.js';
 import { bm25Params } from './lexical.js';
 import { LOCK_COMMIT, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
+import { forgetQuestionText, inTransaction } from './transaction.js';
 
 export { PostgresTenant } from './tenant.js';
 
@@ -265,19 +266,14 @@ export class PostgresStore implements KnowledgeStore {
 
   /** Schema changes at run time (a tenant's partition, a dimension's index), one process at a time. */
   private async ddl(...statements: string[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL statement_timeout = 0');
-      await client.query('SELECT pg_advisory_xact_lock($1::int, 0)', [LOCK_DDL]);
-      for (const sql of statements) await client.query(sql);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    await inTransaction(
+      this.pool,
+      async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1::int, 0)', [LOCK_DDL]);
+        for (const sql of statements) await client.query(sql);
+      },
+      { statementTimeoutMs: 0 },
+    );
   }
 
   async open(tenant: TenantKey): Promise<PostgresTenant> {
@@ -312,24 +308,7 @@ export class PostgresStore implements KnowledgeStore {
 
   async forgetQuestionsOlderThan(days: number, now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `UPDATE kb_feedback f SET question = '', answer = ''
-         WHERE (f.question != '' OR f.answer != '')
-           AND (f.created_at < $1 OR EXISTS (SELECT 1 FROM kb_questions q WHERE q.tenant = f.tenant AND q.id = f.question_id AND q.asked_at < $1))`,
-        [cutoff],
-      );
-      const { rowCount } = await client.query('UPDATE kb_questions SET question = NULL, answer = NULL, sources = NULL WHERE asked_at < $1 AND question IS NOT NULL', [cutoff]);
-      await client.query('COMMIT');
-      return rowCount ?? 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.pool, (client) => forgetQuestionText(client, cutoff));
   }
 
   async feedbackOf(tenant: TenantKey, options: { since?: string; guildId?: string } = {}): Promise<FeedbackRow[] | undefined> {
@@ -343,27 +322,21 @@ export class PostgresStore implements KnowledgeStore {
     const name = tenantName(serverId);
     if (name === 'base') throw new Error("the operator's knowledge base is not purged this way; clear it instead");
     if (this.openCount.has(name)) throw new Error(`server ${serverId}'s knowledge base is open in this process; close it before purging`);
-    const client = await this.pool.connect();
-    let counts = { articles: 0, questions: 0 };
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL statement_timeout = 0');
-      await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_COMMIT, name]);
-      const { rows } = await client.query(
-        'SELECT (SELECT count(*) FROM kb_articles WHERE tenant = $1) AS articles, (SELECT count(*) FROM kb_questions WHERE tenant = $1) AS questions',
-        [name],
-      );
-      counts = { articles: Number(rows[0].articles), questions: Number(rows[0].questions) };
-      await client.query(`DROP TABLE IF EXISTS kb_passages_t_${name}`);
-      await client.query('DELETE FROM kb_tenants WHERE tenant = $1', [name]);
-      await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, t: name, k: 'purge', v: -1, a: [] })]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const counts = await inTransaction(
+      this.pool,
+      async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_COMMIT, name]);
+        const { rows } = await client.query(
+          'SELECT (SELECT count(*) FROM kb_articles WHERE tenant = $1) AS articles, (SELECT count(*) FROM kb_questions WHERE tenant = $1) AS questions',
+          [name],
+        );
+        await client.query(`DROP TABLE IF EXISTS kb_passages_t_${name}`);
+        await client.query('DELETE FROM kb_tenants WHERE tenant = $1', [name]);
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, t: name, k: 'purge', v: -1, a: [] })]);
+        return { articles: Number(rows[0].articles), questions: Number(rows[0].questions) };
+      },
+      { statementTimeoutMs: 0 },
+    );
     this.emit({ tenant: name, kind: 'purge', version: -1, articles: [], remote: false });
     return counts;
   }

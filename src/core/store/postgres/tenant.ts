@@ -30,6 +30,7 @@ import {
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
 import { PgFeeds } from './feeds.js';
 import { PgReindexMarker } from './reindex-marker.js';
+import { forgetQuestionText, inTransaction } from './transaction.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -340,23 +341,8 @@ export class PostgresTenant implements TenantStore {
   // Writes
   // -------------------------------------------------------------------------------------------
 
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.ctx.writeTimeoutMs))}`);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work, { statementTimeoutMs: Math.max(1, this.ctx.writeTimeoutMs) });
   }
 
   /** Takes the tenant's commit lock (other processes' commits wait; readers do not) and reads its row. */
@@ -743,27 +729,7 @@ export class PgQuestions implements QuestionStore {
 
   async forgetOlderThan(days: number, now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        `UPDATE kb_feedback SET question = '', answer = ''
-         WHERE tenant = $1 AND (question != '' OR answer != '')
-           AND (created_at < $2 OR question_id IN (SELECT id FROM kb_questions WHERE tenant = $1 AND asked_at < $2))`,
-        [this.tenant, cutoff],
-      );
-      const { rowCount } = await client.query(
-        'UPDATE kb_questions SET question = NULL, answer = NULL, sources = NULL WHERE tenant = $1 AND asked_at < $2 AND question IS NOT NULL',
-        [this.tenant, cutoff],
-      );
-      await client.query('COMMIT');
-      return rowCount ?? 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.pool, (client) => forgetQuestionText(client, cutoff, this.tenant));
   }
 
   async listQuestions(): Promise<QuestionRecord[]> {
@@ -772,9 +738,7 @@ export class PgQuestions implements QuestionStore {
   }
 
   async importRows(questions: QuestionRecord[], feedback: FeedbackRow[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       for (const r of questions) {
         await client.query(
           `INSERT INTO kb_questions (tenant, id, asked_at, via, user_id, guild_id, channel_id, conversation_id, question_chars, outcome, question, answer, sources, ms)
@@ -793,13 +757,7 @@ export class PgQuestions implements QuestionStore {
       await client.query(
         "SELECT setval('kb_row_ids', GREATEST((SELECT last_value FROM kb_row_ids), (SELECT COALESCE(max(id), 1) FROM kb_questions), (SELECT COALESCE(max(id), 1) FROM kb_feedback)))",
       );
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

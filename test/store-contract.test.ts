@@ -216,6 +216,26 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it.runIf(backend.name !== 'local')('returns the k nearest a search asks for even when k is above the configured ef_search', async () => {
+    // Without iterative scans an HNSW scan yields at most ef_search rows: a LIMIT above it came back short.
+    const narrow = await PostgresStore.connect({ url: backend.url(), efSearch: 3 });
+    try {
+      const t = await narrow.open(freshServer());
+      await t.setModel(MODEL);
+      await add(t, SEED, VOLCANO, SOURDOUGH);
+      const total = (await t.state()).passages;
+      expect(total).toBeGreaterThan(8);
+      const query = embedder.vector(QUESTION);
+      expect(await t.searchDense(query, 8)).toHaveLength(8);
+      const found = await t.search({ text: 'zzz-no-such-word', vector: query, k: 8 });
+      expect(found).toHaveLength(8);
+      expect(await t.searchDense(query, 2)).toHaveLength(2);
+      await t.close();
+    } finally {
+      await narrow.close();
+    }
+  });
+
   it('keeps an article’s publication date and author, and a new date or author is a new version with the same passages', async () => {
     const t = await openFresh();
     const dated = { ...VOLCANO, date: '2010-04-14', author: 'Sigrún Jónsdóttir' };

@@ -29,7 +29,7 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** Longest one statement of a write may run (they insert in chunks). Default 120 s. */
   writeTimeoutMs?: number;
-  /** pgvector `hnsw.ef_search`: candidates examined per dense search. Default 200. */
+  /** pgvector `hnsw.ef_search`: candidates examined per dense search (1–1000; a search for more rows than this raises it to its k for that statement). Default 200. */
   efSearch?: number;
   /**
    * HNSW build parameters of new per-dimension indexes. Defaults m 16, ef_construction 200: with
@@ -87,6 +87,11 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
+/** The `hnsw.ef_search` every connection gets (pgvector accepts 1 to 1000). */
+function efSearchOf(opts: PostgresStoreOptions): number {
+  return Math.min(1000, Math.max(1, Math.floor(opts.efSearch ?? 200)));
+}
+
 export class PostgresStore implements KnowledgeStore {
   readonly kind = 'postgres' as const;
   readonly shared = true;
@@ -110,6 +115,7 @@ export class PostgresStore implements KnowledgeStore {
       pool,
       bm25: bm25Params(opts.lexical),
       writeTimeoutMs: opts.writeTimeoutMs ?? 120_000,
+      efSearch: efSearchOf(opts),
       ensureDimension: (d) => this.ensureDimension(d),
       notify: async (client, change) => {
         const articles = change.articles.slice(0, MAX_NOTIFY_ARTICLES);
@@ -161,7 +167,7 @@ export class PostgresStore implements KnowledgeStore {
     const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs ?? 10_000));
     const settings: [string, string][] = [
       ['statement_timeout', String(timeout)],
-      ['hnsw.ef_search', String(Math.max(1, Math.floor(opts.efSearch ?? 200)))],
+      ['hnsw.ef_search', String(efSearchOf(opts))],
       ...(opts.iterativeScan && opts.iterativeScan !== 'off' ? [['hnsw.iterative_scan', opts.iterativeScan] as [string, string]] : []),
     ];
     // Sent in the startup packet, so every connection has them before its first query.

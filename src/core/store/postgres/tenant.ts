@@ -37,6 +37,8 @@ export interface PostgresContext {
   pool: pg.Pool;
   bm25: ReturnType<typeof bm25Params>;
   writeTimeoutMs: number;
+  /** The connections' `hnsw.ef_search`: a dense search for more rows raises it for its own statement. */
+  efSearch: number;
   /** Creates the HNSW index for vectors of this dimension when missing (outside any transaction). */
   ensureDimension(dimension: number): Promise<void>;
   /** Tells this process's subscribers and, after commit, every other process (NOTIFY inside the transaction). */
@@ -147,6 +149,18 @@ export class PostgresTenant implements TenantStore {
 
   private async q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
     return (await this.pool.query<R>(sql, [this.name, ...params])).rows;
+  }
+
+  /**
+   * A statement with a dense top-k. An HNSW scan yields at most `hnsw.ef_search` rows, so a k
+   * above the connections' setting runs in a transaction that raises it to k for itself.
+   */
+  private async denseQ<R extends pg.QueryResultRow>(k: number, sql: string, params: unknown[]): Promise<R[]> {
+    if (k <= this.ctx.efSearch) return this.q<R>(sql, params);
+    return inTransaction(this.pool, async (client) => {
+      await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.floor(k))}`);
+      return (await client.query<R>(sql, [this.name, ...params])).rows;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -295,7 +309,8 @@ export class PostgresTenant implements TenantStore {
       JOIN kb_articles a ON a.tenant = $1 AND a.id = p.article_id
       LEFT JOIN dense d ON d.label = ids.label
       LEFT JOIN lexical l ON l.label = ids.label`;
-    const rows = await this.q<PassageRow & { title: string; url: string | null; date: string | null; dense: number; lexical: number }>(sql, params);
+    type Row = PassageRow & { title: string; url: string | null; date: string | null; dense: number; lexical: number };
+    const rows = vector ? await this.denseQ<Row>(request.k, sql, params) : await this.q<Row>(sql, params);
     return rows.map((r) => ({
       passage: toPassage(r),
       articleTitle: r.title,
@@ -308,7 +323,8 @@ export class PostgresTenant implements TenantStore {
 
   async searchDense(vector: Float32Array, k: number): Promise<DenseHit[]> {
     const dim = await this.dimensionFor(vector);
-    const rows = await this.q<{ label: number; dist: number }>(
+    const rows = await this.denseQ<{ label: number; dist: number }>(
+      k,
       `SELECT label, (embedding::vector(${dim}) <=> $2::vector(${dim})) AS dist FROM kb_passages
        WHERE tenant = $1 AND vector_dims(embedding) = ${dim}
        ORDER BY embedding::vector(${dim}) <=> $2::vector(${dim}) LIMIT $3`,

@@ -216,6 +216,18 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     await t.close();
   });
 
+  it.runIf(backend.name !== 'local')('gives every pooled connection the statement time-out and ef_search, whether or not the server reads startup options', async () => {
+    const store = await PostgresStore.connect({ url: backend.url(), statementTimeoutMs: 4321, efSearch: 77, listen: false });
+    try {
+      const settings = await Promise.all(
+        Array.from({ length: 4 }, () => store.pool.query("SELECT current_setting('statement_timeout') AS timeout, current_setting('hnsw.ef_search') AS ef").then((r) => r.rows[0])),
+      );
+      for (const s of settings) expect(s).toEqual({ timeout: '4321ms', ef: '77' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it.runIf(backend.name !== 'local')('returns the k nearest a search asks for even when k is above the configured ef_search', async () => {
     // Without iterative scans an HNSW scan yields at most ef_search rows: a LIMIT above it came back short.
     const narrow = await PostgresStore.connect({ url: backend.url(), efSearch: 3 });

@@ -172,7 +172,13 @@ export class PostgresStore implements KnowledgeStore {
     ];
     // Sent in the startup packet, so every connection has them before its first query.
     const options = settings.map(([k, v]) => `-c ${k}=${v}`).join(' ');
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types, options });
+    // Set once a server turns out to ignore startup options: every new connection then runs it
+    // before its first query (pg-pool awaits onConnect, so no query overlaps it).
+    let perConnection: string | undefined;
+    const onConnect = async (client: pg.ClientBase) => {
+      if (perConnection) await client.query(perConnection);
+    };
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, types, options, onConnect });
     const applied = await pool.query("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'").then((r) => r.rows[0].setting as string, async (error: Error) => {
       await pool.end();
       throw new Error(`could not connect to ${redact(opts.url)}: ${error.message}`);
@@ -180,12 +186,9 @@ export class PostgresStore implements KnowledgeStore {
     if (applied !== String(timeout)) {
       // Some servers ignore startup options (PGlite; poolers in transaction mode): set them on each new connection.
       opts.log?.(`the database ignored connection options (statement_timeout is ${applied} ms); setting them on each connection instead`);
-      const sql = settings.map(([k, v]) => `SET ${k} = ${k === 'hnsw.iterative_scan' ? v : `'${v}'`}`).join('; ');
-      pool.on('connect', (client) => {
-        client.query(sql).catch((e: Error) => opts.log?.(`could not apply "${sql}": ${e.message}`));
-      });
-      // Connections already open (the one that answered above) get them now.
-      await pool.query(sql);
+      perConnection = settings.map(([k, v]) => `SET ${k} = ${k === 'hnsw.iterative_scan' ? v : `'${v}'`}`).join('; ');
+      // The connection already open (the one that answered above) gets them now.
+      await pool.query(perConnection);
     }
     pool.on('error', (e) => opts.log?.(`an idle database connection failed: ${e.message}`));
     const store = new PostgresStore(opts, pool);

@@ -124,7 +124,8 @@ const MIGRATIONS: { table: string; column: string; ddl: string }[] = [
   { table: 'articles', column: 'author', ddl: 'ALTER TABLE articles ADD COLUMN author TEXT' },
 ];
 
-interface PassageRow {
+/** A passages row as both backends select it (label, id, article_id, paragraph, text, hash). */
+export interface PassageRow {
   label: number;
   id: string;
   article_id: string;
@@ -133,8 +134,9 @@ interface PassageRow {
   hash: string;
 }
 
-function toPassage(row: PassageRow): StoredPassage {
-  return { label: row.label, id: row.id, articleId: row.article_id, paragraph: row.paragraph, text: row.text, hash: row.hash };
+export function toPassage(row: PassageRow): StoredPassage {
+  // Number(): PostgreSQL returns a bigint label as a string.
+  return { label: Number(row.label), id: row.id, articleId: row.article_id, paragraph: row.paragraph, text: row.text, hash: row.hash };
 }
 
 function toBlob(vector: Float32Array): Buffer {

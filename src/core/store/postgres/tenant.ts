@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Actor, AuditEntry, AuditEntryInput } from '../audit.js';
-import type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from '../catalog.js';
+import { toPassage, type ArticleRecord, type ArticleTitle, type IndexModel, type PassageRow, type StoredPassage } from '../catalog.js';
 import type { FeedbackRow, QuestionRecord, StoredSource } from '../feedback.js';
 import {
   checkVectors,
@@ -63,18 +63,6 @@ export function parseVector(text: string): Float32Array {
   return new Float32Array(text.slice(1, -1).split(',').map(Number));
 }
 
-interface PassageRow {
-  label: number;
-  id: string;
-  article_id: string;
-  paragraph: number;
-  text: string;
-  hash: string;
-}
-
-function toPassage(r: PassageRow): StoredPassage {
-  return { label: Number(r.label), id: r.id, articleId: r.article_id, paragraph: r.paragraph, text: r.text, hash: r.hash };
-}
 
 const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.author, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
   (SELECT count(*) FROM kb_passages p WHERE p.tenant = a.tenant AND p.article_id = a.id) AS passages`;

@@ -16,19 +16,12 @@ import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { loadBuffer, loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { buildPdf } from './fixtures/pdf.js';
+import { cupFinalArticle } from './helpers/articles.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const MOD = { id: '111111111111111111', name: 'mod', via: 'discord' };
 
-const football: RawArticle = {
-  title: 'Rovers win the cup final',
-  body: [
-    'Rovers won the cup final on Saturday after a late goal from their captain sealed a two-one victory at Wembley.',
-    'The manager praised the defence, which held firm through twenty minutes of pressure in the second half.',
-    'Fans celebrated in the city centre until late in the evening, and the team will parade the trophy on Monday.',
-  ].join('\n\n'),
-  origin: 'typed',
-};
+const football = cupFinalArticle('typed');
 
 let dir: string;
 let knowledge: string;

@@ -18,23 +18,14 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { SummaryService, type SummaryLength, type SummaryResult } from '../src/core/summarize/service.js';
 import type { RawArticle } from '../src/core/types.js';
+import { QATAR_WIRE } from './helpers/articles.js';
 import { FakeDiscord, snowflake, type RecordedRequest, type SlashOption } from './helpers/fake-discord.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 
 /** A second article on the seed's talks, with a URL. */
-const WIRE: RawArticle = {
-  title: 'Qatar hosts hostage talks between U.S. envoy and Hamas',
-  url: 'https://news.example/qatar-hostage-talks',
-  body: [
-    'The unprecedented talks took place in Qatar in March and marked a sharp departure from the longstanding U.S. stance of avoiding contact with Hamas, a group Washington deems a terrorist organization.',
-    'Qatari mediators said the hostage talks focused on the release of Edan Alexander, a dual American and Israeli citizen held in Gaza since October 2023.',
-    'Egyptian officials are expected to join later rounds of the hostage talks in Cairo, according to two diplomats briefed on the plans.',
-    'Separately, the emir of Qatar opened a new national museum in Doha, drawing visitors from across the Gulf region.',
-  ].join('\n\n'),
-  origin: 'wire',
-};
+const WIRE: RawArticle = { ...QATAR_WIRE, url: 'https://news.example/qatar-hostage-talks' };
 
 interface Booted {
   fake: FakeDiscord;

@@ -1,0 +1,117 @@
+/**
+ * A bot for end-to-end tests: the real discord.js Client (startBot) against a fresh fake Discord,
+ * a real knowledge base (HashEmbedder, SQLite) in its own temporary directory.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino, { type Level, type Logger } from 'pino';
+import { afterEach } from 'vitest';
+import type { App } from '../../src/app.js';
+import { startBot, type RunningBot, type StartBotOptions } from '../../src/bot/client.js';
+import { loadConfig } from '../../src/config.js';
+import { KnowledgeBase } from '../../src/core/knowledge-base.js';
+import { loadDirectory } from '../../src/core/load/index.js';
+import type { RawArticle } from '../../src/core/types.js';
+import { FakeDiscord, type FakeDiscordOptions } from './fake-discord.js';
+import { HashEmbedder } from './hash-embedder.js';
+
+export type BotKnowledge =
+  /** Ingested as given; the knowledge base lives directly in the temporary directory. */
+  | { articles: RawArticle[] }
+  /**
+   * A copy of this folder at <dir>/knowledge (KNOWLEDGE_DIR), so that moderation can write to it
+   * without touching the repository; the knowledge base lives in <dir>/data.
+   */
+  | { copyOf: string };
+
+export interface BootBotOptions {
+  /** Prefix of the temporary directory, so a leftover one names its test. */
+  tempPrefix: string;
+  knowledge: BotKnowledge;
+  discord?: FakeDiscordOptions;
+  /** GUILD_ID is the fake's home server, as in a one-server deployment. */
+  homeGuildOnly?: boolean;
+  /** Added to (and overriding) the configuration the harness needs. */
+  env?: Record<string, string>;
+  /** Default: silent. */
+  logger?: Logger;
+  /** What the bot is given as its knowledge base; tests can intercept calls while keeping `kb` real. */
+  kbForBot?: (kb: KnowledgeBase) => KnowledgeBase;
+  start?: StartBotOptions | ((kb: KnowledgeBase, embedder: HashEmbedder) => StartBotOptions);
+}
+
+export interface BootedBot {
+  fake: FakeDiscord;
+  bot: RunningBot;
+  kb: KnowledgeBase;
+  embedder: HashEmbedder;
+  dir: string;
+  /** Stops the bot, closes the fake and the knowledge base, deletes the directory. */
+  stop(): Promise<void>;
+}
+
+export async function bootBot(options: BootBotOptions): Promise<BootedBot> {
+  const { knowledge } = options;
+  const fake = await FakeDiscord.start(options.discord);
+  const dir = mkdtempSync(join(tmpdir(), options.tempPrefix));
+  const embedder = new HashEmbedder();
+  let kb: KnowledgeBase;
+  let locations: Record<string, string>;
+  if ('articles' in knowledge) {
+    kb = await KnowledgeBase.open({ dataDir: dir, embedder });
+    await kb.ingest(knowledge.articles);
+    locations = { DATA_DIR: dir };
+  } else {
+    const knowledgeDir = join(dir, 'knowledge');
+    cpSync(knowledge.copyOf, knowledgeDir, { recursive: true });
+    kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
+    await kb.ingest((await loadDirectory(knowledgeDir)).articles);
+    locations = { DATA_DIR: join(dir, 'data'), KNOWLEDGE_DIR: knowledgeDir };
+  }
+  const config = loadConfig({
+    ...locations,
+    DISCORD_TOKEN: fake.token,
+    DISCORD_CLIENT_ID: fake.applicationId,
+    ...(options.homeGuildOnly ? { GUILD_ID: fake.guildId } : {}),
+    DISCORD_API_URL: fake.apiUrl,
+    ASK_COOLDOWN_SECONDS: '0',
+    ...options.env,
+  });
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const app: App = { config, logger, embedder, kb: options.kbForBot?.(kb) ?? kb, close: async () => kb.close() };
+  const startOptions = typeof options.start === 'function' ? options.start(kb, embedder) : (options.start ?? {});
+  const bot = await startBot(app, startOptions);
+  return {
+    fake,
+    bot,
+    kb,
+    embedder,
+    dir,
+    async stop() {
+      await bot.stop();
+      await fake.close();
+      await kb.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A logger at `level` whose lines are kept, parsed, for assertions. */
+export function capturedJsonLogger(level: Level): { logger: Logger; logs: Record<string, unknown>[] } {
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  return { logger, logs };
+}
+
+/**
+ * Registers an afterEach that runs every clean-up handed to the returned function during the test,
+ * newest first, so that what a bot uses (a feed server, say) outlives the bot.
+ */
+export function cleanUpAfterEach(): (cleanup: () => Promise<void>) => void {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  return (cleanup) => void cleanups.push(cleanup);
+}

@@ -16,6 +16,20 @@ import type { RawArticle } from '../../src/core/types.js';
 import { FakeDiscord, type FakeDiscordOptions } from './fake-discord.js';
 import { HashEmbedder } from './hash-embedder.js';
 
+/** A member's permissions: View Channel, Send Messages, Use Application Commands. */
+export const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
+/** A member's plus Manage Server, which moderation (/kb) asks for. */
+export const MOD_PERMS = MEMBER_PERMS | (1n << 5n);
+
+/** The server the multi-server tests treat as the knowledge base's owner, and a second one. */
+export const HOME_GUILD = '100000000000000001';
+export const OTHER_GUILD = '200000000000000002';
+
+/** A fake Discord with the home server and `others`, each named after the start of its id. */
+export function homeAndOtherServers(others: string[]): FakeDiscordOptions {
+  return { guildId: HOME_GUILD, guildName: 'Home Newsroom', guilds: others.map((id) => ({ id, name: `Server ${id.slice(0, 3)}` })) };
+}
+
 export type BotKnowledge =
   /** Ingested as given; the knowledge base lives directly in the temporary directory. */
   | { articles: RawArticle[] }

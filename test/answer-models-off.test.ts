@@ -5,33 +5,28 @@
  * Its own file because onnxruntime-node allows one worker thread per process.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { askKnowledge } from '../src/core/ask.js';
 import type { WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
 import type { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { startSeedKbWithAnswerModels, type SeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
+import { shareSeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
 
 const QUESTIONS = ['Where did the talks between the U.S. and Hamas take place?', 'Who pushed for an agreement?', 'What is the football score?'];
 
 let dir: string;
 let pool: WorkerPoolEmbedder;
 let kb: KnowledgeBase;
-let setup: SeedKbWithAnswerModels | undefined;
 const log = vi.fn<(line: string) => void>();
 
-beforeAll(async () => {
-  setup = await startSeedKbWithAnswerModels({
+shareSeedKbWithAnswerModels(
+  {
     tempPrefix: 'answer-models-off-',
     allowRemote: true,
     answerModels: { rerank: 'test/missing-cross-encoder', reader: 'test/missing-reader' },
     log,
-  });
-  ({ dir, pool, kb } = setup);
-});
-
-afterAll(async () => {
-  await setup?.close();
-});
+  },
+  (setup) => ({ dir, pool, kb } = setup),
+);
 
 describe('answer-step models that cannot be loaded', () => {
   it('turns each feature off with one log line that says why and what to do; the embedder still runs', () => {

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { startBot } from '../src/bot/client.js';
 import { loadConfig } from '../src/config.js';
@@ -17,7 +17,7 @@ import { askKnowledge, rerankPassages } from '../src/core/ask.js';
 import type { WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
-import { startSeedKbWithAnswerModels, type SeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
+import { shareSeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
 import { FakeDiscord } from './helpers/fake-discord.js';
 import { buildTinyCrossEncoder, buildTinyReader, tinyRerankScore } from './helpers/tiny-answer-models.js';
 
@@ -28,23 +28,18 @@ const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
 let dir: string;
 let pool: WorkerPoolEmbedder;
 let kb: KnowledgeBase;
-let setup: SeedKbWithAnswerModels | undefined;
 const log = vi.fn<(line: string) => void>();
 
-beforeAll(async () => {
-  setup = await startSeedKbWithAnswerModels({
+shareSeedKbWithAnswerModels(
+  {
     tempPrefix: 'answer-models-',
     buildAnswerModels: (models) => Promise.all([buildTinyCrossEncoder(models, RERANK), buildTinyReader(models, READER)]),
     allowRemote: false,
     answerModels: { rerank: RERANK, reader: READER },
     log,
-  });
-  ({ dir, pool, kb } = setup);
-});
-
-afterAll(async () => {
-  await setup?.close();
-});
+  },
+  (setup) => ({ dir, pool, kb } = setup),
+);
 
 describe('loading', () => {
   it('loads both models on the embedding worker and logs one line for each', () => {

@@ -7,14 +7,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { startEmbedder, type StartEmbedderOptions, type WorkerPoolEmbedder } from '../../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../../src/core/knowledge-base.js';
 import { loadDirectory } from '../../src/core/load/index.js';
 import { buildTinyModel } from './tiny-model.js';
 
-export const TINY_EMBEDDING = 'test/tiny-bert';
+const TINY_EMBEDDING = 'test/tiny-bert';
 /** A hub that refuses connections at once: nothing here may wait on the real network. */
-export const UNREACHABLE_HUB = 'http://127.0.0.1:9/';
+const UNREACHABLE_HUB = 'http://127.0.0.1:9/';
 
 export interface SeedKbWithAnswerModels {
   dir: string;
@@ -24,7 +25,7 @@ export interface SeedKbWithAnswerModels {
   close(): Promise<void>;
 }
 
-export async function startSeedKbWithAnswerModels(options: {
+export interface SeedKbWithAnswerModelsOptions {
   tempPrefix: string;
   /** Writes the answer models the test loads into `modelsDir` (<dir>/models). */
   buildAnswerModels?: (modelsDir: string) => Promise<unknown>;
@@ -32,7 +33,24 @@ export async function startSeedKbWithAnswerModels(options: {
   allowRemote: boolean;
   answerModels: StartEmbedderOptions['answerModels'];
   log: (line: string) => void;
-}): Promise<SeedKbWithAnswerModels> {
+}
+
+/**
+ * Starts the set-up once before the file's tests and closes it after them; `ready` receives it
+ * (the tests keep their own variables for its parts).
+ */
+export function shareSeedKbWithAnswerModels(options: SeedKbWithAnswerModelsOptions, ready: (setup: SeedKbWithAnswerModels) => void): void {
+  let setup: SeedKbWithAnswerModels | undefined;
+  beforeAll(async () => {
+    setup = await startSeedKbWithAnswerModels(options);
+    ready(setup);
+  });
+  afterAll(async () => {
+    await setup?.close();
+  });
+}
+
+async function startSeedKbWithAnswerModels(options: SeedKbWithAnswerModelsOptions): Promise<SeedKbWithAnswerModels> {
   const dir = await mkdtemp(join(tmpdir(), options.tempPrefix));
   let pool: WorkerPoolEmbedder | undefined;
   let kb: KnowledgeBase | undefined;
@@ -52,7 +70,7 @@ export async function startSeedKbWithAnswerModels(options: {
     await kb.ingest((await loadDirectory('knowledge')).articles);
     return { dir, pool, kb, close };
   } catch (error) {
-    // A failed beforeAll still runs afterAll, but it would find nothing to close.
+    // afterAll still runs after a failed beforeAll, but would find nothing to close.
     await close();
     throw error;
   }

@@ -19,15 +19,13 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { buildPdf } from './fixtures/pdf.js';
+import { MANAGE_GUILD, MEMBER_PERMS, MOD_PERMS } from './helpers/boot-bot.js';
 import { FakeDiscord, snowflake, type FakeDiscordOptions, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 const SEED_ID = 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
-const MANAGE_GUILD = 1n << 5n;
-const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | MANAGE_GUILD;
-const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
 
 /** HashEmbedder that waits a little per call, so a reindex takes long enough to show progress. */
 class SlowEmbedder implements Embedder {

@@ -18,8 +18,9 @@ import { HashEmbedder } from './hash-embedder.js';
 
 /** A member's permissions: View Channel, Send Messages, Use Application Commands. */
 export const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
-/** A member's plus Manage Server, which moderation (/kb) asks for. */
-export const MOD_PERMS = MEMBER_PERMS | (1n << 5n);
+/** Manage Server: what moderation (/kb) asks for. */
+export const MANAGE_GUILD = 1n << 5n;
+export const MOD_PERMS = MEMBER_PERMS | MANAGE_GUILD;
 
 /** The server the multi-server tests treat as the knowledge base's owner, and a second one. */
 export const HOME_GUILD = '100000000000000001';

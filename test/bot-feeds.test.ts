@@ -28,7 +28,7 @@ async function boot(env: Record<string, string>, guilds: string[] = []): Promise
   cleanUpAfterTest(() => server.close());
   const { fake, kb, bot, embedder, dir, stop } = await bootBot({
     tempPrefix: 'bot-feeds-',
-    knowledge: { copyOf: 'knowledge' },
+    knowledge: 'seed folder copy',
     discord: homeAndOtherServers(guilds),
     env,
     start: { feeds: { fetch: server.fetchOptions, tickMs: 100 } },

@@ -39,7 +39,7 @@ async function boot(env: Record<string, string>, guilds = [OTHER], options: Star
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
   const { fake, kb, bot, dir, stop } = await bootBot({
     tempPrefix: 'bot-tenancy-',
-    knowledge: { copyOf: 'knowledge' },
+    knowledge: 'seed folder copy',
     discord: homeAndOtherServers(guilds),
     env,
     logger,

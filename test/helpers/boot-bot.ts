@@ -2,7 +2,7 @@
  * A bot for end-to-end tests: the real discord.js Client (startBot) against a fresh fake Discord,
  * a real knowledge base (HashEmbedder, SQLite) in its own temporary directory.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Level, type Logger } from 'pino';
@@ -11,10 +11,10 @@ import type { App } from '../../src/app.js';
 import { startBot, type RunningBot, type StartBotOptions } from '../../src/bot/client.js';
 import { loadConfig } from '../../src/config.js';
 import { KnowledgeBase } from '../../src/core/knowledge-base.js';
-import { loadDirectory } from '../../src/core/load/index.js';
 import type { RawArticle } from '../../src/core/types.js';
 import { FakeDiscord, type FakeDiscordOptions } from './fake-discord.js';
 import { HashEmbedder } from './hash-embedder.js';
+import { openSeedKnowledgeCopy } from './seed-knowledge.js';
 
 /** A member's permissions: View Channel, Send Messages, Use Application Commands. */
 export const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
@@ -34,11 +34,8 @@ export function homeAndOtherServers(others: string[]): FakeDiscordOptions {
 export type BotKnowledge =
   /** Ingested as given; the knowledge base lives directly in the temporary directory. */
   | { articles: RawArticle[] }
-  /**
-   * A copy of this folder at <dir>/knowledge (KNOWLEDGE_DIR), so that moderation can write to it
-   * without touching the repository; the knowledge base lives in <dir>/data.
-   */
-  | { copyOf: string };
+  /** A copy of the repository's knowledge folder as KNOWLEDGE_DIR (openSeedKnowledgeCopy), for moderation. */
+  | 'seed folder copy';
 
 export interface BootBotOptions {
   /** Prefix of the temporary directory, so a leftover one names its test. */
@@ -67,23 +64,9 @@ export interface BootedBot {
 }
 
 export async function bootBot(options: BootBotOptions): Promise<BootedBot> {
-  const { knowledge } = options;
   const fake = await FakeDiscord.start(options.discord);
-  const dir = mkdtempSync(join(tmpdir(), options.tempPrefix));
   const embedder = new HashEmbedder();
-  let kb: KnowledgeBase;
-  let locations: Record<string, string>;
-  if ('articles' in knowledge) {
-    kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-    await kb.ingest(knowledge.articles);
-    locations = { DATA_DIR: dir };
-  } else {
-    const knowledgeDir = join(dir, 'knowledge');
-    cpSync(knowledge.copyOf, knowledgeDir, { recursive: true });
-    kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
-    await kb.ingest((await loadDirectory(knowledgeDir)).articles);
-    locations = { DATA_DIR: join(dir, 'data'), KNOWLEDGE_DIR: knowledgeDir };
-  }
+  const { dir, kb, locations } = await openKnowledge(options.tempPrefix, options.knowledge, embedder);
   const config = loadConfig({
     ...locations,
     DISCORD_TOKEN: fake.token,
@@ -110,6 +93,17 @@ export async function bootBot(options: BootBotOptions): Promise<BootedBot> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function openKnowledge(tempPrefix: string, knowledge: BotKnowledge, embedder: HashEmbedder): Promise<{ dir: string; kb: KnowledgeBase; locations: Record<string, string> }> {
+  if (knowledge === 'seed folder copy') {
+    const copy = await openSeedKnowledgeCopy(tempPrefix, embedder);
+    return { dir: copy.dir, kb: copy.kb, locations: { DATA_DIR: copy.dataDir, KNOWLEDGE_DIR: copy.knowledge } };
+  }
+  const dir = mkdtempSync(join(tmpdir(), tempPrefix));
+  const kb = await KnowledgeBase.open({ dataDir: dir, embedder });
+  await kb.ingest(knowledge.articles);
+  return { dir, kb, locations: { DATA_DIR: dir } };
 }
 
 /** A logger at `level` whose lines are kept, parsed, for assertions. */

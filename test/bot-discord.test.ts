@@ -8,7 +8,8 @@ import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
 import { KnowledgeBase, type AskOptions } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { AskResult, RawArticle } from '../src/core/types.js';
-import { bootBot, capturedJsonLogger, cleanUpAfterEach } from './helpers/boot-bot.js';
+import { bootBot, capturedJsonLogger } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflake, type RecordedRequest } from './helpers/fake-discord.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningBot } from '../src/bot/client.js';
 import type { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { bootBot, cleanUpAfterEach, HOME_GUILD as HOME, homeAndOtherServers, MEMBER_PERMS, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
+import { bootBot, HOME_GUILD as HOME, homeAndOtherServers, MEMBER_PERMS, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { articlePage, FeedServer, LIGHTHOUSE, ORCHARD, rss, type RssItem } from './helpers/feed-server.js';
 import { FakeDiscord, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
 import type { HashEmbedder } from './helpers/hash-embedder.js';

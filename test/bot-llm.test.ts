@@ -10,7 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
-import { bootBot, capturedJsonLogger, cleanUpAfterEach } from './helpers/boot-bot.js';
+import { bootBot, capturedJsonLogger } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflake, type RecordedRequest } from './helpers/fake-discord.js';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest as ModelRequest } from './helpers/fake-openai.js';
 

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Level, type Logger } from 'pino';
-import { afterEach } from 'vitest';
 import type { App } from '../../src/app.js';
 import { startBot, type RunningBot, type StartBotOptions } from '../../src/bot/client.js';
 import { loadConfig } from '../../src/config.js';
@@ -111,16 +110,4 @@ export function capturedJsonLogger(level: Level): { logger: Logger; logs: Record
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   return { logger, logs };
-}
-
-/**
- * Registers an afterEach that runs every clean-up handed to the returned function during the test,
- * newest first, so that what a bot uses (a feed server, say) outlives the bot.
- */
-export function cleanUpAfterEach(): (cleanup: () => Promise<void>) => void {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    while (cleanups.length) await cleanups.pop()!();
-  });
-  return (cleanup) => void cleanups.push(cleanup);
 }

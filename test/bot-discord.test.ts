@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
-import { KnowledgeBase, type AskOptions } from '../src/core/knowledge-base.js';
+import type { AskOptions, KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { AskResult, RawArticle } from '../src/core/types.js';
 import { bootBot, capturedJsonLogger } from './helpers/boot-bot.js';
@@ -54,7 +54,7 @@ async function boot(env: Record<string, string> = {}, options: StartBotOptions =
   const { fake, bot, kb, dir, stop } = await bootBot({
     tempPrefix: 'bot-test-',
     knowledge: { articles },
-    homeGuildOnly: true,
+    setGuildId: true,
     env,
     logger,
     kbForBot: withWrappableAsk,

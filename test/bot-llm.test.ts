@@ -47,7 +47,7 @@ async function boot(env: Record<string, string> = {}, options: StartBotOptions =
   const { fake, bot, stop } = await bootBot({
     tempPrefix: 'bot-llm-test-',
     knowledge: { articles },
-    homeGuildOnly: true,
+    setGuildId: true,
     env: { LLM_BASE_URL: model.baseUrl, LLM_MODEL: 'fake-model', LLM_API_KEY: 'sk-test-SECRET-0123456789abcdef', ...env },
     logger,
     start: options,

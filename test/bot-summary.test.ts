@@ -21,7 +21,7 @@ const WIRE: RawArticle = { ...QATAR_WIRE, url: 'https://news.example/qatar-hosta
 
 async function boot(start?: BootBotOptions['start']): Promise<BootedBot> {
   const seed = (await loadDirectory('knowledge')).articles;
-  return bootBot({ tempPrefix: 'bot-summary-test-', knowledge: { articles: [...seed, WIRE] }, homeGuildOnly: true, start });
+  return bootBot({ tempPrefix: 'bot-summary-test-', knowledge: { articles: [...seed, WIRE] }, setGuildId: true, start });
 }
 
 const article = (value: string, extra: SlashOption[] = []): SlashOption[] => [

@@ -41,8 +41,8 @@ export interface BootBotOptions {
   tempPrefix: string;
   knowledge: BotKnowledge;
   discord?: FakeDiscordOptions;
-  /** GUILD_ID is the fake's home server, as in a one-server deployment. */
-  homeGuildOnly?: boolean;
+  /** GUILD_ID = the fake's home server: the server commands are registered to, and by default the one that manages the knowledge base. */
+  setGuildId?: boolean;
   /** Added to (and overriding) the configuration the harness needs. */
   env?: Record<string, string>;
   /** Default: silent. */
@@ -70,7 +70,7 @@ export async function bootBot(options: BootBotOptions): Promise<BootedBot> {
     ...locations,
     DISCORD_TOKEN: fake.token,
     DISCORD_CLIENT_ID: fake.applicationId,
-    ...(options.homeGuildOnly ? { GUILD_ID: fake.guildId } : {}),
+    ...(options.setGuildId ? { GUILD_ID: fake.guildId } : {}),
     DISCORD_API_URL: fake.apiUrl,
     ASK_COOLDOWN_SECONDS: '0',
     ...options.env,

@@ -2,15 +2,13 @@
  * Issue 12, item 3: overlapping changes to the same article are decided and written under one
  * per-article lock, and the decision is re-checked inside it.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnowledgeAdmin, replacementKey } from '../src/core/admin/index.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { loadDirectory } from '../src/core/load/index.js';
+import type { KnowledgeBase } from '../src/core/knowledge-base.js';
 import type { RawArticle } from '../src/core/types.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
+import { openSeedKnowledgeCopy } from './helpers/seed-knowledge.js';
 
 const MOD = { id: '111111111111111111', name: 'mod', via: 'discord' };
 const OTHER = { id: '222222222222222222', name: 'other', via: 'discord' };
@@ -27,11 +25,7 @@ let kb: KnowledgeBase;
 let admin: KnowledgeAdmin;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'admin-lock-'));
-  knowledge = join(dir, 'knowledge');
-  cpSync('knowledge', knowledge, { recursive: true });
-  kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder: new HashEmbedder() });
-  await kb.ingest((await loadDirectory(knowledge)).articles);
+  ({ dir, knowledge, kb } = await openSeedKnowledgeCopy('admin-lock-', new HashEmbedder()));
   admin = new KnowledgeAdmin({ kb, knowledgeDir: knowledge });
 });
 afterEach(async () => {

@@ -3,32 +3,25 @@
  * trips with the knowledge folder kept in step, incremental re-embedding (counted), the audit
  * trail, bad uploads and URLs leaving the knowledge base unchanged, Markdown round trips.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ingestDirectory } from '../src/app.js';
 import { articleToMarkdown, KnowledgeAdmin, ReindexRunningError, type AddResult } from '../src/core/admin/index.js';
 import { chunkArticle } from '../src/core/chunk.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
-import { loadBuffer, loadDirectory } from '../src/core/load/index.js';
+import { loadBuffer } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { buildPdf } from './fixtures/pdf.js';
+import { cupFinalArticle } from './helpers/articles.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
+import { openSeedKnowledgeCopy } from './helpers/seed-knowledge.js';
 
 const MOD = { id: '111111111111111111', name: 'mod', via: 'discord' };
 
-const football: RawArticle = {
-  title: 'Rovers win the cup final',
-  body: [
-    'Rovers won the cup final on Saturday after a late goal from their captain sealed a two-one victory at Wembley.',
-    'The manager praised the defence, which held firm through twenty minutes of pressure in the second half.',
-    'Fans celebrated in the city centre until late in the evening, and the team will parade the trophy on Monday.',
-  ].join('\n\n'),
-  origin: 'typed',
-};
+const football = cupFinalArticle('typed');
 
 let dir: string;
 let knowledge: string;
@@ -37,14 +30,9 @@ let kb: KnowledgeBase;
 let admin: KnowledgeAdmin;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'admin-test-'));
-  knowledge = join(dir, 'knowledge');
-  // The knowledge folder starts with the seed article, as in the repository.
-  cpSync('knowledge', knowledge, { recursive: true });
-  const seed = await loadDirectory(knowledge);
   embedder = new HashEmbedder();
-  kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
-  await kb.ingest(seed.articles);
+  // The knowledge folder starts with the seed article, as in the repository.
+  ({ dir, knowledge, kb } = await openSeedKnowledgeCopy('admin-test-', embedder));
   admin = new KnowledgeAdmin({ kb, knowledgeDir: knowledge });
 });
 afterEach(async () => {

@@ -4,18 +4,13 @@
  * line saying why and how to turn it on, and questions are answered exactly as without them.
  * Its own file because onnxruntime-node allows one worker thread per process.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { askKnowledge } from '../src/core/ask.js';
-import { startEmbedder, type WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { loadDirectory } from '../src/core/load/index.js';
-import { buildTinyModel } from './helpers/tiny-model.js';
+import type { WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
+import type { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { shareSeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
 
-const EMBEDDING = 'test/tiny-bert';
-const UNREACHABLE_HUB = 'http://127.0.0.1:9/';
 const QUESTIONS = ['Where did the talks between the U.S. and Hamas take place?', 'Who pushed for an agreement?', 'What is the football score?'];
 
 let dir: string;
@@ -23,22 +18,15 @@ let pool: WorkerPoolEmbedder;
 let kb: KnowledgeBase;
 const log = vi.fn<(line: string) => void>();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'answer-models-off-'));
-  await buildTinyModel(join(dir, 'models'), EMBEDDING);
-  pool = await startEmbedder(
-    { model: EMBEDDING, modelsDir: join(dir, 'models'), quantized: true, loadTimeoutMs: 10_000, allowRemote: true, remoteHost: UNREACHABLE_HUB },
-    { log, answerModels: { rerank: 'test/missing-cross-encoder', reader: 'test/missing-reader' } },
-  );
-  kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder: pool, compose: { models: pool } });
-  await kb.ingest((await loadDirectory('knowledge')).articles);
-});
-
-afterAll(async () => {
-  await kb?.close();
-  await pool?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+shareSeedKbWithAnswerModels(
+  {
+    tempPrefix: 'answer-models-off-',
+    allowRemote: true,
+    answerModels: { rerank: 'test/missing-cross-encoder', reader: 'test/missing-reader' },
+    log,
+  },
+  (setup) => ({ dir, pool, kb } = setup),
+);
 
 describe('answer-step models that cannot be loaded', () => {
   it('turns each feature off with one log line that says why and what to do; the embedder still runs', () => {

@@ -7,27 +7,22 @@
  * onnxruntime-node allows one thread per process, so this file starts exactly one such worker and
  * every test shares it (answer-models-off.test.ts starts its own, in its own process).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { startBot } from '../src/bot/client.js';
 import { loadConfig } from '../src/config.js';
 import { askKnowledge, rerankPassages } from '../src/core/ask.js';
-import { startEmbedder, type WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
+import type { WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
 import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
+import { shareSeedKbWithAnswerModels } from './helpers/answer-models-kb.js';
 import { FakeDiscord } from './helpers/fake-discord.js';
 import { buildTinyCrossEncoder, buildTinyReader, tinyRerankScore } from './helpers/tiny-answer-models.js';
-import { buildTinyModel } from './helpers/tiny-model.js';
 
-const EMBEDDING = 'test/tiny-bert';
 const RERANK = 'test/tiny-cross-encoder';
 const READER = 'test/tiny-reader';
-/** A hub that refuses connections at once: nothing here may wait on the real network. */
-const UNREACHABLE_HUB = 'http://127.0.0.1:9/';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
 
 let dir: string;
@@ -35,23 +30,16 @@ let pool: WorkerPoolEmbedder;
 let kb: KnowledgeBase;
 const log = vi.fn<(line: string) => void>();
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'answer-models-'));
-  const models = join(dir, 'models');
-  await Promise.all([buildTinyModel(models, EMBEDDING), buildTinyCrossEncoder(models, RERANK), buildTinyReader(models, READER)]);
-  pool = await startEmbedder(
-    { model: EMBEDDING, modelsDir: models, quantized: true, loadTimeoutMs: 10_000, allowRemote: false, remoteHost: UNREACHABLE_HUB },
-    { log, answerModels: { rerank: RERANK, reader: READER } },
-  );
-  kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder: pool, compose: { models: pool } });
-  await kb.ingest((await loadDirectory('knowledge')).articles);
-});
-
-afterAll(async () => {
-  await kb?.close();
-  await pool?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+shareSeedKbWithAnswerModels(
+  {
+    tempPrefix: 'answer-models-',
+    buildAnswerModels: (models) => Promise.all([buildTinyCrossEncoder(models, RERANK), buildTinyReader(models, READER)]),
+    allowRemote: false,
+    answerModels: { rerank: RERANK, reader: READER },
+    log,
+  },
+  (setup) => ({ dir, pool, kb } = setup),
+);
 
 describe('loading', () => {
   it('loads both models on the embedding worker and logs one line for each', () => {

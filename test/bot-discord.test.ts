@@ -3,19 +3,14 @@
  * Discord, a real KnowledgeBase (HashEmbedder) holding the seed article, real SQLite. Assertions
  * are on what a member would see: the REST calls the bot makes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
-import { startBot, type RunningBot, type StartBotOptions } from '../src/bot/client.js';
-import { loadConfig } from '../src/config.js';
-import { KnowledgeBase, type AskOptions } from '../src/core/knowledge-base.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
+import type { AskOptions, KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { AskResult, RawArticle } from '../src/core/types.js';
+import { bootBot, capturedJsonLogger } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflake, type RecordedRequest } from './helpers/fake-discord.js';
-import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
@@ -39,47 +34,33 @@ interface Booted {
   setAsk(wrap: ((real: Ask) => Ask) | null): void;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const stopAfterTest = cleanUpAfterEach();
 
 async function boot(env: Record<string, string> = {}, options: StartBotOptions = {}): Promise<Booted> {
-  const fake = await FakeDiscord.start();
-  const dir = mkdtempSync(join(tmpdir(), 'bot-test-'));
-  const embedder = new HashEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-  await kb.ingest(articles);
-  const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const { logger, logs } = capturedJsonLogger('debug');
   const asks: Booted['asks'] = [];
   let wrapper: ((real: Ask) => Ask) | null = null;
-  const realAsk: Ask = (q, o) => kb.ask(q, o);
-  const ask: Ask = (q, o = {}) => {
-    asks.push({ question: q, history: o.history ?? [] });
-    return (wrapper ? wrapper(realAsk) : realAsk)(q, o);
-  };
   // The bot sees the real knowledge base, except for `ask`, which tests can wrap.
-  const kbForBot = new Proxy(kb, {
-    get: (target, prop) => (prop === 'ask' ? ask : Reflect.get(target, prop, target)),
+  const withWrappableAsk = (kb: KnowledgeBase) => {
+    const realAsk: Ask = (q, o) => kb.ask(q, o);
+    const ask: Ask = (q, o = {}) => {
+      asks.push({ question: q, history: o.history ?? [] });
+      return (wrapper ? wrapper(realAsk) : realAsk)(q, o);
+    };
+    return new Proxy(kb, {
+      get: (target, prop) => (prop === 'ask' ? ask : Reflect.get(target, prop, target)),
+    });
+  };
+  const { fake, bot, kb, dir, stop } = await bootBot({
+    tempPrefix: 'bot-test-',
+    knowledge: { articles },
+    setGuildId: true,
+    env,
+    logger,
+    kbForBot: withWrappableAsk,
+    start: options,
   });
-  const config = loadConfig({
-    DATA_DIR: dir,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_CLIENT_ID: fake.applicationId,
-    GUILD_ID: fake.guildId,
-    DISCORD_API_URL: fake.apiUrl,
-    ASK_COOLDOWN_SECONDS: '0',
-    ...env,
-  });
-  const app: App = { config, logger, embedder, kb: kbForBot, close: async () => kb.close() };
-  const bot = await startBot(app, options);
-  cleanups.push(async () => {
-    await bot.stop();
-    await fake.close();
-    await kb.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  stopAfterTest(stop);
   return { fake, bot, kb, dir, logs, asks, setAsk: (w) => (wrapper = w) };
 }
 

@@ -4,35 +4,14 @@
  * is allowed onto 127.0.0.1 only through the test-only `feeds.fetch` start option. Asserted is what
  * Discord would see (replies, announce lines) and what members are then told (/ask).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
-import { startBot, type RunningBot } from '../src/bot/client.js';
-import { loadConfig } from '../src/config.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { loadDirectory } from '../src/core/load/index.js';
-import { articlePage, FeedServer, rss, type RssItem } from './helpers/feed-server.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningBot } from '../src/bot/client.js';
+import type { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { bootBot, HOME_GUILD as HOME, homeAndOtherServers, MEMBER_PERMS, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
+import { articlePage, FeedServer, LIGHTHOUSE, ORCHARD, rss, type RssItem } from './helpers/feed-server.js';
 import { FakeDiscord, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
-import { HashEmbedder } from './helpers/hash-embedder.js';
-
-const MANAGE_GUILD = 1n << 5n;
-const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | MANAGE_GUILD;
-const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
-const HOME = '100000000000000001';
-const OTHER = '200000000000000002';
-
-const LIGHTHOUSE = [
-  'The old lighthouse on Gull Point was relit on Friday after forty years of darkness, the harbour trust said.',
-  'Volunteers spent three winters replacing the lantern glass and rebuilding the spiral staircase by hand.',
-  'The beam can now be seen from the ferry to Ardmore, twelve nautical miles away across the bay.',
-];
-const ORCHARD = [
-  'The community orchard in Millbrook planted its five hundredth apple tree, a rare russet variety called Pitmaston.',
-  'Schoolchildren labelled every tree with the name of the family that adopted it, and the trust keeps the records.',
-];
+import type { HashEmbedder } from './helpers/hash-embedder.js';
 
 interface Booted {
   fake: FakeDiscord;
@@ -43,38 +22,19 @@ interface Booted {
   dir: string;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanUpAfterTest = cleanUpAfterEach();
 
 async function boot(env: Record<string, string>, guilds: string[] = []): Promise<Booted> {
   const server = await FeedServer.start();
-  const fake = await FakeDiscord.start({ guildId: HOME, guildName: 'Home Newsroom', guilds: guilds.map((id) => ({ id, name: `Server ${id.slice(0, 3)}` })) });
-  const dir = mkdtempSync(join(tmpdir(), 'bot-feeds-'));
-  const knowledge = join(dir, 'knowledge');
-  cpSync('knowledge', knowledge, { recursive: true });
-  const embedder = new HashEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
-  await kb.ingest((await loadDirectory(knowledge)).articles);
-  const config = loadConfig({
-    DATA_DIR: join(dir, 'data'),
-    KNOWLEDGE_DIR: knowledge,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_CLIENT_ID: fake.applicationId,
-    DISCORD_API_URL: fake.apiUrl,
-    ASK_COOLDOWN_SECONDS: '0',
-    ...env,
+  cleanUpAfterTest(() => server.close());
+  const { fake, kb, bot, embedder, dir, stop } = await bootBot({
+    tempPrefix: 'bot-feeds-',
+    knowledge: 'seed folder copy',
+    discord: homeAndOtherServers(guilds),
+    env,
+    start: { feeds: { fetch: server.fetchOptions, tickMs: 100 } },
   });
-  const app: App = { config, logger: pino({ level: 'silent' }), embedder, kb, close: async () => kb.close() };
-  const bot = await startBot(app, { feeds: { fetch: { allowPrivateAddresses: true, allowedPorts: [Number(new URL(server.url('/')).port)] }, tickMs: 100 } });
-  cleanups.push(async () => {
-    await bot.stop();
-    await fake.close();
-    await kb.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  cleanUpAfterTest(stop);
   return { fake, kb, bot, server, embedder, dir };
 }
 

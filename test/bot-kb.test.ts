@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIAttachment } from 'discord.js';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startBot, type StartBotOptions } from '../src/bot/client.js';
 import { commandPayloads } from '../src/bot/commands/index.js';
@@ -19,15 +19,14 @@ import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
 import { buildPdf } from './fixtures/pdf.js';
+import { MANAGE_GUILD, MEMBER_PERMS, MOD_PERMS } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflake, type FakeDiscordOptions, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 const SEED_ID = 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
-const MANAGE_GUILD = 1n << 5n;
-const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | MANAGE_GUILD;
-const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
 
 /** HashEmbedder that waits a little per call, so a reindex takes long enough to show progress. */
 class SlowEmbedder implements Embedder {
@@ -54,10 +53,7 @@ interface Booted {
   logChannelId: string;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanUpAfterTest = cleanUpAfterEach();
 
 type Env = Record<string, string> | ((fake: FakeDiscord) => Promise<Record<string, string>>);
 
@@ -85,7 +81,7 @@ async function boot(envOrSetup: Env = {}, options: StartBotOptions = {}, extra: 
   });
   const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
   let bot: Awaited<ReturnType<typeof startBot>> | undefined;
-  cleanups.push(async () => {
+  cleanUpAfterTest(async () => {
     await bot?.stop();
     await fake.close();
     await kb.close();

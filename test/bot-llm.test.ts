@@ -6,20 +6,14 @@
  * with the checked answer, exactly its cited sources and the buttons; the extractive answer
  * whenever the model fails or is too slow; nothing ever pings.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
-import { startBot, type RunningBot, type StartBotOptions } from '../src/bot/client.js';
-import { loadConfig } from '../src/config.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
+import { bootBot, capturedJsonLogger } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflake, type RecordedRequest } from './helpers/fake-discord.js';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest as ModelRequest } from './helpers/fake-openai.js';
-import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
@@ -40,10 +34,7 @@ beforeEach(() => {
   model.respond = undefined;
 });
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const stopAfterTest = cleanUpAfterEach();
 
 interface Booted {
   fake: FakeDiscord;
@@ -52,33 +43,16 @@ interface Booted {
 }
 
 async function boot(env: Record<string, string> = {}, options: StartBotOptions = {}): Promise<Booted> {
-  const fake = await FakeDiscord.start();
-  const dir = mkdtempSync(join(tmpdir(), 'bot-llm-test-'));
-  const embedder = new HashEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-  await kb.ingest(articles);
-  const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const config = loadConfig({
-    DATA_DIR: dir,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_CLIENT_ID: fake.applicationId,
-    GUILD_ID: fake.guildId,
-    DISCORD_API_URL: fake.apiUrl,
-    ASK_COOLDOWN_SECONDS: '0',
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: 'fake-model',
-    LLM_API_KEY: 'sk-test-SECRET-0123456789abcdef',
-    ...env,
+  const { logger, logs } = capturedJsonLogger('debug');
+  const { fake, bot, stop } = await bootBot({
+    tempPrefix: 'bot-llm-test-',
+    knowledge: { articles },
+    setGuildId: true,
+    env: { LLM_BASE_URL: model.baseUrl, LLM_MODEL: 'fake-model', LLM_API_KEY: 'sk-test-SECRET-0123456789abcdef', ...env },
+    logger,
+    start: options,
   });
-  const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
-  const bot = await startBot(app, options);
-  cleanups.push(async () => {
-    await bot.stop();
-    await fake.close();
-    await kb.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  stopAfterTest(stop);
   return { fake, bot, logs };
 }
 

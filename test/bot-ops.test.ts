@@ -3,19 +3,17 @@
  * Discord's sharded gateway, and the operator's endpoint (HEALTH_PORT: /healthz, /metrics) read
  * over HTTP on 127.0.0.1, with the real discord.js Client and a real knowledge base.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startBot, type RunningBot } from '../src/bot/client.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { Embedder } from '../src/core/embed/embedder.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { loadDirectory } from '../src/core/load/index.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, snowflakeOnShard } from './helpers/fake-discord.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
+import { openSeedKnowledgeCopy } from './helpers/seed-knowledge.js';
 
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
 const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | (1n << 5n);
@@ -34,23 +32,17 @@ class BreakableEmbedder implements Embedder {
   async close(): Promise<void> {}
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanUpAfterTest = cleanUpAfterEach();
 
 async function boot(env: Record<string, string>, fakeShards = 1, probeIntervalMs = 15_000) {
   const first = snowflakeOnShard(0, fakeShards);
   const second = snowflakeOnShard(fakeShards - 1, fakeShards);
   const fake = await FakeDiscord.start({ guildId: first, shards: fakeShards, guilds: second === first ? [] : [{ id: second }] });
-  const dir = mkdtempSync(join(tmpdir(), 'bot-ops-'));
-  cpSync('knowledge', join(dir, 'knowledge'), { recursive: true });
   const embedder = new BreakableEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
-  await kb.ingest((await loadDirectory(join(dir, 'knowledge'))).articles);
+  const { dir, knowledge, dataDir, kb } = await openSeedKnowledgeCopy('bot-ops-', embedder);
   const config = loadConfig({
-    DATA_DIR: join(dir, 'data'),
-    KNOWLEDGE_DIR: join(dir, 'knowledge'),
+    DATA_DIR: dataDir,
+    KNOWLEDGE_DIR: knowledge,
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
     KB_ADMIN_GUILD_IDS: first,
@@ -60,7 +52,7 @@ async function boot(env: Record<string, string>, fakeShards = 1, probeIntervalMs
   });
   const app: App = { config, logger: pino({ level: 'silent' }), embedder, kb, close: async () => kb.close() };
   const bot: RunningBot = await startBot(app, { settings: { healthProbeIntervalMs: probeIntervalMs } });
-  cleanups.push(async () => {
+  cleanUpAfterTest(async () => {
     await bot.stop();
     await fake.close();
     await kb.close();

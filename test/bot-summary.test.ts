@@ -4,76 +4,24 @@
  * the same talks, real SQLite. One bot serves most tests (cooldown off); the time-out and error
  * paths get their own bot with a summary service that misbehaves.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
 import { data as summaryCommand } from '../src/bot/commands/summary.js';
-import { startBot, type RunningBot, type StartBotOptions } from '../src/bot/client.js';
 import { renderSummary } from '../src/bot/render.js';
-import { loadConfig } from '../src/config.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { SummaryService, type SummaryLength, type SummaryResult } from '../src/core/summarize/service.js';
 import type { RawArticle } from '../src/core/types.js';
-import { FakeDiscord, snowflake, type RecordedRequest, type SlashOption } from './helpers/fake-discord.js';
-import { HashEmbedder } from './helpers/hash-embedder.js';
+import { QATAR_WIRE } from './helpers/articles.js';
+import { bootBot, type BootBotOptions, type BootedBot } from './helpers/boot-bot.js';
+import { snowflake, type RecordedRequest, type SlashOption } from './helpers/fake-discord.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 
 /** A second article on the seed's talks, with a URL. */
-const WIRE: RawArticle = {
-  title: 'Qatar hosts hostage talks between U.S. envoy and Hamas',
-  url: 'https://news.example/qatar-hostage-talks',
-  body: [
-    'The unprecedented talks took place in Qatar in March and marked a sharp departure from the longstanding U.S. stance of avoiding contact with Hamas, a group Washington deems a terrorist organization.',
-    'Qatari mediators said the hostage talks focused on the release of Edan Alexander, a dual American and Israeli citizen held in Gaza since October 2023.',
-    'Egyptian officials are expected to join later rounds of the hostage talks in Cairo, according to two diplomats briefed on the plans.',
-    'Separately, the emir of Qatar opened a new national museum in Doha, drawing visitors from across the Gulf region.',
-  ].join('\n\n'),
-  origin: 'wire',
-};
+const WIRE: RawArticle = { ...QATAR_WIRE, url: 'https://news.example/qatar-hostage-talks' };
 
-interface Booted {
-  fake: FakeDiscord;
-  bot: RunningBot;
-  kb: KnowledgeBase;
-  embedder: HashEmbedder;
-  stop(): Promise<void>;
-}
-
-async function boot(options: StartBotOptions & { makeSummaries?: (kb: KnowledgeBase, embedder: HashEmbedder) => SummaryService } = {}): Promise<Booted> {
-  const fake = await FakeDiscord.start();
-  const dir = mkdtempSync(join(tmpdir(), 'bot-summary-test-'));
-  const embedder = new HashEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: dir, embedder });
-  await kb.ingest([...(await loadDirectory('knowledge')).articles, WIRE]);
-  const logger = pino({ level: 'silent' });
-  const config = loadConfig({
-    DATA_DIR: dir,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_CLIENT_ID: fake.applicationId,
-    GUILD_ID: fake.guildId,
-    DISCORD_API_URL: fake.apiUrl,
-    ASK_COOLDOWN_SECONDS: '0',
-  });
-  const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
-  const { makeSummaries, ...startOptions } = options;
-  const bot = await startBot(app, { ...startOptions, ...(makeSummaries ? { summaries: makeSummaries(kb, embedder) } : {}) });
-  return {
-    fake,
-    bot,
-    kb,
-    embedder,
-    async stop() {
-      await bot.stop();
-      await fake.close();
-      await kb.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+async function boot(start?: BootBotOptions['start']): Promise<BootedBot> {
+  const seed = (await loadDirectory('knowledge')).articles;
+  return bootBot({ tempPrefix: 'bot-summary-test-', knowledge: { articles: [...seed, WIRE] }, setGuildId: true, start });
 }
 
 const article = (value: string, extra: SlashOption[] = []): SlashOption[] => [
@@ -86,7 +34,7 @@ const embedOf = (r: RecordedRequest) => r.body.embeds?.[0];
 const markers = (text: string) => [...text.matchAll(/\\?\[(\d+)\\?\]/g)].map((m) => Number(m[1]));
 const buttonIds = (r: RecordedRequest): string[] => r.body.components[0].components.map((c: { custom_id: string }) => c.custom_id);
 
-let main: Booted;
+let main: BootedBot;
 beforeAll(async () => {
   main = await boot();
 });
@@ -260,7 +208,7 @@ describe('/summary time-out and failure', () => {
         return super.summarizeTopic(t, l);
       }
     }
-    const booted = await boot({ settings: { answerTimeoutMs: 150 }, makeSummaries: (kb, embedder) => new Misbehaving({ kb, embedder }) });
+    const booted = await boot((kb, embedder) => ({ settings: { answerTimeoutMs: 150 }, summaries: new Misbehaving({ kb, embedder }) }));
     try {
       const { fake } = booted;
       const slow = await fake.sendSlashCommand({ name: 'summary', options: topic('hostage talks') });

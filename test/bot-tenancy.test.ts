@@ -3,27 +3,18 @@
  * fake Discord, a real knowledge base on disk. The attack this guards against: a member with
  * Manage Server in a second server changing what the first server's members are told.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
-import { startBot, type RunningBot, type StartBotOptions } from '../src/bot/client.js';
-import { loadConfig } from '../src/config.js';
-import { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { loadDirectory } from '../src/core/load/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
+import type { KnowledgeBase } from '../src/core/knowledge-base.js';
+import { bootBot, HOME_GUILD as HOME, homeAndOtherServers, MEMBER_PERMS, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
-import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_ID = 'hamas-and-u-s-efforts-toward-hostage-negotiations-a-closer-look';
 const WHERE = 'Where did the talks between the U.S. and Hamas take place?';
-const MANAGE_GUILD = 1n << 5n;
-const MOD_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n) | MANAGE_GUILD;
-const MEMBER_PERMS = (1n << 10n) | (1n << 11n) | (1n << 31n);
-
-const HOME = '100000000000000001';
-const OTHER = '200000000000000002';
 
 const PLANTED = {
   title: 'Qatar talks were a hoax',
@@ -42,38 +33,20 @@ interface Booted {
   logs: string[];
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const stopAfterTest = cleanUpAfterEach();
 
 async function boot(env: Record<string, string>, guilds = [OTHER], options: StartBotOptions = {}): Promise<Booted> {
-  const fake = await FakeDiscord.start({ guildId: HOME, guildName: 'Home Newsroom', guilds: guilds.map((id) => ({ id, name: `Server ${id.slice(0, 3)}` })) });
-  const dir = mkdtempSync(join(tmpdir(), 'bot-tenancy-'));
-  const knowledge = join(dir, 'knowledge');
-  cpSync('knowledge', knowledge, { recursive: true });
-  const embedder = new HashEmbedder();
-  const kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
-  await kb.ingest((await loadDirectory(knowledge)).articles);
   const logs: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const config = loadConfig({
-    DATA_DIR: join(dir, 'data'),
-    KNOWLEDGE_DIR: knowledge,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_CLIENT_ID: fake.applicationId,
-    DISCORD_API_URL: fake.apiUrl,
-    ASK_COOLDOWN_SECONDS: '0',
-    ...env,
+  const { fake, kb, bot, dir, stop } = await bootBot({
+    tempPrefix: 'bot-tenancy-',
+    knowledge: 'seed folder copy',
+    discord: homeAndOtherServers(guilds),
+    env,
+    logger,
+    start: options,
   });
-  const app: App = { config, logger, embedder, kb, close: async () => kb.close() };
-  const bot = await startBot(app, options);
-  cleanups.push(async () => {
-    await bot.stop();
-    await fake.close();
-    await kb.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  stopAfterTest(stop);
   return { fake, kb, bot, dir, logs };
 }
 

@@ -13,22 +13,13 @@ import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { FeedPoller, listFeeds, pollFeed, removeFeed, type Announcement, type FeedSettings, type FeedTenants } from '../src/core/feeds/index.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { BotMetrics } from '../src/ops/metrics.js';
-import { articlePage, FeedServer, rss, type RssItem } from './helpers/feed-server.js';
+import { articlePage, FeedServer, LIGHTHOUSE, ORCHARD, rss, type RssItem } from './helpers/feed-server.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const MOD = { id: '111111111111111111', name: 'mod', via: 'discord' };
 /** The test-only fetch relaxations: the feed server's loopback address and its random port. */
 let LOCAL: FeedSettings;
 
-const LIGHTHOUSE = [
-  'The old lighthouse on Gull Point was relit on Friday after forty years of darkness, the harbour trust said.',
-  'Volunteers spent three winters replacing the lantern glass and rebuilding the spiral staircase by hand.',
-  'The beam can now be seen from the ferry to Ardmore, twelve nautical miles away across the bay.',
-];
-const ORCHARD = [
-  'The community orchard in Millbrook planted its five hundredth apple tree, a rare russet variety called Pitmaston.',
-  'Schoolchildren labelled every tree with the name of the family that adopted it, and the trust keeps the records.',
-];
 const BRIDGE = [
   'Engineers closed the Tollgate suspension bridge after a routine inspection found corroded cables on the east tower.',
   'The county council expects repairs to take eleven weeks and has arranged a free shuttle bus for pedestrians.',
@@ -52,7 +43,7 @@ function tenantsOf(a: KnowledgeAdmin): FeedTenants {
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'feeds-test-'));
   server = await FeedServer.start();
-  LOCAL = { fetch: { allowPrivateAddresses: true, allowedPorts: [Number(new URL(server.url('/')).port)] } };
+  LOCAL = { fetch: server.fetchOptions };
   embedder = new HashEmbedder();
   kb = await KnowledgeBase.open({ dataDir: join(dir, 'data'), embedder });
   admin = new KnowledgeAdmin({ kb });

@@ -5,19 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnowledgeBase, ModelMismatchError, UserInputError } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import type { RawArticle } from '../src/core/types.js';
+import { cupFinalArticle } from './helpers/articles.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const QUESTION = 'Where did the talks between the U.S. and Hamas take place?';
 
-const football: RawArticle = {
-  title: 'Rovers win the cup final',
-  body: [
-    'Rovers won the cup final on Saturday after a late goal from their captain sealed a two-one victory at Wembley.',
-    'The manager praised the defence, which held firm through twenty minutes of pressure in the second half.',
-    'Fans celebrated in the city centre until late in the evening, and the team will parade the trophy on Monday.',
-  ].join('\n\n'),
-  origin: 'test',
-};
+const football = cupFinalArticle('test');
 
 let dir: string;
 let embedder: HashEmbedder;

@@ -7,18 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord } from './helpers/fake-discord.js';
 
 const QUESTION = 'Where did the talks between the U.S. and Hamas take place?';
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanUpAfterTest = cleanUpAfterEach();
 
 function start(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
   const dataDir = mkdtempSync(join(tmpdir(), 'start-test-'));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  cleanUpAfterTest(() => rmSync(dataDir, { recursive: true, force: true }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, DATA_DIR: dataDir, KNOWLEDGE_DIR: 'knowledge', EMBEDDING_MODEL: 'bundled', LOG_FORMAT: 'json', DISCORD_TOKEN: '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -28,7 +26,7 @@ function start(env: Record<string, string>): { child: ChildProcess; stdout: () =
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(() => {
+  cleanUpAfterTest(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   return { child, stdout: () => out, stderr: () => err, exited };
@@ -54,7 +52,7 @@ describe('npm start', () => {
 
   it('with a token logs in to Discord, registers nothing, and answers /ask with a cited embed', async () => {
     const fake = await FakeDiscord.start();
-    cleanups.push(() => fake.close());
+    cleanUpAfterTest(() => fake.close());
     const run = start({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl });
     await until(() => run.stderr().includes('Discord bot ready'), () => run.stderr());
     const sent = await fake.sendSlashCommand({ name: 'ask', options: [{ name: 'question', type: 3, value: QUESTION }] });

@@ -16,6 +16,7 @@ import { LocalStore } from '../src/core/store/local/index.js';
 import { ModelPolicyError, type ArticleWrite, type KnowledgeStore, type StoreChange, type TenantStore } from '../src/core/store/port.js';
 import { PostgresStore } from '../src/core/store/postgres/index.js';
 import type { RawArticle } from '../src/core/types.js';
+import { cosine } from '../src/core/vectors.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 import { startPglite, type PgliteServer } from './helpers/pglite-server.js';
 import { scratchDatabase } from './helpers/scratch-database.js';
@@ -958,15 +959,3 @@ describe('BM25 in Postgres ranks exactly as the local index', () => {
     await r.close();
   });
 });
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}

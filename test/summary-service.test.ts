@@ -7,36 +7,17 @@ import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { SummaryService, type SummaryResult } from '../src/core/summarize/service.js';
 import type { RawArticle } from '../src/core/types.js';
+import { cupFinalArticle, QATAR_WIRE } from './helpers/articles.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';
 
 const SEED_TITLE = 'Hamas and U.S. Efforts Toward Hostage Negotiations: A Closer Look';
 
-const football: RawArticle = {
-  title: 'Rovers win the cup final',
-  body: [
-    'Rovers won the cup final on Saturday after a late goal from their captain sealed a two-one victory at Wembley.',
-    'The manager praised the defence, which held firm through twenty minutes of pressure in the second half.',
-    'Fans celebrated in the city centre until late in the evening, and the team will parade the trophy on Monday.',
-  ].join('\n\n'),
-  origin: 'test',
-};
+const football = cupFinalArticle('test');
 
 const league: RawArticle = {
   title: 'Rovers lose the league decider',
   body: 'Rovers lost the league decider on Wednesday night, two days after a dismal display in front of a half-empty stadium. The coach blamed fatigue.',
   origin: 'test',
-};
-
-/** A second article on the seed's talks: its first sentence reports the same fact as the seed's ¶ 4. */
-const wire: RawArticle = {
-  title: 'Qatar hosts hostage talks between U.S. envoy and Hamas',
-  body: [
-    'The unprecedented talks took place in Qatar in March and marked a sharp departure from the longstanding U.S. stance of avoiding contact with Hamas, a group Washington deems a terrorist organization.',
-    'Qatari mediators said the hostage talks focused on the release of Edan Alexander, a dual American and Israeli citizen held in Gaza since October 2023.',
-    'Egyptian officials are expected to join later rounds of the hostage talks in Cairo, according to two diplomats briefed on the plans.',
-    'Separately, the emir of Qatar opened a new national museum in Doha, drawing visitors from across the Gulf region.',
-  ].join('\n\n'),
-  origin: 'wire',
 };
 
 const notice: RawArticle = {
@@ -201,11 +182,11 @@ describe('SummaryService.summarizeArticle', () => {
 
 describe('SummaryService.summarizeTopic', () => {
   it('cites more than one article when two cover the topic, and states a shared fact once', async () => {
-    await kb.ingest([...seed, wire, football]);
+    await kb.ingest([...seed, QATAR_WIRE, football]);
     const result = await service.summarizeTopic('hostage talks in Qatar', 'long');
     expect(result).toMatchObject({ kind: 'topic', title: 'hostage talks in Qatar', found: true });
     expect(new Set(result.sources.map((s) => s.articleId)).size).toBeGreaterThanOrEqual(2);
-    expect(result.sources.map((s) => s.title)).toEqual(expect.arrayContaining([SEED_TITLE, wire.title]));
+    expect(result.sources.map((s) => s.title)).toEqual(expect.arrayContaining([SEED_TITLE, QATAR_WIRE.title]));
     // "The talks took place in Qatar in March" is in both articles: it appears once.
     expect(result.sentences.filter((s) => /Qatar in March/.test(s.text))).toHaveLength(1);
     // Nothing off the topic (the museum paragraph shares only "Qatar") and nothing from the football report.
@@ -213,11 +194,11 @@ describe('SummaryService.summarizeTopic', () => {
     const texts = result.sentences.map((s) => s.text);
     expect(new Set(texts).size).toBe(texts.length);
     expectConsistentMarkers(result);
-    expect(formatSummaryForTerminal(result)).toContain(`${wire.title} ¶ 2`);
+    expect(formatSummaryForTerminal(result)).toContain(`${QATAR_WIRE.title} ¶ 2`);
   });
 
   it('honours the length options for topics', async () => {
-    await kb.ingest([...seed, wire]);
+    await kb.ingest([...seed, QATAR_WIRE]);
     const short = await service.summarizeTopic('Hamas negotiations', 'short');
     const long = await service.summarizeTopic('Hamas negotiations', 'long');
     expect(short.sentences.length).toBeLessThanOrEqual(3);
@@ -226,7 +207,7 @@ describe('SummaryService.summarizeTopic', () => {
   });
 
   it('says plainly when nothing in the knowledge base is relevant, with no text of its own', async () => {
-    await kb.ingest([...seed, wire, football]);
+    await kb.ingest([...seed, QATAR_WIRE, football]);
     const result = await service.summarizeTopic('the boiling point of liquid nitrogen');
     expect(result).toMatchObject({ found: false, sentences: [], sources: [] });
     expect(result.message).toMatch(/has nothing on “the boiling point of liquid nitrogen”/);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FetchOptions } from '../../src/core/load/fetch-url.js';
 
 /** One document the server serves; change `body` and the ETag / Last-Modified follow. */
 export interface Route {
@@ -45,6 +46,11 @@ export class FeedServer {
 
   url(path: string): string {
     return `${this.base}${path}`;
+  }
+
+  /** The fetcher refuses loopback addresses and unusual ports; these options let it reach this server. */
+  get fetchOptions(): FetchOptions {
+    return { allowPrivateAddresses: true, allowedPorts: [Number(new URL(this.url('/')).port)] };
   }
 
   set(path: string, route: Route): void {
@@ -97,6 +103,17 @@ export class FeedServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/** Paragraphs of articles the feed tests publish. */
+export const LIGHTHOUSE = [
+  'The old lighthouse on Gull Point was relit on Friday after forty years of darkness, the harbour trust said.',
+  'Volunteers spent three winters replacing the lantern glass and rebuilding the spiral staircase by hand.',
+  'The beam can now be seen from the ferry to Ardmore, twelve nautical miles away across the bay.',
+];
+export const ORCHARD = [
+  'The community orchard in Millbrook planted its five hundredth apple tree, a rare russet variety called Pitmaston.',
+  'Schoolchildren labelled every tree with the name of the family that adopted it, and the trust keeps the records.',
+];
 
 /** An article page with a canonical link, a publication date and paragraphs. */
 export function articlePage(input: { title: string; paragraphs: string[]; canonical?: string; published?: string; author?: string }): string {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { KnowledgeBase, UserInputError } from '../src/core/knowledge-base.js';
+import { RECENT_DAYS } from '../src/core/dates/time-query.js';
 import { loadDirectory } from '../src/core/load/index.js';
 import { refusalMessage, writeAccess, type TenancyPolicy } from '../src/core/servers/policy.js';
 import { ServerRegistry, type ServerRegistryOptions } from '../src/core/servers/registry.js';
@@ -136,6 +137,18 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     const dm = await r.use(null, (s) => s.reader.ask(SEED_Q));
     expect(dm.sources[0].layer).toBeUndefined();
     expect((await r.use(null, (s) => s.reader.ask('Who won the cup final at Wembley?'))).sources.some((x) => x.title === ROVERS.title)).toBe(false);
+  });
+
+  it("a question about time is read against the newest article the server sees: its own or the base layer's", async () => {
+    const r = open();
+    await addTo(r, A, { ...ROVERS, date: '2025-06-01' });
+    const day = 86_400_000;
+    const inA = await r.use(A, (s) => s.reader.ask('What is the latest on the cup final?'));
+    expect(inA.time?.from).toBe(new Date(Date.parse('2025-06-01') - RECENT_DAYS * day).toISOString());
+    expect(inA.sources[0]).toMatchObject({ title: ROVERS.title, layer: 'server' });
+    // B sees only the base layer's seed article (10 April 2025).
+    const inB = await r.use(B, (s) => s.reader.ask('What is the latest on the talks?'));
+    expect(inB.time?.from).toBe(new Date(Date.parse('2025-04-10') - RECENT_DAYS * day).toISOString());
   });
 
   it('a server article with the title of a base article shadows it there only', async () => {

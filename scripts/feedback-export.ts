@@ -4,15 +4,16 @@
  * (default; `--out x.json` implies JSON) or JSON, to stdout or FILE. Reads the store the bot uses
  * (PostgreSQL with DATABASE_URL, else `<DATA_DIR>/catalog.sqlite`): the shared knowledge base's votes,
  * and those given in DMs; `--guild ID` exports one server's votes only: its rows there and, with
- * KB_SCOPE=server, those of its own knowledge base. Safe beside a running bot: no index is opened.
+ * KB_SCOPE=server, those of its own knowledge base; `--all` adds every server's own knowledge base
+ * to the shared one's. Safe beside a running bot: no index is opened.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { feedbackToCsv, feedbackToJson, type FeedbackRow } from '../src/core/store/feedback.js';
-import { openKnowledgeStore } from '../src/core/store/open.js';
+import { localCatalogPath, openKnowledgeStore } from '../src/core/store/open.js';
 
-export const USAGE = 'Usage: npm run feedback:export -- [--format csv|json] [--out FILE] [--since 2025-01-31] [--guild SERVER_ID]';
+export const USAGE = 'Usage: npm run feedback:export -- [--format csv|json] [--out FILE] [--since 2025-01-31] [--guild SERVER_ID | --all]';
 
 export interface ExportOptions {
   format: 'csv' | 'json';
@@ -21,6 +22,8 @@ export interface ExportOptions {
   since?: string;
   /** Only this server's votes. */
   guild?: string;
+  /** Also every server's own knowledge base (KB_SCOPE=server), not only the shared one. */
+  all?: boolean;
 }
 
 export class UsageError extends Error {
@@ -32,6 +35,7 @@ export function parseExportArgs(args: string[]): ExportOptions | 'help' {
   let out: string | undefined;
   let since: string | undefined;
   let guild: string | undefined;
+  let all = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -52,10 +56,12 @@ export function parseExportArgs(args: string[]): ExportOptions | 'help' {
       const v = value();
       if (!/^\d{17,20}$/.test(v)) throw new UsageError('--guild must be a Discord server id (17–20 digits)');
       guild = v;
-    } else if (a === '-h' || a === '--help') return 'help';
+    } else if (a === '--all') all = true;
+    else if (a === '-h' || a === '--help') return 'help';
     else throw new UsageError(`Unexpected argument: ${a}`);
   }
-  return { format: format ?? (out?.toLowerCase().endsWith('.json') ? 'json' : 'csv'), out, since, ...(guild ? { guild } : {}) };
+  if (all && guild) throw new UsageError('--all and --guild exclude each other: --guild is one server, --all every one');
+  return { format: format ?? (out?.toLowerCase().endsWith('.json') ? 'json' : 'csv'), out, since, ...(guild ? { guild } : {}), ...(all ? { all } : {}) };
 }
 
 /** Where the votes are: PostgreSQL when `databaseUrl` is set (DATABASE_URL), else the files in `dataDir`. */
@@ -73,7 +79,7 @@ export async function exportFeedback(
     stderr: (t) => process.stderr.write(t),
   },
 ): Promise<number> {
-  const file = join(source.dataDir, 'catalog.sqlite');
+  const file = localCatalogPath(source.dataDir, null);
   // Checked before opening: opening a local store creates the catalog.
   if (!source.databaseUrl && !existsSync(file)) throw new Error(`No data yet: ${file} does not exist (check DATA_DIR).`);
   // No log: stderr would carry the migration runner's chatter on every export.
@@ -83,7 +89,9 @@ export async function exportFeedback(
     const filter = { since: options.since, ...(options.guild ? { guildId: options.guild } : {}) };
     const base = await store.feedbackOf(null, filter);
     if (!base) throw new Error('No data yet: the database holds no knowledge base (check DATABASE_URL).');
-    const own = options.guild ? ((await store.feedbackOf(options.guild, filter)) ?? []) : [];
+    const servers = options.guild ? [options.guild] : options.all ? await store.tenants() : [];
+    const own: FeedbackRow[] = [];
+    for (const server of servers) own.push(...((await store.feedbackOf(server, filter)) ?? []));
     rows = [...base, ...own].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   } finally {
     await store.close();

@@ -6,7 +6,6 @@
  * `/kb feed`): like `npm run ingest`, two processes writing one catalog at once are not supported.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createAdmin, openApp } from '../src/app.js';
 import { parseCli } from '../src/cli/args.js';
 import { runCli } from '../src/cli/run.js';
@@ -14,6 +13,7 @@ import { openStoredKnowledgeBase } from '../src/cli/stored-kb.js';
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { FeedPoller, listFeeds, removeFeed, type FeedRecord, type PollReport } from '../src/core/feeds/index.js';
 import { KnowledgeBase, UserInputError, type Actor } from '../src/core/knowledge-base.js';
+import { localCatalogPath } from '../src/core/store/open.js';
 import type { Config } from '../src/config.js';
 
 const USAGE = `Usage: npm run feeds -- <command> [--guild SERVER_ID]
@@ -36,7 +36,6 @@ await runCli(async (config, logger) => {
   const guild = values.guild;
   if (guild !== undefined && !/^\d{17,20}$/.test(guild)) throw new UserInputError('--guild must be a Discord server id (17–20 digits).');
   if (values.channel !== undefined && !/^\d{17,20}$/.test(values.channel)) throw new UserInputError('--channel must be a Discord channel id (17–20 digits).');
-  const dataDir = guild ? join(config.dataDir, 'servers', guild) : config.dataDir;
   const where = guild ? `server ${guild}` : 'the shared knowledge base';
 
   if (command === 'list' || command === 'remove') {
@@ -56,8 +55,8 @@ await runCli(async (config, logger) => {
   }
   if (command !== 'add' && command !== 'refresh') throw new UserInputError(`Unknown command "${command}".\n\n${USAGE}`);
   if (command === 'add' && !arg) throw new UserInputError('Which feed? npm run feeds -- add URL');
-  if (guild && !config.databaseUrl && !existsSync(join(dataDir, 'catalog.sqlite'))) {
-    throw new UserInputError(`Server ${guild} has no knowledge base in ${dataDir} yet (it is created when the bot is first used there with KB_SCOPE=server).`);
+  if (guild && !config.databaseUrl && !existsSync(localCatalogPath(config.dataDir, guild))) {
+    throw new UserInputError(`Server ${guild} has no knowledge base in ${config.dataDir} yet (it is created when the bot is first used there with KB_SCOPE=server).`);
   }
 
   const app = await openApp(config, logger);

@@ -1,6 +1,6 @@
 /**
  * The operator's scripts for one server's data, run as real processes the way `npm run` would:
- * `kb:export -- --guild ID`, `feedback:export -- --guild ID` and `kb:purge -- --guild ID`.
+ * `kb:export -- --guild ID`, `feedback:export -- --guild ID` (and `--all`) and `kb:purge -- --guild ID`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -69,6 +69,16 @@ describe('one server’s data from the command line', () => {
     const rows = JSON.parse(stdout) as { guild_id: string; question: string }[];
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ guild_id: A, question: 'about Village bakery wins national award?' });
+  });
+
+  it("feedback:export --all adds every server's own votes to the shared knowledge base's; with --guild it is refused", async () => {
+    const { stdout } = await run(tsx, ['scripts/feedback-export.ts', '--all', '--format', 'json'], { env: env() });
+    const rows = JSON.parse(stdout) as { guild_id: string; question: string }[];
+    expect(rows.map((r) => [r.guild_id, r.question]).sort()).toEqual([
+      [A, 'about Village bakery wins national award?'],
+      [B, 'about Harbour reopens after the storm?'],
+    ]);
+    await expect(run(tsx, ['scripts/feedback-export.ts', '--all', '--guild', A], { env: env() })).rejects.toMatchObject({ stderr: expect.stringMatching(/exclude each other/) });
   });
 
   it('kb:purge --guild deletes one server’s data at once and leaves an audit line; the other server is untouched', async () => {

@@ -21,3 +21,13 @@ export function sameVector(a: ArrayLike<number>, b: ArrayLike<number>): boolean 
   for (let i = 0; i < a.length && zero; i++) zero = a[i] === 0 && b[i] === 0;
   return zero || cosine(a, b) > 0.999;
 }
+
+/** `v` scaled to length 1 (a copy); all zeros stays all zeros. */
+export function unitVector(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  const norm = Math.sqrt(sum);
+  const out = new Float32Array(v.length);
+  if (norm > 0) for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
+  return out;
+}

@@ -37,6 +37,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
 import { dot, minMax, scoreFeatures, sentenceFeatures, type LinearModel } from './features.js';
+import { unitVector } from '../vectors.js';
 
 export { dot, specificity } from './features.js';
 
@@ -191,19 +192,10 @@ export function distinctSentences(passages: SummaryPassage[]): Sentence[] {
   return out;
 }
 
-function unit(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  const norm = Math.sqrt(sum);
-  const out = new Float32Array(v.length);
-  if (norm > 0) for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
-  return out;
-}
-
 function centroidOf(vectors: Float32Array[]): Float32Array {
   const c = new Float32Array(vectors[0]?.length ?? 0);
   for (const v of vectors) for (let i = 0; i < c.length; i++) c[i] += v[i];
-  return unit(c);
+  return unitVector(c);
 }
 
 /** What {@link selectByMmr} needs to know about the candidate sentences (indexes 0..n-1). */
@@ -313,7 +305,7 @@ export async function prepareArticle(passages: SummaryPassage[], embedder: Embed
   if (candidates.length === 0) candidates = all;
   const texts = candidates.map((s) => stripDateline(s.text));
 
-  const vectors = (await embedder.embed(texts)).map(unit);
+  const vectors = (await embedder.embed(texts)).map((v) => unitVector(v));
   if (vectors.length !== texts.length) {
     throw new Error(`summarizeArticle: embedder returned ${vectors.length} vectors for ${texts.length} sentences`);
   }

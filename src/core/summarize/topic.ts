@@ -34,6 +34,7 @@ import { splitSentences } from '../text/sentences.js';
 import { contentTokens, wordTokens } from '../text/tokens.js';
 import type { ScoredPassage } from '../types.js';
 import { SUMMARY_LENGTHS, containment, countWords, dot, isFragment, selectByMmr, stripDateline, type SummaryLength } from './summarizer.js';
+import { unitVector } from '../vectors.js';
 
 export interface TopicTuning {
   minPassageCoverage: number;
@@ -126,15 +127,6 @@ interface Candidate {
   hasTopicWord: boolean;
 }
 
-function unit(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  const norm = Math.sqrt(sum);
-  const out = new Float32Array(v.length);
-  if (norm > 0) for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
-  return out;
-}
-
 function minMax(values: number[]): number[] {
   const lo = Math.min(...values);
   const hi = Math.max(...values);
@@ -184,15 +176,15 @@ export async function summarizeTopicPassages(
   if (candidates.length === 0) return [];
 
   const embedded = await embedder.embed(options.topicVector ? candidates.map((c) => c.text) : [topic, ...candidates.map((c) => c.text)]);
-  const topicVector = unit(options.topicVector ?? embedded[0]);
-  const vectors = (options.topicVector ? embedded : embedded.slice(1)).map(unit);
+  const topicVector = unitVector(options.topicVector ?? embedded[0]);
+  const vectors = (options.topicVector ? embedded : embedded.slice(1)).map((v) => unitVector(v));
   if (vectors.length !== candidates.length) {
     throw new Error(`summarizeTopic: embedder returned ${vectors.length} vectors for ${candidates.length} sentences`);
   }
   const n = candidates.length;
   const centroid = new Float32Array(topicVector.length);
   for (const v of vectors) for (let i = 0; i < centroid.length; i++) centroid[i] += v[i];
-  const centroidUnit = unit(centroid);
+  const centroidUnit = unitVector(centroid);
   const rawRelevance = vectors.map((v) => dot(v, topicVector));
   const relevance = minMax(rawRelevance);
   const central = minMax(vectors.map((v) => dot(v, centroidUnit)));

@@ -229,6 +229,28 @@ describe.each(backends)('KnowledgeStore contract: $name', (backend) => {
     }
   });
 
+  it.runIf(backend.name !== 'local')('walks the HNSW index right after a bulk write, without waiting for autovacuum to gather statistics', async () => {
+    const server = freshServer();
+    const t = await backend.store().open(server);
+    await t.setModel(MODEL);
+    // 30 articles of 20 paragraphs: more than the 500 passages after which a commit refreshes the statistics.
+    const articles = Array.from({ length: 30 }, (_, a): RawArticle => ({
+      title: `Bulk article ${a}`,
+      body: Array.from({ length: 20 }, (_, p) => `Paragraph ${p} of bulk article ${a} mentions harbour ${a * 20 + p} and lighthouse keeper number ${p}.`).join('\n\n'),
+      origin: 'test',
+    }));
+    await t.commit({ write: await Promise.all(articles.map((a) => writeOf(a))) });
+    const dim = MODEL.dimension;
+    const { rows } = await (backend.store() as PostgresStore).pool.query(
+      `EXPLAIN SELECT label FROM kb_passages WHERE tenant = $1 AND vector_dims(embedding) = ${dim}
+       ORDER BY embedding::vector(${dim}) <=> $2::vector(${dim}) LIMIT 50`,
+      [server, `[${Array.from(embedder.vector('harbour lighthouse')).join(',')}]`],
+    );
+    // The partition's copy of the HNSW index (pgvector names it after the column); a plan without statistics is a bitmap scan and a sort.
+    expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(`Index Scan using kb_passages_t_${server}_embedding_idx`);
+    await t.close();
+  });
+
   it.runIf(backend.name !== 'local')('returns the k nearest a search asks for even when k is above the configured ef_search', async () => {
     // Without iterative scans an HNSW scan yields at most ef_search rows: a LIMIT above it came back short.
     const narrow = await PostgresStore.connect({ url: backend.url(), efSearch: 3 });

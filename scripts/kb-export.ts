@@ -7,7 +7,7 @@
  * `npm run ingest` finds them unchanged. `--guild ID` writes one server's own articles
  * (KB_SCOPE=server) instead, all of them, to `--dir` (required then). No embedding model is loaded.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { KnowledgeAdmin } from '../src/core/admin/index.js';
 import { UserInputError } from '../src/core/knowledge-base.js';
 import { parseCli } from '../src/cli/args.js';

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RunningBot, StartBotOptions } from '../src/bot/client.js';
 import type { KnowledgeBase } from '../src/core/knowledge-base.js';
-import { bootBot, HOME_GUILD as HOME, homeAndOtherServers, MEMBER_PERMS, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
+import { bootBot, HOME_GUILD as HOME, homeAndOtherServers, MOD_PERMS, OTHER_GUILD as OTHER } from './helpers/boot-bot.js';
 import { cleanUpAfterEach } from './helpers/clean-up-after-each.js';
 import { FakeDiscord, type RecordedRequest, type SentInteraction } from './helpers/fake-discord.js';
 

@@ -3,7 +3,6 @@
  * workers only, and when no worker can start the pool fails readiness loudly.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { Embedder } from '../src/core/embed/embedder.js';
 import { EmbedderUnavailableError, startEmbedder, WorkerPoolEmbedder } from '../src/core/embed/worker-pool.js';
 import { WorkerEmbedder } from '../src/core/embed/worker-embedder.js';
 import { HashEmbedder } from './helpers/hash-embedder.js';

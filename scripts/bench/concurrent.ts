@@ -14,7 +14,6 @@ import { KnowledgeBase } from '../../src/core/knowledge-base.js';
 import type { Embedder } from '../../src/core/embed/embedder.js';
 import { startEmbedder } from '../../src/core/embed/worker-pool.js';
 import { loadDirectory } from '../../src/core/load/index.js';
-import { openKnowledgeStore } from '../../src/core/store/open.js';
 import { questionsFromCorpus } from './questions.js';
 import { latency, round, type Latency } from './stats.js';
 import { copyLocalIntoPostgres, createBenchDatabase } from './stores.js';

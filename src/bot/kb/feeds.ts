@@ -6,7 +6,7 @@
  */
 import { ChannelType, MessageFlags, type APIEmbed, type ChatInputCommandInteraction, type Client, type MessageCreateOptions } from 'discord.js';
 import type { KnowledgeAdmin } from '../../core/admin/index.js';
-import { listFeeds, removeFeed, type Announcement, type FeedPoller, type FeedRecord, type PollReport, type Tenant } from '../../core/feeds/index.js';
+import { listFeeds, removeFeed, type Announcement, type FeedRecord, type PollReport, type Tenant } from '../../core/feeds/index.js';
 import { UserInputError, type Actor } from '../../core/knowledge-base.js';
 import { writeAccess, type TenancyPolicy } from '../../core/servers/policy.js';
 import { LIMITS, quoteFit, renderNotice, safeUrl, truncate, type MessagePayload } from '../render.js';

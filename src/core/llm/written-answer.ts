@@ -5,9 +5,8 @@
  * reply or a reply without any valid citation, the extractive result is returned (and the reason
  * logged). A "not in the knowledge base" reply becomes an unanswered result with suggestions.
  */
-import { withoutTime } from '../dates/time-query.js';
-import { searchQuery, type AskOptions, type KnowledgeBase } from '../knowledge-base.js';
-import type { AskResult, ScoredPassage, Source } from '../types.js';
+import type { AskOptions, KnowledgeBase } from '../knowledge-base.js';
+import type { AskResult, ScoredPassage } from '../types.js';
 import { toSource } from '../answer.js';
 import { LlmError, type ChatClient } from './client.js';
 import { buildPrompt, type HistoryTurn } from './prompt.js';

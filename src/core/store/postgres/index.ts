@@ -15,7 +15,7 @@ import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { PgCooldowns } from './cooldowns.js';
 import { bm25Params } from './lexical.js';
-import { LOCK_COMMIT, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
+import { efSearchSetting, LOCK_COMMIT, passagePartition, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
 import { forgetQuestionText, inTransaction } from './transaction.js';
 
 export { PostgresTenant } from './tenant.js';
@@ -87,11 +87,6 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-/** The `hnsw.ef_search` every connection gets (pgvector accepts 1 to 1000). */
-function efSearchOf(opts: PostgresStoreOptions): number {
-  return Math.min(1000, Math.max(1, Math.floor(opts.efSearch ?? 200)));
-}
-
 export class PostgresStore implements KnowledgeStore {
   readonly kind = 'postgres' as const;
   readonly shared = true;
@@ -115,7 +110,7 @@ export class PostgresStore implements KnowledgeStore {
       pool,
       bm25: bm25Params(opts.lexical),
       writeTimeoutMs: opts.writeTimeoutMs ?? 120_000,
-      efSearch: efSearchOf(opts),
+      efSearch: efSearchSetting(opts.efSearch ?? 200),
       ensureDimension: (d) => this.ensureDimension(d),
       notify: async (client, change) => {
         const articles = change.articles.slice(0, MAX_NOTIFY_ARTICLES);
@@ -167,7 +162,7 @@ export class PostgresStore implements KnowledgeStore {
     const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs ?? 10_000));
     const settings: [string, string][] = [
       ['statement_timeout', String(timeout)],
-      ['hnsw.ef_search', String(efSearchOf(opts))],
+      ['hnsw.ef_search', String(efSearchSetting(opts.efSearch ?? 200))],
       ...(opts.iterativeScan && opts.iterativeScan !== 'off' ? [['hnsw.iterative_scan', opts.iterativeScan] as [string, string]] : []),
     ];
     // Sent in the startup packet, so every connection has them before its first query.
@@ -288,7 +283,7 @@ export class PostgresStore implements KnowledgeStore {
   async open(tenant: TenantKey): Promise<PostgresTenant> {
     if (this.closed) throw new Error('the store is closed');
     const name = tenantName(tenant);
-    const partition = `kb_passages_t_${name}`;
+    const partition = passagePartition(name);
     const { rows } = await this.pool.query('SELECT (SELECT 1 FROM kb_tenants WHERE tenant = $1) AS row, to_regclass($2) AS part', [name, partition]);
     if (!rows[0].row || !rows[0].part) {
       await this.ddl(
@@ -339,7 +334,7 @@ export class PostgresStore implements KnowledgeStore {
           'SELECT (SELECT count(*) FROM kb_articles WHERE tenant = $1) AS articles, (SELECT count(*) FROM kb_questions WHERE tenant = $1) AS questions',
           [name],
         );
-        await client.query(`DROP TABLE IF EXISTS kb_passages_t_${name}`);
+        await client.query(`DROP TABLE IF EXISTS ${passagePartition(name)}`);
         await client.query('DELETE FROM kb_tenants WHERE tenant = $1', [name]);
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ o: this.origin, t: name, k: 'purge', v: -1, a: [] })]);
         return { articles: Number(rows[0].articles), questions: Number(rows[0].questions) };

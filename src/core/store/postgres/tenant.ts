@@ -48,6 +48,16 @@ export interface PostgresContext {
   released(tenant: string): void;
 }
 
+/** The partition of kb_passages that holds one tenant's passages. */
+export function passagePartition(tenant: string): string {
+  return `kb_passages_t_${tenant}`;
+}
+
+/** A value for `hnsw.ef_search`: pgvector accepts 1 to 1000. */
+export function efSearchSetting(candidates: number): number {
+  return Math.min(1000, Math.max(1, Math.floor(candidates)));
+}
+
 /** Passages written by this process since the last ANALYZE that make the next commit run one (or a fifth of the tenant, when more). */
 const ANALYZE_AFTER_ROWS = 500;
 
@@ -151,7 +161,7 @@ export class PostgresTenant implements TenantStore {
   private async denseQ<R extends pg.QueryResultRow>(k: number, sql: string, params: unknown[]): Promise<R[]> {
     if (k <= this.ctx.efSearch) return this.q<R>(sql, params);
     return inTransaction(this.pool, async (client) => {
-      await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.floor(k))}`);
+      await client.query(`SET LOCAL hnsw.ef_search = ${efSearchSetting(k)}`);
       return (await client.query<R>(sql, [this.name, ...params])).rows;
     });
   }
@@ -401,7 +411,6 @@ export class PostgresTenant implements TenantStore {
     const writes = request.write ?? [];
     const dimension = request.model?.dimension ?? writes.find((w) => w.passages.length > 0)?.passages[0].vector.length;
     if (dimension) await this.ctx.ensureDimension(dimension);
-    let passagesNow = 0;
     const outcome = await this.transaction(async (c) => {
       const tenant = await this.lockTenant(c);
       const model = checkVectors(request, tenant.model);
@@ -491,7 +500,6 @@ export class PostgresTenant implements TenantStore {
          RETURNING t.passages`,
         [this.name, version, now, request.model ? JSON.stringify(model) : null],
       );
-      passagesNow = Number(counted[0].passages);
       const audit = request.audit
         ? await this.insertAudit(c, request.audit.actor, version, now, [
             ...(request.audit.perArticle === false
@@ -511,10 +519,10 @@ export class PostgresTenant implements TenantStore {
         : [];
       const change = { tenant: this.name, kind: 'commit' as const, version, articles: [...written.map((a) => a.id), ...removed.map((a) => a.id)] };
       await this.ctx.notify(c, change);
-      return { outcome: { version, at: now, written, removed, added, audit }, change };
+      return { outcome: { version, at: now, written, removed, added, audit }, change, passages: Number(counted[0].passages) };
     });
     this.ctx.emitLocal(outcome.change);
-    await this.keepPlannerStatistics(outcome.outcome.added.length, passagesNow);
+    await this.keepPlannerStatistics(outcome.outcome.added.length, outcome.passages);
     return outcome.outcome;
   }
 
@@ -532,7 +540,7 @@ export class PostgresTenant implements TenantStore {
       await inTransaction(
         this.pool,
         async (c) => {
-          await c.query(`ANALYZE kb_passages_t_${this.name}`);
+          await c.query(`ANALYZE ${passagePartition(this.name)}`);
           await c.query('ANALYZE kb_postings');
         },
         { statementTimeoutMs: Math.max(1, this.ctx.writeTimeoutMs) },

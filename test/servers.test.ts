@@ -149,6 +149,10 @@ describe('ServerRegistry (KB_SCOPE=server)', () => {
     // B sees only the base layer's seed article (10 April 2025).
     const inB = await r.use(B, (s) => s.reader.ask('What is the latest on the talks?'));
     expect(inB.time?.from).toBe(new Date(Date.parse('2025-04-10') - RECENT_DAYS * day).toISOString());
+    // Once B's own undated article shadows the seed article, B has no dated article to read time against.
+    const seedTitle = (await base.listArticles())[0].title;
+    await addTo(r, B, { title: seedTitle, body: 'Our newsletter says the talks were held in a village hall, over tea.', origin: 'discord:x' });
+    expect((await r.use(B, (s) => s.reader.ask('What is the latest on the talks?'))).time).toBeUndefined();
   });
 
   it('a server article with the title of a base article shadows it there only', async () => {

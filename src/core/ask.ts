@@ -40,16 +40,11 @@ export function outsideWindow(window: RetrieveOptions['window']): ((article: { d
  * The date window a question names, read relative to the newest article's date (see
  * `parseTimeQuery` for why not the clock), or undefined without a time expression or dated articles.
  */
-export async function timeWindowOf(question: string, articles: () => Promise<{ date?: string }[]>): Promise<DateWindow | undefined> {
+export function timeWindowOf(question: string, newestArticleTime: () => number | undefined): DateWindow | undefined {
   // Cheap test first: most questions have no digits and no time words.
   if (!/\d|\b(yesterday|today|week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|latest|newest|recent|recently|lately|new|since|ago)\b/i.test(question)) return undefined;
-  let newest = Number.NEGATIVE_INFINITY;
-  for (const a of await articles()) {
-    const t = a.date ? Date.parse(a.date) : Number.NaN;
-    if (Number.isFinite(t) && t > newest) newest = t;
-  }
-  if (!Number.isFinite(newest)) return undefined;
-  return parseTimeQuery(question, new Date(newest));
+  const newest = newestArticleTime();
+  return newest === undefined ? undefined : parseTimeQuery(question, new Date(newest));
 }
 
 export interface Retrieved {
@@ -70,10 +65,11 @@ export interface Retriever {
   /** Sentence vectors and entities (cached), and how many passages were searched. */
   answerInputs(): AnswerContext;
   /**
-   * The articles' dates, for questions about time (without it, time in a question changes nothing).
-   * Read on every such question, so answered from memory, not from the store.
+   * The newest article's publication time (epoch ms; undefined without dated articles), for
+   * questions about time (without it, time in a question changes nothing). Read on every such
+   * question, so answered from memory, not from the store.
    */
-  articleDates?(): { date?: string }[];
+  newestArticleTime?(): number | undefined;
 }
 
 /** Default longest question, in characters (MAX_QUESTION_CHARS). */
@@ -131,7 +127,7 @@ export async function askKnowledge(
   const started = performance.now();
   const q = retriever.validateQuestion(question);
   const history = recentHistory(options.history);
-  const window = retriever.articleDates && options.readTime !== false ? await timeWindowOf(q, async () => retriever.articleDates!()) : undefined;
+  const window = retriever.newestArticleTime && options.readTime !== false ? timeWindowOf(q, () => retriever.newestArticleTime!()) : undefined;
   // The time words select articles by date; searched for, they would only match stray "week"s, and
   // read by the composer they count as question words the chosen passages do not hold.
   const asked = window ? withoutTime(q, window) : q;

@@ -93,7 +93,9 @@ export interface KnowledgeBaseStats {
 export class KnowledgeBase implements KnowledgeReader {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   /** Article titles for autocomplete, answered from memory. */
-  private titleList: { id: string; title: string; date?: string; lower: string }[] = [];
+  private titleList: { id: string; title: string; lower: string }[] = [];
+  /** Titles of the dated articles with their publication time, newest first (questions about time read the first). */
+  private datedNewestFirst: { title: string; time: number }[] = [];
   /** The same titles, normalised (see {@link titleKey}), for shadowing in a layered view. */
   private titleKeys = new Set<string>();
   private passageCount = 0;
@@ -171,7 +173,11 @@ export class KnowledgeBase implements KnowledgeReader {
   private refresh(): Promise<void> {
     const run = this.refreshing.then(async () => {
       const [titles, state] = await Promise.all([this.tenant.titles(), this.tenant.state()]);
-      this.titleList = titles.map((t) => ({ ...t, lower: t.title.toLowerCase() }));
+      this.titleList = titles.map((t) => ({ id: t.id, title: t.title, lower: t.title.toLowerCase() }));
+      this.datedNewestFirst = titles
+        .map((t) => ({ title: t.title, time: t.date ? Date.parse(t.date) : Number.NaN }))
+        .filter((t) => Number.isFinite(t.time))
+        .sort((x, y) => y.time - x.time);
       this.titleKeys = new Set(this.titleList.map((t) => titleKey(t.title)));
       this.passageCount = state.passages;
       this.recordedModel = state.model;
@@ -255,9 +261,9 @@ export class KnowledgeBase implements KnowledgeReader {
     return this.tenant.listArticles();
   }
 
-  /** Title and date of every article, from memory (refreshed on every change). */
-  articleDates(): { title: string; date?: string }[] {
-    return this.titleList;
+  /** The newest publication time among the dated articles `skip` does not leave out, from memory (refreshed on every change). */
+  newestArticleTime(skip?: (title: string) => boolean): number | undefined {
+    return this.datedNewestFirst.find((a) => !skip?.(a.title))?.time;
   }
 
   getArticle(id: string): Promise<ArticleRecord | undefined> {

@@ -105,10 +105,10 @@ export class LayeredKnowledge implements KnowledgeReader {
     return (await this.holder(id))?.article;
   }
 
-  /** Title and date of every article this server sees, from memory. */
-  articleDates(): { title: string; date?: string }[] {
-    const base = this.base?.articleDates().filter((a) => !this.shadowed(a)) ?? [];
-    return [...this.server.articleDates(), ...base];
+  /** The newest publication time among the articles this server sees (its own, and the base articles they do not shadow). */
+  newestArticleTime(): number | undefined {
+    const times = [this.server.newestArticleTime(), this.base?.newestArticleTime((title) => this.shadowed({ title }))].filter((t): t is number => t !== undefined);
+    return times.length > 0 ? Math.max(...times) : undefined;
   }
 
   async listArticles(): Promise<ArticleRecord[]> {

@@ -36,7 +36,9 @@ await runCli(async (config) => {
     });
     const { articles, questions } = await registry.purge(guild, { actor: { id: 'cli', name: 'npm run kb:purge', via: 'cli' }, reason: 'npm run kb:purge' });
     await registry.close();
-    console.log(`Purged server ${guild}: ${articles} articles, ${questions} questions and their votes.`);
+    // An id typed wrong (or a server purged before) must not read like a successful purge.
+    if (articles === 0 && questions === 0) console.log(`Nothing was kept for server ${guild}: no articles, questions or votes. Check the id if you expected some.`);
+    else console.log(`Purged server ${guild}: ${articles} articles, ${questions} questions and their votes.`);
   } finally {
     await close();
   }

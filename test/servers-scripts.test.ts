@@ -93,6 +93,8 @@ describe('one server’s data from the command line', () => {
     } finally {
       await base.close();
     }
+    const again = await run(tsx, ['scripts/kb-purge.ts', '--guild', A], { env: env() });
+    expect(again.stdout).toMatch(/Nothing was kept for server 111111111111111111/);
     await expect(run(tsx, ['scripts/kb-purge.ts', '--guild', 'nope'], { env: env() })).rejects.toMatchObject({ stderr: expect.stringMatching(/server id/) });
   });
 });

@@ -37,10 +37,15 @@ export class SentenceVectorCache {
    * finds the base layer's sentences in the base cache, and keeps what it embeds in its own.
    */
   async vectorsReading(others: SentenceVectorCache[], texts: string[]): Promise<Float32Array[]> {
+    // Entities and vectors are separate reads: on a networked store they go out together.
+    const [, vectors] = await Promise.all([this.loadEntities([...new Set(texts)].map(entityKeyOf), others), this.readVectors(others, texts)]);
+    return vectors;
+  }
+
+  private async readVectors(others: SentenceVectorCache[], texts: string[]): Promise<Float32Array[]> {
     const model = this.embedder.info.model;
     const keys = texts.map(keyOf);
     const unique = [...new Set(keys)];
-    await this.loadEntities([...new Set(texts)].map(entityKeyOf), others);
     const found = new Map<string, Float32Array>();
     let missing: string[] = [];
     for (const key of unique) {

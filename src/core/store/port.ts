@@ -36,14 +36,14 @@
  *   a `resync` event says "assume anything changed".
  */
 import type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
-import type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from './catalog.js';
+import type { ArticleRecord, ArticleTitle, CommittedArticle, IndexModel, StoredPassage } from './catalog.js';
 import type { FeedbackRow, QuestionRecord, QuestionRecordInput, UsageStats, Vote } from './feedback.js';
 import type { FeedEntryRecord, FeedRecord, PollOutcome } from './feeds.js';
 import type { ServerRow } from './servers.js';
 import type { ChunkedArticle, Passage } from '../types.js';
 
 export type { Actor, AuditEntry, AuditEntryInput } from './audit.js';
-export type { ArticleRecord, ArticleTitle, IndexModel, StoredPassage } from './catalog.js';
+export type { ArticleRecord, ArticleTitle, CommittedArticle, IndexModel, StoredPassage } from './catalog.js';
 export type { FeedbackRow, QuestionRecord, QuestionRecordInput, StoredSource, UsageStats, Vote } from './feedback.js';
 export type { ServerRow } from './servers.js';
 export type { FeedEntryRecord, FeedKind, FeedRecord, FeedResult, PollOutcome } from './feeds.js';
@@ -112,15 +112,6 @@ export interface CommitRequest {
   audit?: { actor: Actor; perArticle?: boolean; extra?: AuditEntryInput[] };
 }
 
-export interface CommittedArticle {
-  id: string;
-  title: string;
-  /** Content hash (of the removed version, for removals). */
-  hash: string;
-  /** For writes: an article with this id existed before. */
-  replaced?: boolean;
-  passages?: number;
-}
 
 export interface CommitOutcome {
   version: number;

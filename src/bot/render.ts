@@ -16,7 +16,7 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { LAYER_LABELS, type AskResult, type Layer } from '../core/types.js';
+import { LAYER_LABELS, type AskResult, type Layer, type Source } from '../core/types.js';
 import type { StoredSource } from '../core/store/feedback.js';
 import type { SummaryResult } from '../core/summarize/service.js';
 
@@ -202,28 +202,42 @@ export function renderAnswer(result: Pick<AskResult, 'question' | 'answer' | 'so
   const hintText = [result.time ? describeTime(result.time) : '', options.hint ?? ''].filter(Boolean).join(' · ');
   const hint = hintText ? truncate(hintText, MAX_HINT) : '';
 
-  let budget = LIMITS.embedTotal - title.length - description.length - hint.length - MORE_NOTE_ROOM;
+  return citedMessage({ title, description, hint, sources: result.sources, field: (source) => ({ name: `[${source.n}]`, value: sourceLabel(source) }), questionId: options.questionId });
+}
+
+/**
+ * The embed an answer and a summary share: one field per source while they fit in 25 fields and
+ * the 6,000-character budget, the rest counted in the footer ("Show passages" still lists them
+ * all), and the buttons when the question was stored.
+ */
+function citedMessage(m: {
+  title: string;
+  description: string;
+  url?: string;
+  hint: string;
+  sources: Source[];
+  field: (source: Source) => APIEmbedField;
+  questionId?: number;
+}): MessagePayload {
+  let budget = LIMITS.embedTotal - m.title.length - m.description.length - m.hint.length - MORE_NOTE_ROOM;
   const fields: APIEmbedField[] = [];
-  for (const source of result.sources) {
+  for (const source of m.sources) {
     if (fields.length >= LIMITS.fields) break;
-    const field = { name: `[${source.n}]`, value: sourceLabel(source) };
+    const field = m.field(source);
     const size = field.name.length + field.value.length;
     if (size > budget) break;
     budget -= size;
     fields.push(field);
   }
-  const dropped = result.sources.length - fields.length;
-  const footerParts = [
-    dropped > 0 ? `+${dropped} more source${dropped === 1 ? '' : 's'}: use Show passages` : '',
-    hint,
-  ].filter(Boolean);
+  const dropped = m.sources.length - fields.length;
+  const footerParts = [dropped > 0 ? `+${dropped} more source${dropped === 1 ? '' : 's'}: use Show passages` : '', m.hint].filter(Boolean);
 
-  const embed: APIEmbed = { title, description, color: COLORS.answer };
+  const embed: APIEmbed = { title: m.title, description: m.description, color: COLORS.answer, ...(m.url ? { url: m.url } : {}) };
   if (fields.length > 0) embed.fields = fields;
   if (footerParts.length > 0) embed.footer = { text: truncate(footerParts.join(' · '), LIMITS.footerText) };
   return {
     embeds: [embed],
-    components: options.questionId !== undefined ? answerButtons(options.questionId) : [],
+    components: m.questionId !== undefined ? answerButtons(m.questionId) : [],
     allowedMentions: { parse: [] },
   };
 }
@@ -338,28 +352,14 @@ export function renderSummary(result: SummaryView, options: AnswerViewOptions = 
   }
 
   const description = quoteFit(result.text, LIMITS.embedDescription) || '…';
-  let budget = LIMITS.embedTotal - title.length - description.length - hint.length - MORE_NOTE_ROOM;
-  const fields: APIEmbedField[] = [];
-  for (const source of result.sources) {
-    if (fields.length >= LIMITS.fields) break;
-    const field: APIEmbedField =
-      result.kind === 'article'
-        ? { name: `[${source.n}]`, value: `¶ ${source.paragraph}`, inline: true }
-        : { name: `[${source.n}]`, value: sourceLabel(source) };
-    const size = field.name.length + field.value.length;
-    if (size > budget) break;
-    budget -= size;
-    fields.push(field);
-  }
-  const dropped = result.sources.length - fields.length;
-  const footerParts = [dropped > 0 ? `+${dropped} more source${dropped === 1 ? '' : 's'}: use Show passages` : '', hint].filter(Boolean);
-
-  const embed: APIEmbed = { title, description, color: COLORS.answer, ...(url ? { url } : {}) };
-  if (fields.length > 0) embed.fields = fields;
-  if (footerParts.length > 0) embed.footer = { text: truncate(footerParts.join(' · '), LIMITS.footerText) };
-  return {
-    embeds: [embed],
-    components: options.questionId !== undefined ? answerButtons(options.questionId) : [],
-    allowedMentions: { parse: [] },
-  };
+  return citedMessage({
+    title,
+    description,
+    url,
+    hint,
+    sources: result.sources,
+    // An article summary's sources are all that article's: the paragraph is enough.
+    field: (source) => (result.kind === 'article' ? { name: `[${source.n}]`, value: `¶ ${source.paragraph}`, inline: true } : { name: `[${source.n}]`, value: sourceLabel(source) }),
+    questionId: options.questionId,
+  });
 }

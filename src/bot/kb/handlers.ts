@@ -110,6 +110,20 @@ async function userErrors(work: () => Promise<void>, say: (message: string) => P
   }
 }
 
+/**
+ * `check()`'s value; on a UserInputError, undefined after telling the member why (an ephemeral
+ * reply, so only for checks made before the interaction is deferred).
+ */
+async function checkedBeforeDefer<T>(interaction: ChatInputCommandInteraction | ModalSubmitInteraction, check: () => T): Promise<T | undefined> {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof UserInputError)) throw error;
+    await interaction.reply({ ...renderNotice(error.message), flags: MessageFlags.Ephemeral });
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Subcommands
 // ---------------------------------------------------------------------------------------------
@@ -186,15 +200,11 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, ad
     return;
   }
   // Refuse what the declared name and size already rule out, before downloading anything.
-  if (file) {
-    try {
-      admin.checkUpload({ name: file.name, size: file.size });
-    } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
-      await interaction.reply({ ...renderNotice(error.message), flags: MessageFlags.Ephemeral });
-      return;
-    }
-  }
+  const uploadAllowed = () => {
+    if (file) admin.checkUpload({ name: file.name, size: file.size });
+    return true;
+  };
+  if (!(await checkedBeforeDefer(interaction, uploadAllowed))) return;
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await userErrors(
     async () => {
@@ -427,14 +437,8 @@ export const kbAddModal: ModalHandler = {
   async execute(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void> {
     const admin = await kbAccess(interaction, ctx, 'write');
     if (!admin) return;
-    let raw: RawArticle;
-    try {
-      raw = admin.fromText(interaction.fields.getTextInputValue('title'), interaction.fields.getTextInputValue('text'), 'typed in Discord');
-    } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
-      await interaction.reply({ ...renderNotice(error.message), flags: MessageFlags.Ephemeral });
-      return;
-    }
+    const raw = await checkedBeforeDefer(interaction, () => admin.fromText(interaction.fields.getTextInputValue('title'), interaction.fields.getTextInputValue('text'), 'typed in Discord'));
+    if (!raw) return;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     await userErrors(
       () => finishAdd(interaction, ctx, admin, raw),

@@ -50,6 +50,8 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     const lines = formatQuestionsFigures(result).join('\n');
     expect(lines).toContain('| hybrid | 1.000 | 1.000 |');
     expect(lines).toContain('unanswerable questions wrongly answered: 0.000');
+    // Perfect figures meet every bar the eval holds them against.
+    expect(lines).toContain('targets, 4 of 4 met: right article in top 3 1.000 (≥ 0.90) met · answer accuracy 1.000 (≥ 0.75) met');
     const dumped = readFileSync(dump, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(dumped[0]).toMatchObject({ q: 'who scored the winning goal for Rovers in the cup final?', correct: true });
     expect(dumped[0].answer).toContain('Sam Jones');
@@ -72,6 +74,8 @@ describe('npm run eval -- --questions FILE --corpus DIR', () => {
     expect(file.answerAccuracy).toBeLessThanOrEqual(0.5);
     expect(file.kinds).toEqual([expect.objectContaining({ kind: 'who', factInPassages: 0.5 })]);
     expect(formatQuestionsFigures(result).join('\n')).toMatch(/\| ask \| 0\.500 \|/);
+    expect(file.targets).toContainEqual({ measure: 'answer accuracy', value: file.answerAccuracy, target: 0.75, atLeast: true, met: false });
+    expect(formatQuestionsFigures(result).join('\n')).toMatch(/answer accuracy 0\.\d{3} \(≥ 0\.75\) NOT met/);
   });
 
   it('ranks articles as ask found them when a period in the question selected nothing and ask searched everything', async () => {

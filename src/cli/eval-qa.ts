@@ -8,6 +8,7 @@ import { normalizeWhitespace } from '../core/chunk.js';
 import type { AskResult, RawArticle, ScoredPassage } from '../core/types.js';
 import type { ChatClient } from '../core/llm/client.js';
 import { NO_ANSWER_TEXT, writeAnswer } from '../core/llm/written-answer.js';
+import { formatTargets, qaTargets } from './eval-targets.js';
 
 interface SquadFile {
   data: { title: string; paragraphs: { context: string; qas: { id: string; question: string; answers: { text: string }[] }[] }[] }[];
@@ -224,6 +225,7 @@ export function formatQaFigures(f: QaFigures): string[] {
     row('dense', f.dense),
     row('hybrid', f.hybrid),
     `answer accuracy ${f.answerAccuracy.toFixed(3)} (answered ${(f.answered * 100).toFixed(1)}%), ingest ${f.ingestSeconds} s, total ${f.seconds} s`,
+    ...formatTargets(qaTargets(f)),
     ...(f.written ? formatWrittenFigures(f) : []),
   ];
 }

@@ -9,6 +9,7 @@ import { withoutTime } from '../core/dates/time-query.js';
 import { KnowledgeBase, type KnowledgeBaseOptions } from '../core/knowledge-base.js';
 import { loadDirectory } from '../core/load/index.js';
 import type { ScoredPassage } from '../core/types.js';
+import { formatTargets, questionTargets, type TargetCheck } from './eval-targets.js';
 
 /**
  * One question of a hand-written question file (`../shared/eval/bbc-qa/` format): the gold
@@ -52,6 +53,8 @@ export interface QuestionFileFigures {
   lexical?: ArticleFigures;
   dense?: ArticleFigures;
   hybrid?: ArticleFigures;
+  /** The figures above held against {@link QUESTION_TARGETS}. */
+  targets: TargetCheck[];
   /**
    * The key fact's regex matches the text of one of the first hybrid passages the answer's sentences
    * are drawn from (5): the ceiling for answer accuracy, so the gap between the two
@@ -253,7 +256,7 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
       }
       const answerable = questions.filter((q) => q.file).length;
       const unanswerable = questions.length - answerable;
-      files.push({
+      const figures: Omit<QuestionFileFigures, 'targets'> = {
         file,
         ...(mode ? { time: mode } : {}),
         ...(mode === 'on' ? { periodsRead } : {}),
@@ -285,7 +288,8 @@ export async function runQuestionsEval(corpus: string, questionFiles: string[], 
           }))
           .sort((a, b) => a.kind.localeCompare(b.kind)),
         askMs: { p50: percentile(times, 0.5), p95: percentile(times, 0.95) },
-      });
+      };
+      files.push({ ...figures, targets: questionTargets(figures) });
     }
     if (opts.dump) writeFileSync(opts.dump, `${dumped.map((d) => JSON.stringify(d)).join('\n')}\n`);
     const stats = await kb.stats();
@@ -321,6 +325,7 @@ export function formatQuestionsFigures(r: QuestionsEvalResult): string[] {
       );
     }
     if (f.unanswerable > 0) lines.push('', `unanswerable questions wrongly answered: ${f3(f.wronglyAnswered)}`);
+    lines.push('', ...formatTargets(f.targets));
     lines.push('', '| kind | questions | right article in top 3 | fact in the first 5 passages | answered | answer accuracy |', '|---|---|---|---|---|---|');
     for (const k of f.kinds) {
       const answerable = k.kind !== 'unanswerable';

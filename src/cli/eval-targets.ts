@@ -37,7 +37,7 @@ export function qaTargets(f: { hybrid: { hit1: number }; answerAccuracy: number 
   return [...check('hybrid hit@1', f.hybrid.hit1, QA_TARGETS.hybridHit1, true), ...check('answer accuracy', f.answerAccuracy, QA_TARGETS.answerAccuracy, true)];
 }
 
-/** One line: "targets: answer accuracy 0.533 (≥ 0.75) not met · …"; empty when nothing applies. */
+/** One line, "targets, 1 of 3 met: … answer accuracy 0.533 (≥ 0.75) NOT met · …"; none when nothing applies. */
 export function formatTargets(checks: TargetCheck[]): string[] {
   if (checks.length === 0) return [];
   const met = checks.filter((c) => c.met).length;

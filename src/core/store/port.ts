@@ -112,7 +112,6 @@ export interface CommitRequest {
   audit?: { actor: Actor; perArticle?: boolean; extra?: AuditEntryInput[] };
 }
 
-
 export interface CommitOutcome {
   version: number;
   at: string;

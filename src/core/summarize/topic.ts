@@ -35,6 +35,7 @@ import { contentTokens, wordTokens } from '../text/tokens.js';
 import type { ScoredPassage } from '../types.js';
 import { SUMMARY_LENGTHS, containment, countWords, dot, isFragment, selectByMmr, stripDateline, type SummaryLength } from './summarizer.js';
 import { unitVector } from '../vectors.js';
+import { minMax } from './features.js';
 
 export interface TopicTuning {
   minPassageCoverage: number;
@@ -125,13 +126,6 @@ interface Candidate {
   own: Set<string>;
   coverage: number;
   hasTopicWord: boolean;
-}
-
-function minMax(values: number[]): number[] {
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const span = hi - lo;
-  return values.map((v) => (span > 1e-9 ? (v - lo) / span : 1));
 }
 
 /**

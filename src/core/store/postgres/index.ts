@@ -15,8 +15,8 @@ import type { LexicalOptions } from '../lexical-index.js';
 import { tenantKey, tenantName, type KnowledgeStore, type ServerDirectoryStore, type StoreChange, type TenantKey } from '../port.js';
 import { PgCooldowns } from './cooldowns.js';
 import { bm25Params } from './lexical.js';
-import { efSearchSetting, LOCK_COMMIT, passagePartition, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
-import { forgetQuestionText, inTransaction } from './transaction.js';
+import { efSearchSetting, forgetQuestionText, LOCK_COMMIT, passagePartition, PgQuestions, PostgresTenant, type PostgresContext } from './tenant.js';
+import { inTransaction } from './transaction.js';
 
 export { PostgresTenant } from './tenant.js';
 

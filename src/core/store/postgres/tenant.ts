@@ -30,7 +30,7 @@ import {
 import { BM25_CTES, fieldLexemes, lexicalQuery, type bm25Params } from './lexical.js';
 import { PgFeeds } from './feeds.js';
 import { PgReindexMarker } from './reindex-marker.js';
-import { forgetQuestionText, inTransaction } from './transaction.js';
+import { inTransaction } from './transaction.js';
 
 /** What a tenant handle needs from its store. */
 export interface PostgresContext {
@@ -75,7 +75,6 @@ export function vectorLiteral(v: Float32Array): string {
 export function parseVector(text: string): Float32Array {
   return new Float32Array(text.slice(1, -1).split(',').map(Number));
 }
-
 
 const ARTICLE_COLUMNS = `a.id, a.title, a.url, a.date, a.author, a.origin, a.hash, a.paragraphs, a.duplicates_dropped, a.added_by, a.added_at, a.updated_at,
   (SELECT count(*) FROM kb_passages p WHERE p.tenant = a.tenant AND p.article_id = a.id) AS passages`;
@@ -677,6 +676,23 @@ function toFeedback(r: Record<string, unknown>): FeedbackRow {
     answer: r.answer as string,
     passageIds: r.passage_ids as string[],
   };
+}
+
+/**
+ * Blanks the text of questions asked (and of votes cast) before `cutoff`, in one tenant or in all;
+ * the rows and their counts stay. Returns how many questions were blanked.
+ */
+export async function forgetQuestionText(client: pg.PoolClient, cutoff: string, tenant?: string): Promise<number> {
+  const params = tenant === undefined ? [cutoff] : [cutoff, tenant];
+  const inTenant = (alias: string) => (tenant === undefined ? '' : ` AND ${alias}tenant = $2`);
+  await client.query(
+    `UPDATE kb_feedback f SET question = '', answer = ''
+     WHERE (f.question != '' OR f.answer != '')${inTenant('f.')}
+       AND (f.created_at < $1 OR EXISTS (SELECT 1 FROM kb_questions q WHERE q.tenant = f.tenant AND q.id = f.question_id AND q.asked_at < $1))`,
+    params,
+  );
+  const { rowCount } = await client.query(`UPDATE kb_questions SET question = NULL, answer = NULL, sources = NULL WHERE asked_at < $1 AND question IS NOT NULL${inTenant('')}`, params);
+  return rowCount ?? 0;
 }
 
 export class PgQuestions implements QuestionStore {

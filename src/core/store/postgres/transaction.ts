@@ -29,20 +29,3 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release(broken);
   }
 }
-
-/**
- * Blanks the text of questions asked (and of votes cast) before `cutoff`, in one tenant or in all;
- * the rows and their counts stay. Returns how many questions were blanked.
- */
-export async function forgetQuestionText(client: pg.PoolClient, cutoff: string, tenant?: string): Promise<number> {
-  const params = tenant === undefined ? [cutoff] : [cutoff, tenant];
-  const inTenant = (alias: string) => (tenant === undefined ? '' : ` AND ${alias}tenant = $2`);
-  await client.query(
-    `UPDATE kb_feedback f SET question = '', answer = ''
-     WHERE (f.question != '' OR f.answer != '')${inTenant('f.')}
-       AND (f.created_at < $1 OR EXISTS (SELECT 1 FROM kb_questions q WHERE q.tenant = f.tenant AND q.id = f.question_id AND q.asked_at < $1))`,
-    params,
-  );
-  const { rowCount } = await client.query(`UPDATE kb_questions SET question = NULL, answer = NULL, sources = NULL WHERE asked_at < $1 AND question IS NOT NULL${inTenant('')}`, params);
-  return rowCount ?? 0;
-}

@@ -6,6 +6,7 @@
  * `/kb feed`): like `npm run ingest`, two processes writing one catalog at once are not supported.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createAdmin, openApp } from '../src/app.js';
 import { parseCli } from '../src/cli/args.js';
 import { runCli } from '../src/cli/run.js';
@@ -56,7 +57,7 @@ await runCli(async (config, logger) => {
   if (command !== 'add' && command !== 'refresh') throw new UserInputError(`Unknown command "${command}".\n\n${USAGE}`);
   if (command === 'add' && !arg) throw new UserInputError('Which feed? npm run feeds -- add URL');
   if (guild && !config.databaseUrl && !existsSync(localCatalogPath(config.dataDir, guild))) {
-    throw new UserInputError(`Server ${guild} has no knowledge base in ${config.dataDir} yet (it is created when the bot is first used there with KB_SCOPE=server).`);
+    throw new UserInputError(`Server ${guild} has no knowledge base in ${dirname(localCatalogPath(config.dataDir, guild))} yet (it is created when the bot is first used there with KB_SCOPE=server).`);
   }
 
   const app = await openApp(config, logger);

@@ -87,8 +87,9 @@ export interface KnowledgeBaseStats {
  * One knowledge base: a facade over a tenant of the storage port (catalog, both search sides,
  * commits), the {@link Indexer} that changes it, hybrid retrieval and question answering. Keeps
  * in memory only what must answer without a round trip: the titles for autocomplete, the
- * articles' dates for questions about time, the passage count and whether the stored vectors wait for a reindex, all refreshed from the
- * store's change feed (this process's commits and, on a shared store, other processes').
+ * articles' dates for questions about time, the passage count and whether the stored vectors
+ * wait for a reindex, all refreshed from the store's change feed (this process's commits and, on
+ * a shared store, other processes').
  */
 export class KnowledgeBase implements KnowledgeReader {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
